@@ -1,0 +1,39 @@
+# FlytePath developer entry points. `make demo` and `make test` work on a fresh machine:
+# each installs what it needs first (a virtualenv in .venv, Debian's Chromium for the UI test).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export FLYTEPATH_HOME ?= $(CURDIR)/.flytepath
+PYTEST_ARGS ?=
+
+.PHONY: install demo test lint browser clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip uv
+	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[all,dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Debian's Chromium for the real-browser UI test (never a downloaded browser build).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  echo "installing Debian's chromium and chromium-driver for the UI test"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
+
+demo: $(STAMP)
+	$(BIN)/flytepath run examples/ml_pipeline.py:training_pipeline
+
+test: $(STAMP) browser
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check flytepath_airflow tests benchmarks examples dags
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+clean:
+	rm -rf $(VENV) .flytepath .pytest_cache .mypy_cache .ruff_cache

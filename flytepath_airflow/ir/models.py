@@ -1,0 +1,387 @@
+"""The FlytePath spec (IR): frozen, strict pydantic models that are pure data.
+
+A spec names code by import path ("pkg.mod:fn") and never holds callables or Airflow
+objects, so `build_dag(spec)` and the runtime can load it without the user's code.
+The schema only grows: new fields are optional, and a field is never renamed or reused.
+
+Must not import: airflow, kubernetes, the sdk, or user code.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+SCHEMA_VERSION = 1
+
+JsonValue = Any
+"""A JSON-compatible value (null, bool, number, string, list, object)."""
+
+
+class SpecModel(BaseModel):
+    """Base of every spec model: immutable, and unknown fields are an error."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class _Kinded(SpecModel):
+    """A member of a discriminated union; `kind` is filled in when not given."""
+
+    KIND: ClassVar[str] = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fill_kind(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "kind" not in data and cls.KIND:
+            return {**data, "kind": cls.KIND}
+        return data
+
+
+# --------------------------------------------------------------------------- types
+
+SimpleName = Literal[
+    "int", "float", "str", "bool", "bytes", "datetime", "date", "duration", "none", "json"
+]
+
+
+class SimpleType(_Kinded):
+    """A scalar: int, float, str, bool, bytes, datetime, date, duration, none, or json.
+
+    `json` is any JSON-compatible value; it is what untyped values become when an
+    Airflow DAG is converted.
+    """
+
+    KIND: ClassVar[str] = "simple"
+    kind: Literal["simple"]
+    name: SimpleName
+
+
+class ListType(_Kinded):
+    """A homogeneous list."""
+
+    KIND: ClassVar[str] = "list"
+    kind: Literal["list"]
+    item: LiteralType
+
+
+class MapType(_Kinded):
+    """A mapping with string keys."""
+
+    KIND: ClassVar[str] = "map"
+    kind: Literal["map"]
+    value: LiteralType
+
+
+class FieldSpec(SpecModel):
+    """One field of a struct."""
+
+    name: str
+    type: LiteralType
+    required: bool = True
+    default: JsonValue = None
+
+
+class StructType(_Kinded):
+    """A dataclass or pydantic model, described field by field.
+
+    `python_type` ("module:qualname") lets the runtime rebuild the object; castability
+    between structs is decided by the fields, not the Python class.
+    """
+
+    KIND: ClassVar[str] = "struct"
+    kind: Literal["struct"]
+    name: str
+    python_type: str | None = None
+    fields: tuple[FieldSpec, ...] = ()
+
+
+class EnumType(_Kinded):
+    """A Python Enum; its literal is the member's value."""
+
+    KIND: ClassVar[str] = "enum"
+    kind: Literal["enum"]
+    name: str
+    python_type: str | None = None
+    values: tuple[JsonValue, ...]
+
+
+class UnionType(_Kinded):
+    """A union of variants; `Optional[T]` is `T | none`."""
+
+    KIND: ClassVar[str] = "union"
+    kind: Literal["union"]
+    variants: tuple[LiteralType, ...]
+
+
+class BlobType(_Kinded):
+    """A file or a directory held in the blob store (a `File` or `Directory` handle)."""
+
+    KIND: ClassVar[str] = "blob"
+    kind: Literal["blob"]
+    dimensionality: Literal["file", "directory"] = "file"
+    format: str = ""
+
+
+class DataFrameType(_Kinded):
+    """A table stored in the blob store (Parquet by default), optionally with typed columns."""
+
+    KIND: ClassVar[str] = "dataframe"
+    kind: Literal["dataframe"]
+    format: str = "parquet"
+    columns: tuple[FieldSpec, ...] | None = None
+    python_type: str | None = None
+
+
+class PickledType(_Kinded):
+    """An opaque pickled Python object: explicit opt-in only (`Annotated[T, Pickled()]`)."""
+
+    KIND: ClassVar[str] = "pickled"
+    kind: Literal["pickled"]
+    python_type: str
+
+
+LiteralType = Annotated[
+    Union[
+        SimpleType,
+        ListType,
+        MapType,
+        StructType,
+        EnumType,
+        UnionType,
+        BlobType,
+        DataFrameType,
+        PickledType,
+    ],
+    Field(discriminator="kind"),
+]
+
+
+# ----------------------------------------------------------------------- interface
+
+
+class Variable(SpecModel):
+    """A named, typed input or output."""
+
+    name: str
+    type: LiteralType
+    description: str | None = None
+    required: bool = True
+    default: JsonValue = None
+
+
+class TypedInterface(SpecModel):
+    """Ordered inputs and outputs of a task or workflow."""
+
+    inputs: tuple[Variable, ...] = ()
+    outputs: tuple[Variable, ...] = ()
+
+    def input(self, name: str) -> Variable | None:
+        """Return the input called `name`, or None."""
+        return next((v for v in self.inputs if v.name == name), None)
+
+    def output(self, name: str) -> Variable | None:
+        """Return the output called `name`, or None."""
+        return next((v for v in self.outputs if v.name == name), None)
+
+
+# -------------------------------------------------------------------------- tasks
+
+
+class ResourceList(SpecModel):
+    """Kubernetes-style quantities ("500m", "2", "8Gi"); None means not set."""
+
+    cpu: str | None = None
+    mem: str | None = None
+    gpu: str | None = None
+    ephemeral_storage: str | None = None
+
+
+class ResourcesSpec(SpecModel):
+    """Requests and limits of a task."""
+
+    requests: ResourceList = ResourceList()
+    limits: ResourceList = ResourceList()
+
+
+class CacheSpec(SpecModel):
+    """Memoization settings of a task (present only when caching is on)."""
+
+    version: str
+    ignore_inputs: tuple[str, ...] = ()
+    serialize: bool = False
+    scope: Literal["tenant", "global"] = "tenant"
+
+
+class SecretRef(SpecModel):
+    """A reference to a secret (never its value)."""
+
+    group: str
+    key: str | None = None
+    mount: Literal["env", "file"] = "env"
+    env_var: str | None = None
+
+
+class ContainerSpec(SpecModel):
+    """A container task: image and command run as they are."""
+
+    image: str | None = None
+    command: tuple[str, ...] = ()
+    args: tuple[str, ...] = ()
+
+
+class TaskSpec(SpecModel):
+    """One unit of work: a Python function, a container, or a shell script."""
+
+    name: str
+    kind: Literal["python", "container", "shell"] = "python"
+    fn: str | None = None
+    container: ContainerSpec | None = None
+    script: str | None = None
+    interface: TypedInterface = TypedInterface()
+    resources: ResourcesSpec = ResourcesSpec()
+    retries: int = Field(default=0, ge=0)
+    retry_delay: float | None = Field(default=None, ge=0)
+    timeout: float | None = Field(default=None, gt=0)
+    interruptible: bool = False
+    cache: CacheSpec | None = None
+    image: str | None = None
+    env: dict[str, str] = {}
+    secrets: tuple[SecretRef, ...] = ()
+    docs: str | None = None
+    code_digest: str | None = None
+
+    @model_validator(mode="after")
+    def _check_kind(self) -> TaskSpec:
+        if self.kind == "python" and not self.fn:
+            raise ValueError("a python task needs 'fn' (\"module:qualname\")")
+        if self.kind == "container" and self.container is None:
+            raise ValueError("a container task needs 'container' (image, command, args)")
+        if self.kind == "shell" and not self.script:
+            raise ValueError("a shell task needs 'script'")
+        return self
+
+
+# ------------------------------------------------------------------------ bindings
+
+
+class LiteralBinding(_Kinded):
+    """A constant value."""
+
+    KIND: ClassVar[str] = "literal"
+    kind: Literal["literal"]
+    value: JsonValue
+
+
+class OutputRef(_Kinded):
+    """An output of an upstream node."""
+
+    KIND: ClassVar[str] = "output"
+    kind: Literal["output"]
+    node: str
+    output: str
+
+
+class InputRef(_Kinded):
+    """An input of the enclosing workflow."""
+
+    KIND: ClassVar[str] = "input"
+    kind: Literal["input"]
+    name: str
+
+
+class ListBinding(_Kinded):
+    """A list whose items are bindings."""
+
+    KIND: ClassVar[str] = "list"
+    kind: Literal["list"]
+    items: tuple[BindingSpec, ...]
+
+
+class MapBinding(_Kinded):
+    """A string-keyed map whose values are bindings."""
+
+    KIND: ClassVar[str] = "map"
+    kind: Literal["map"]
+    entries: dict[str, BindingSpec]
+
+
+BindingSpec = Annotated[
+    Union[LiteralBinding, OutputRef, InputRef, ListBinding, MapBinding],
+    Field(discriminator="kind"),
+]
+
+
+def binding_refs(binding: BindingSpec) -> list[OutputRef]:
+    """All upstream output references inside a binding, in order."""
+    if isinstance(binding, OutputRef):
+        return [binding]
+    if isinstance(binding, ListBinding):
+        return [ref for item in binding.items for ref in binding_refs(item)]
+    if isinstance(binding, MapBinding):
+        return [ref for value in binding.entries.values() for ref in binding_refs(value)]
+    return []
+
+
+# -------------------------------------------------------------------- nodes, specs
+
+
+class NodeSpec(SpecModel):
+    """One node of a workflow graph."""
+
+    id: str
+    task: str | None = None
+    inputs: dict[str, BindingSpec] = {}
+    upstream: tuple[str, ...] = ()
+
+    def dependencies(self) -> list[str]:
+        """Upstream node ids, from bindings first and explicit dependencies after."""
+        deps: list[str] = []
+        for binding in self.inputs.values():
+            for ref in binding_refs(binding):
+                if ref.node not in deps:
+                    deps.append(ref.node)
+        for node in self.upstream:
+            if node not in deps:
+                deps.append(node)
+        return deps
+
+
+class TenantSpec(SpecModel):
+    """The project and domain a spec belongs to."""
+
+    project: str = "default"
+    domain: str = "development"
+
+
+class WorkflowSpec(SpecModel):
+    """A compiled workflow: the unit that is versioned, registered and run."""
+
+    schema_version: Literal[1]
+    name: str
+    version: str = ""
+    tenant: TenantSpec = TenantSpec()
+    description: str | None = None
+    interface: TypedInterface = TypedInterface()
+    nodes: tuple[NodeSpec, ...] = ()
+    tasks: dict[str, TaskSpec] = {}
+    outputs: dict[str, BindingSpec] = {}
+    labels: dict[str, str] = {}
+
+    def node(self, node_id: str) -> NodeSpec:
+        """Return the node `node_id`; KeyError names the known ids."""
+        for node in self.nodes:
+            if node.id == node_id:
+                return node
+        raise KeyError(f"workflow {self.name!r} has no node {node_id!r}")
+
+    def task_of(self, node: NodeSpec) -> TaskSpec:
+        """Return the task a task node runs."""
+        if node.task is None:
+            raise KeyError(f"node {node.id!r} of workflow {self.name!r} runs no task")
+        return self.tasks[node.task]
+
+
+for _model in (ListType, MapType, FieldSpec, StructType, UnionType, DataFrameType, Variable,
+               ListBinding, MapBinding):
+    _model.model_rebuild()

@@ -1,0 +1,141 @@
+"""Canonical JSON, content-hash versions, and loading specs of any schema version.
+
+The version of a spec is the sha256 of its canonical JSON: sorted keys, compact
+separators, fields at their default value left out (so a new optional field does not
+change old hashes), with `version` and `tenant` removed. Task code enters the hash
+through each task's `code_digest`. The same code and spec give the same version on any
+machine. The tenant is left out so that promoting a workflow from development to
+production keeps its version.
+
+Must not import: airflow, kubernetes, the sdk, or user code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from flytepath_airflow.errors import SpecError
+from flytepath_airflow.ir.models import SCHEMA_VERSION, WorkflowSpec
+
+VERSION_LENGTH = 16
+
+# schema_version N -> function turning a raw N document into a raw N+1 document.
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+
+def spec_document(spec: WorkflowSpec) -> dict[str, Any]:
+    """The JSON document of a spec, defaults left out, schema_version always present."""
+    doc = spec.model_dump(mode="json", exclude_defaults=True)
+    doc["schema_version"] = spec.schema_version
+    return doc
+
+
+def canonical_json(doc: Any) -> str:
+    """Compact JSON with sorted keys: the form that is hashed."""
+    return json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def compute_version(spec: WorkflowSpec) -> str:
+    """The content-hash version of a spec (ignores its current version and tenant)."""
+    doc = spec_document(spec)
+    doc.pop("version", None)
+    doc.pop("tenant", None)
+    return hashlib.sha256(canonical_json(doc).encode()).hexdigest()[:VERSION_LENGTH]
+
+
+def with_version(spec: WorkflowSpec) -> WorkflowSpec:
+    """Return the spec with its content-hash version filled in."""
+    return spec.model_copy(update={"version": compute_version(spec)})
+
+
+def dump_spec(spec: WorkflowSpec) -> str:
+    """Serialize a spec as stable, readable JSON (byte-identical for identical specs)."""
+    return json.dumps(spec_document(spec), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+
+
+def _format_validation_error(exc: ValidationError, source: str) -> str:
+    lines = []
+    for err in exc.errors()[:5]:
+        path = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        lines.append(f"  at {path}: {err['msg']}")
+    more = f"\n  ... and {exc.error_count() - 5} more" if exc.error_count() > 5 else ""
+    return (
+        f"{source} is not a valid FlytePath spec:\n" + "\n".join(lines) + more +
+        "\nRecompile it with `flytepath compile`, or fix the fields named above."
+    )
+
+
+def parse_spec_document(doc: Any, source: str = "spec") -> WorkflowSpec:
+    """Validate a raw document (any known schema_version) into a WorkflowSpec."""
+    if not isinstance(doc, dict):
+        raise SpecError(f"{source} must be a JSON object, found {type(doc).__name__}.")
+    version = doc.get("schema_version")
+    if not isinstance(version, int):
+        raise SpecError(
+            f"{source} has no integer 'schema_version'; is it a FlytePath spec? "
+            "Compile workflows with `flytepath compile`."
+        )
+    if version > SCHEMA_VERSION:
+        raise SpecError(
+            f"{source} has schema_version {version}, newer than this FlytePath understands "
+            f"({SCHEMA_VERSION}). Upgrade airflow-provider-flytepath where it is loaded."
+        )
+    while version < SCHEMA_VERSION:
+        migrate = MIGRATIONS.get(version)
+        if migrate is None:
+            raise SpecError(f"{source}: no migration from schema_version {version}.")
+        doc = migrate(doc)
+        version = doc["schema_version"]
+    try:
+        return WorkflowSpec.model_validate(doc)
+    except ValidationError as exc:
+        raise SpecError(_format_validation_error(exc, source)) from None
+
+
+def load_spec(source: str | Path) -> WorkflowSpec:
+    """Load a spec from a JSON file path (or an fsspec URL)."""
+    text = read_text(str(source))
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SpecError(
+            f"{source} line {exc.lineno} column {exc.colno}: not valid JSON ({exc.msg}). "
+            "Recompile it with `flytepath compile`."
+        ) from None
+    return parse_spec_document(doc, str(source))
+
+
+def loads_spec(text: str, source: str = "spec") -> WorkflowSpec:
+    """Load a spec from JSON text."""
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SpecError(f"{source}: not valid JSON ({exc.msg}).") from None
+    return parse_spec_document(doc, source)
+
+
+def read_text(uri: str) -> str:
+    """Read a local path or an fsspec URL as UTF-8 text."""
+    if "://" not in uri:
+        try:
+            return Path(uri).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise SpecError(f"spec file {uri} does not exist.") from None
+    import fsspec
+
+    try:
+        with fsspec.open(uri, "r", encoding="utf-8") as fh:
+            return str(fh.read())
+    except FileNotFoundError:
+        raise SpecError(f"spec {uri} does not exist.") from None
+
+
+def json_schema() -> dict[str, Any]:
+    """The JSON Schema of WorkflowSpec (committed under ir/schema/)."""
+    return WorkflowSpec.model_json_schema()
