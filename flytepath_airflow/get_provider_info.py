@@ -1,0 +1,106 @@
+"""Airflow provider metadata, found through the `apache_airflow_provider` entry point.
+
+Airflow calls `get_provider_info()` whenever it discovers providers (every `airflow`
+command, the DAG processor, the API server), so this module imports nothing but the
+standard library and lists modules as dotted strings for Airflow to import lazily.
+"""
+
+from __future__ import annotations
+
+from importlib import metadata
+from typing import Any
+
+PACKAGE_NAME = "airflow-provider-flytepath"
+INTEGRATION = "FlytePath"
+
+
+def _version() -> str:
+    try:
+        return metadata.version(PACKAGE_NAME)
+    except metadata.PackageNotFoundError:  # running from a source tree without install
+        return "0.0.0"
+
+
+def _option(description: str, default: str | None, example: str | None = None,
+            kind: str = "string") -> dict[str, Any]:
+    return {
+        "description": description,
+        "version_added": "0.1.0",
+        "type": kind,
+        "example": example,
+        "default": default,
+    }
+
+
+def get_provider_info() -> dict[str, Any]:
+    """The provider's metadata: name, versions, operator modules and the [flytepath] config."""
+    return {
+        "package-name": PACKAGE_NAME,
+        "name": "FlytePath",
+        "description": (
+            "Flyte-style typed ML workflows (typed tasks, caching, versions, map tasks, dynamic "
+            "workflows) compiled into Apache Airflow DAGs."
+        ),
+        "versions": [_version()],
+        "integrations": [
+            {
+                "integration-name": INTEGRATION,
+                "tags": ["software"],
+            }
+        ],
+        "operators": [
+            {
+                "integration-name": INTEGRATION,
+                "python-modules": ["flytepath_airflow.operators.task"],
+            }
+        ],
+        "config": {
+            "flytepath": {
+                "description": "FlytePath: where compiled specs and run data live, and how "
+                               "specs become DAGs.",
+                "options": {
+                    "specs_dir": _option(
+                        "Folder of compiled spec JSON files; the FlytePath DAG file builds "
+                        "one DAG per file. FLYTEPATH_SPECS_DIR overrides it. Empty means "
+                        "$FLYTEPATH_HOME/specs.",
+                        "", "/opt/airflow/flytepath/specs",
+                    ),
+                    "store_root": _option(
+                        "Root URI (local folder or fsspec URL) of run data and blobs, as "
+                        "seen by workers. Empty means $FLYTEPATH_HOME/store.",
+                        "", "s3://ml-platform/flytepath",
+                    ),
+                    "metadata_url": _option(
+                        "SQLAlchemy URL of the FlytePath metadata database (cache, versions, "
+                        "events). Empty means SQLite under $FLYTEPATH_HOME.",
+                        "", "postgresql+psycopg2://flytepath@db/flytepath",
+                    ),
+                    "runner": _option(
+                        "How a node runs: 'local' (a child process on the worker).",
+                        "local", "local",
+                    ),
+                    "pool_template": _option(
+                        "Airflow pool of a tenant not listed in tenant_pools, formatted with "
+                        "{project} and {domain}. Empty puts such tenants in default_pool.",
+                        "flytepath_{project}_{domain}", "team_{project}",
+                    ),
+                    "tenant_pools": _option(
+                        "Allow-list of tenant pools: 'project/domain=pool[:slots]' entries "
+                        "separated by commas; 'project/*' matches every domain.",
+                        "", "ml/production=ml_prod:32, ml/*=ml_dev:8",
+                    ),
+                    "default_pool_slots": _option(
+                        "Slots of a tenant pool when FlytePath creates it.",
+                        "16", "16", kind="integer",
+                    ),
+                    "max_active_runs": _option(
+                        "Concurrent runs per FlytePath DAG.", "16", "4", kind="integer",
+                    ),
+                    "default_retry_delay": _option(
+                        "Seconds between retries of a task that sets no retry_delay.",
+                        "30", "60", kind="float",
+                    ),
+                },
+            }
+        },
+    }
