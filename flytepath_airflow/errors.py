@@ -80,3 +80,11 @@ def require(module: str, extra: str, purpose: str) -> object:
         return importlib.import_module(module)
     except ImportError as exc:
         raise MissingDependencyError(module.split(".")[0], extra, purpose) from exc
+
+
+class RecoverableError(Exception):
+    """Raise this from a task to say the failure is transient and the task may be retried.
+
+    A plain exception from a task is a user error and fails the task without retry, as in
+    Flyte; a RecoverableError is retried up to the task's `retries`.
+    """

@@ -1,0 +1,1 @@
+"""Backends turn a spec into something that runs: local (here) and Airflow (airflow/)."""

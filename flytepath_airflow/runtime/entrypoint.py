@@ -1,0 +1,71 @@
+"""`flytepath-execute`: the program that runs one node inside a worker or a pod.
+
+    flytepath-execute --spec URI --node ID --run-id R --attempt N --root URI
+
+Exit codes: 0 success; 10 user error (the task raised, or a bad input value: not retried);
+11 system error (storage or infrastructure: retried); 2 bad arguments or spec.
+The last line written to stdout on success is the node's outputs.json pointer as JSON.
+
+Must not import: airflow, kubernetes (a test runs it with Airflow hidden).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+EXIT_USER_ERROR = 10
+EXIT_SYSTEM_ERROR = 11
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="flytepath-execute", description="Execute one node of a FlytePath run."
+    )
+    parser.add_argument("--spec", required=True, help="URI of the compiled spec JSON")
+    parser.add_argument("--node", required=True, help="id of the node to run")
+    parser.add_argument("--run-id", required=True, help="id of the run")
+    parser.add_argument("--attempt", type=int, default=1, help="attempt number, from 1")
+    parser.add_argument("--root", default=None, help="blob store root URI")
+    parser.add_argument("--prepare-inputs", default=None,
+                        help="JSON object of workflow inputs; prepares the run if needed")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the node and return the process exit code."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from flytepath_airflow.errors import FlytePathUserError, TaskExecutionError
+    from flytepath_airflow.ir.spec_io import load_spec
+    from flytepath_airflow.runtime.executor import execute_node
+    from flytepath_airflow.runtime.run import prepare_run
+    from flytepath_airflow.stores.blob import default_root
+
+    root = args.root or default_root()
+    try:
+        spec = load_spec(args.spec)
+        if args.prepare_inputs is not None:
+            prepare_run(spec, json.loads(args.prepare_inputs), root, args.run_id)
+        pointer = execute_node(spec, args.node, args.run_id, args.attempt, root)
+    except TaskExecutionError as exc:
+        print(f"flytepath: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR if exc.kind == "user" else EXIT_SYSTEM_ERROR
+    except FlytePathUserError as exc:
+        print(f"flytepath: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:
+        print(f"flytepath: storage error: {exc}", file=sys.stderr)
+        return EXIT_SYSTEM_ERROR
+    sys.stdout.flush()
+    print(json.dumps(pointer, sort_keys=True))
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,240 @@
+"""Runs in the blob store: their layout, their inputs, and reading results back.
+
+Layout under the store root:
+
+    runs/<run_id>/spec.json                       the spec the run uses
+    runs/<run_id>/inputs.json                     {"inputs": {name: literal}}
+    runs/<run_id>/nodes/<node>/outputs.json       pointer, published when the node succeeds
+    runs/<run_id>/nodes/<node>/attempt-<n>/...    the attempt's blobs and error.json
+
+Must not import: airflow, kubernetes.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from flytepath_airflow.errors import LiteralValueError
+from flytepath_airflow.ir.models import (
+    BindingSpec,
+    InputRef,
+    ListBinding,
+    LiteralBinding,
+    MapBinding,
+    OutputRef,
+    WorkflowSpec,
+)
+from flytepath_airflow.ir.spec_io import dump_spec, loads_spec
+from flytepath_airflow.stores.blob import BlobIntegrityError, BlobStore
+
+INLINE_LIMIT = 1024
+"""Literals whose JSON is longer than this many bytes go to a blob, not the pointer."""
+
+
+def run_key(run_id: str) -> str:
+    """Key prefix of a run."""
+    return f"runs/{run_id}"
+
+
+def node_key(run_id: str, node_id: str) -> str:
+    """Key prefix of a node within a run."""
+    return f"runs/{run_id}/nodes/{node_id}"
+
+
+def attempt_key(run_id: str, node_id: str, attempt: int) -> str:
+    """Key prefix of one attempt of a node."""
+    return f"{node_key(run_id, node_id)}/attempt-{attempt}"
+
+
+def pointer_key(run_id: str, node_id: str) -> str:
+    """Key of a node's outputs.json pointer."""
+    return f"{node_key(run_id, node_id)}/outputs.json"
+
+
+def run_uri(root: str, run_id: str) -> str:
+    """URI of a run's folder."""
+    return BlobStore(root).uri(run_key(run_id))
+
+
+def new_run_id() -> str:
+    """A fresh, sortable, path-safe run id."""
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+    return f"fp-{stamp}-{uuid.uuid4().hex[:8]}"
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def sanitize_run_id(run_id: str) -> str:
+    """Make any run id (e.g. Airflow's `manual__2026-...+00:00`) safe as a path component."""
+    cleaned = _UNSAFE.sub("_", run_id).strip("._")
+    return cleaned or uuid.uuid4().hex
+
+
+def validate_inputs(spec: WorkflowSpec, inputs: dict[str, Any]) -> dict[str, Any]:
+    """Check input literals against the workflow interface and fill in defaults."""
+    from flytepath_airflow.types.literals import render_type, validate_literal
+
+    known = {v.name for v in spec.interface.inputs}
+    unknown = sorted(set(inputs) - known)
+    if unknown:
+        raise LiteralValueError(
+            f"workflow '{spec.name}' has no input {', '.join(repr(u) for u in unknown)}; "
+            f"its inputs are: {', '.join(sorted(known)) or '(none)'}."
+        )
+    values: dict[str, Any] = {}
+    for var in spec.interface.inputs:
+        if var.name in inputs:
+            values[var.name] = validate_literal(
+                inputs[var.name], var.type, path=f"input '{var.name}'"
+            )
+        elif not var.required:
+            values[var.name] = var.default
+        else:
+            raise LiteralValueError(
+                f"workflow '{spec.name}' needs input '{var.name}' "
+                f"({render_type(var.type)}); pass it with -i {var.name}=VALUE."
+            )
+    return values
+
+
+def prepare_run(
+    spec: WorkflowSpec, inputs: dict[str, Any], root: str, run_id: str | None = None
+) -> str:
+    """Validate inputs and publish the run's spec.json and inputs.json; returns the run id.
+
+    Idempotent: preparing an existing run with the same inputs changes nothing; other
+    inputs for an existing run id are an error.
+    """
+    values = validate_inputs(spec, inputs)
+    run_id = run_id or new_run_id()
+    store = BlobStore(root)
+    inputs_key = f"{run_key(run_id)}/inputs.json"
+    if store.exists(inputs_key):
+        existing = store.read_json(inputs_key).get("inputs")
+        if existing != json.loads(json.dumps(values)):
+            raise LiteralValueError(
+                f"run '{run_id}' already exists with other inputs; use a new run id."
+            )
+        return run_id
+    store.write_bytes(f"{run_key(run_id)}/spec.json", dump_spec(spec).encode())
+    store.write_json(inputs_key, {"inputs": values, "workflow": spec.name,
+                                  "version": spec.version})
+    return run_id
+
+
+def load_run_spec(run_id: str, root: str) -> WorkflowSpec:
+    """The spec a run was prepared with."""
+    store = BlobStore(root)
+    data = store.read_uri(store.uri(f"{run_key(run_id)}/spec.json"))
+    return loads_spec(data.decode(), f"run {run_id} spec.json")
+
+
+def read_run_inputs(run_id: str, root: str) -> dict[str, Any]:
+    """The validated workflow input literals of a run."""
+    doc = BlobStore(root).read_json(f"{run_key(run_id)}/inputs.json")
+    return dict(doc["inputs"])
+
+
+def read_pointer(store: BlobStore, run_id: str, node_id: str) -> dict[str, Any]:
+    """A node's outputs.json pointer (BlobIntegrityError when the node has not succeeded)."""
+    try:
+        doc: dict[str, Any] = store.read_json(pointer_key(run_id, node_id))
+    except FileNotFoundError:
+        raise BlobIntegrityError(
+            f"node '{node_id}' of run '{run_id}' has no published outputs"
+        ) from None
+    return doc
+
+
+def pointer_entry(store: BlobStore, key: str, literal: Any) -> dict[str, Any]:
+    """The pointer entry for one output literal: inline when small, else a JSON blob at key."""
+    text = json.dumps(literal, sort_keys=True, separators=(",", ":"))
+    if len(text) <= INLINE_LIMIT:
+        return {"value": literal}
+    return dict(store.write_bytes(key, text.encode()))
+
+
+def read_entry(store: BlobStore, entry: dict[str, Any]) -> Any:
+    """The literal held by a pointer entry (inline, or a verified JSON blob)."""
+    if "value" in entry:
+        return entry["value"]
+    return json.loads(store.read_uri(entry["uri"], entry["sha256"]))
+
+
+def resolve_binding(
+    binding: BindingSpec,
+    *,
+    store: BlobStore,
+    run_id: str,
+    workflow_inputs: dict[str, Any],
+    pointers: dict[str, dict[str, Any]] | None = None,
+) -> Any:
+    """The literal a binding stands for in a given run."""
+    pointers = {} if pointers is None else pointers
+    if isinstance(binding, LiteralBinding):
+        return binding.value
+    if isinstance(binding, InputRef):
+        return workflow_inputs[binding.name]
+    if isinstance(binding, OutputRef):
+        if binding.node not in pointers:
+            pointers[binding.node] = read_pointer(store, run_id, binding.node)
+        outputs = pointers[binding.node]["outputs"]
+        if binding.output not in outputs:
+            raise BlobIntegrityError(
+                f"node '{binding.node}' published no output '{binding.output}'"
+            )
+        return read_entry(store, outputs[binding.output])
+    if isinstance(binding, ListBinding):
+        return [
+            resolve_binding(b, store=store, run_id=run_id, workflow_inputs=workflow_inputs,
+                            pointers=pointers)
+            for b in binding.items
+        ]
+    if isinstance(binding, MapBinding):
+        return {
+            k: resolve_binding(b, store=store, run_id=run_id, workflow_inputs=workflow_inputs,
+                               pointers=pointers)
+            for k, b in binding.entries.items()
+        }
+    raise TypeError(f"unknown binding {binding!r}")
+
+
+def collect_outputs(spec: WorkflowSpec, run_id: str, root: str) -> dict[str, Any]:
+    """Resolve the workflow's output literals from its nodes' pointers."""
+    store = BlobStore(root)
+    inputs = read_run_inputs(run_id, root)
+    pointers: dict[str, dict[str, Any]] = {}
+    return {
+        name: resolve_binding(b, store=store, run_id=run_id, workflow_inputs=inputs,
+                              pointers=pointers)
+        for name, b in spec.outputs.items()
+    }
+
+
+def read_node_error(run_id: str, node_id: str, attempt: int, root: str) -> dict[str, Any] | None:
+    """The error record of a failed attempt, or None."""
+    store = BlobStore(root)
+    key = f"{attempt_key(run_id, node_id, attempt)}/error.json"
+    if not store.exists(key):
+        return None
+    doc: dict[str, Any] = store.read_json(key)
+    return doc
+
+
+@dataclass
+class RunResult:
+    """How a whole run ended."""
+
+    run_id: str
+    succeeded: bool
+    outputs: dict[str, Any] = field(default_factory=dict)
+    failed_node: str | None = None
+    error: str | None = None
+    error_kind: str | None = None
+    node_states: dict[str, str] = field(default_factory=dict)

@@ -1,0 +1,413 @@
+"""Promises: what a task call returns while a workflow body is traced.
+
+A promise stands for a value that exists only when the workflow runs. Passing it to
+another task records a typed binding; using it in Python control flow (`if`, `and`,
+`or`, `not`, `bool()`) is a compile error, because the body runs once, at compile time.
+
+Must not import: airflow, kubernetes.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import sys
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from flytepath_airflow.errors import CompileError, TypeMismatchError
+from flytepath_airflow.ir.models import (
+    BindingSpec,
+    InputRef,
+    ListBinding,
+    ListType,
+    LiteralBinding,
+    LiteralType,
+    MapBinding,
+    MapType,
+    NodeSpec,
+    OutputRef,
+    TaskSpec,
+    UnionType,
+)
+
+if TYPE_CHECKING:
+    from flytepath_airflow.sdk.task import PythonTask
+
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def caller_location() -> str:
+    """file:line of the first frame outside FlytePath (the user's call site)."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        filename = os.path.abspath(frame.f_code.co_filename)
+        if not filename.startswith(_PACKAGE_DIR + os.sep):
+            return f"{frame.f_code.co_filename}:{frame.f_lineno}"
+        frame = frame.f_back  # type: ignore[assignment]
+    return "<unknown>"
+
+
+_CONTROL_FLOW_HINT = (
+    "The workflow body runs once, at compile time, so Python control flow cannot see "
+    "values that exist only at run time. Use conditional(...) with &, | and ~ to combine "
+    "conditions, or move the logic into a @task."
+)
+
+
+class _NoBool:
+    """Mixin: truth-testing raises a compile error that explains the alternative."""
+
+    def _describe(self) -> str:
+        raise NotImplementedError
+
+    def __bool__(self) -> bool:
+        raise CompileError(
+            f"{self._describe()} was used as a Python bool (in `if`, `and`, `or`, `not` or "
+            f"bool()) at {caller_location()}. {_CONTROL_FLOW_HINT}"
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class ComparisonExpression(_NoBool):
+    """`promise <op> value`: usable only as a conditional's condition."""
+
+    left: Any
+    op: str
+    right: Any
+
+    def _describe(self) -> str:
+        return f"the comparison ({self.left!r} {self.op} {self.right!r})"
+
+    def __and__(self, other: Any) -> ComparisonExpression:
+        return ComparisonExpression(self, "&", other)
+
+    def __or__(self, other: Any) -> ComparisonExpression:
+        return ComparisonExpression(self, "|", other)
+
+    def __invert__(self) -> ComparisonExpression:
+        return ComparisonExpression(self, "~", None)
+
+
+class Promise(_NoBool):
+    """The future value of a workflow input or of one node output."""
+
+    def __init__(self, ref: OutputRef | InputRef, type_: LiteralType, location: str) -> None:
+        self.ref = ref
+        self.type = type_
+        self.location = location
+
+    @property
+    def source_name(self) -> str:
+        """`node.output` or `input 'x'`, as messages show it."""
+        if isinstance(self.ref, OutputRef):
+            return f"'{self.ref.node}.{self.ref.output}'"
+        return f"workflow input '{self.ref.name}'"
+
+    def _describe(self) -> str:
+        return f"the promise {self.source_name}"
+
+    def __repr__(self) -> str:
+        return f"Promise({self.source_name})"
+
+    def __iter__(self) -> Any:
+        raise CompileError(
+            f"{self._describe()} is a single value and cannot be unpacked or iterated at "
+            f"{caller_location()}. Declare a tuple or NamedTuple return type to get several "
+            "outputs, or iterate inside a @task."
+        )
+
+    def _compare(self, op: str, other: Any) -> ComparisonExpression:
+        return ComparisonExpression(self, op, other)
+
+    def __eq__(self, other: Any) -> ComparisonExpression:  # type: ignore[override]
+        return self._compare("==", other)
+
+    def __ne__(self, other: Any) -> ComparisonExpression:  # type: ignore[override]
+        return self._compare("!=", other)
+
+    def __lt__(self, other: Any) -> ComparisonExpression:
+        return self._compare("<", other)
+
+    def __le__(self, other: Any) -> ComparisonExpression:
+        return self._compare("<=", other)
+
+    def __gt__(self, other: Any) -> ComparisonExpression:
+        return self._compare(">", other)
+
+    def __ge__(self, other: Any) -> ComparisonExpression:
+        return self._compare(">=", other)
+
+    __hash__ = object.__hash__
+
+    def __rshift__(self, other: Any) -> Any:
+        return _order(self, other)
+
+
+class NodeHandle(_NoBool):
+    """What a task call with no outputs returns; `a >> b` orders two calls."""
+
+    def __init__(self, node_id: str) -> None:
+        self.node_id = node_id
+
+    def _describe(self) -> str:
+        return f"the call '{self.node_id}'"
+
+    def __repr__(self) -> str:
+        return f"NodeHandle({self.node_id})"
+
+    def __rshift__(self, other: Any) -> Any:
+        return _order(self, other)
+
+
+class NodeOutputs(tuple):  # type: ignore[type-arg]
+    """Several outputs of one call: unpack them, index them, or use their names."""
+
+    _names: tuple[str, ...]
+    node_id: str
+
+    def __new__(cls, node_id: str, promises: dict[str, Promise]) -> NodeOutputs:
+        obj = super().__new__(cls, promises.values())
+        obj._names = tuple(promises)
+        obj.node_id = node_id
+        return obj
+
+    def __getattr__(self, name: str) -> Promise:
+        names = object.__getattribute__(self, "_names")
+        if name in names:
+            return self[names.index(name)]  # type: ignore[no-any-return]
+        raise AttributeError(
+            f"node '{object.__getattribute__(self, 'node_id')}' has no output '{name}'; "
+            f"its outputs are {', '.join(names)}"
+        )
+
+    def __rshift__(self, other: Any) -> Any:
+        return _order(NodeHandle(self.node_id), other)
+
+
+def _node_of(x: Any) -> str:
+    if isinstance(x, NodeHandle):
+        return x.node_id
+    if isinstance(x, NodeOutputs):
+        return x.node_id
+    if isinstance(x, Promise) and isinstance(x.ref, OutputRef):
+        return x.ref.node
+    raise CompileError(
+        f"`>>` orders two task calls; {x!r} is not the result of a task call "
+        f"({caller_location()})."
+    )
+
+
+def _order(left: Any, right: Any) -> Any:
+    trace = active_trace()
+    if trace is None:
+        raise CompileError("`>>` between task calls works only inside a @workflow body.")
+    trace.add_dependency(_node_of(left), _node_of(right))
+    return right
+
+
+# ------------------------------------------------------------------------- tracing
+
+
+@dataclass
+class TraceContext:
+    """Collects nodes and tasks while one workflow body is traced."""
+
+    workflow: str
+    nodes: list[NodeSpec] = field(default_factory=list)
+    tasks: dict[str, TaskSpec] = field(default_factory=dict)
+    locations: dict[str, str] = field(default_factory=dict)
+    _extra_deps: dict[str, list[str]] = field(default_factory=dict)
+
+    def _new_id(self, base: str) -> str:
+        taken = {n.id for n in self.nodes}
+        if base not in taken:
+            return base
+        i = 2
+        while f"{base}_{i}" in taken:
+            i += 1
+        return f"{base}_{i}"
+
+    def add_dependency(self, upstream: str, downstream: str) -> None:
+        """Record an order-only dependency (`a >> b`)."""
+        deps = self._extra_deps.setdefault(downstream, [])
+        if upstream not in deps:
+            deps.append(upstream)
+
+    def finished_nodes(self) -> tuple[NodeSpec, ...]:
+        """The nodes with their order-only dependencies attached."""
+        out = []
+        for node in self.nodes:
+            extra = tuple(d for d in self._extra_deps.get(node.id, ()) if d != node.id)
+            out.append(node.model_copy(update={"upstream": extra}) if extra else node)
+        return tuple(out)
+
+    def call_task(self, task: PythonTask, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """Record a node for `task(**kwargs)` and return its promises."""
+        from flytepath_airflow.types.literals import castability_error, render_type
+
+        location = caller_location()
+        if args:
+            raise CompileError(
+                f"task '{task.fn.__name__}' was called with positional arguments at "
+                f"{location}; FlytePath calls take keyword arguments only, e.g. "
+                f"{task.fn.__name__}("
+                f"{', '.join(f'{n}=...' for n in task.python_interface.inputs)})."
+            )
+        spec = task.to_spec()
+        existing = self.tasks.get(spec.name)
+        if existing is not None and existing != spec:
+            raise CompileError(f"two different tasks are both named '{spec.name}' ({location}).")
+        self.tasks[spec.name] = spec
+        node_id = self._new_id(task.fn.__name__)
+        inputs: dict[str, BindingSpec] = {}
+        for name, value in kwargs.items():
+            var = spec.interface.input(name)
+            if var is None:
+                known = [v.name for v in spec.interface.inputs]
+                close = difflib.get_close_matches(name, known, n=1)
+                raise CompileError(
+                    f"node '{node_id}' ({location}): task '{task.fn.__name__}' has no input "
+                    f"'{name}'" + (f"; did you mean '{close[0]}'?" if close else "") +
+                    f" Its inputs are: {', '.join(known) or '(none)'}."
+                )
+            inputs[name] = self.bind(
+                value, var.type, task.python_interface.inputs[name],
+                what=f"node '{node_id}' input '{name}'", location=location,
+                castability_error=castability_error, render_type=render_type,
+            )
+        missing = [v.name for v in spec.interface.inputs if v.required and v.name not in inputs]
+        if missing:
+            raise CompileError(
+                f"node '{node_id}' ({location}): task '{task.fn.__name__}' needs input "
+                f"{', '.join(repr(m) for m in missing)}, which the call does not pass. "
+                "Pass it as a keyword argument or give the parameter a default."
+            )
+        self.nodes.append(NodeSpec(id=node_id, task=spec.name, inputs=inputs))
+        self.locations[node_id] = location
+        outputs = {
+            v.name: Promise(OutputRef(node=node_id, output=v.name), v.type, location)
+            for v in spec.interface.outputs
+        }
+        if not outputs:
+            return NodeHandle(node_id)
+        if not task.python_interface.multiple_outputs:
+            return outputs["o0"]
+        return NodeOutputs(node_id, outputs)
+
+    def bind(self, value: Any, target: LiteralType, py_type: Any, *, what: str, location: str,
+             castability_error: Any, render_type: Any) -> BindingSpec:
+        """The binding for `value` flowing into a slot of type `target`."""
+        if isinstance(value, NodeOutputs):
+            raise CompileError(
+                f"{what} ({location}) was given all outputs of node '{value.node_id}' "
+                f"({', '.join(value._names)}); pass one of them, e.g. "
+                f"{value.node_id}_result.{value._names[0]}."
+            )
+        if isinstance(value, NodeHandle):
+            raise CompileError(
+                f"{what} ({location}) was given the call '{value.node_id}', whose task has "
+                "no outputs. Use `a >> b` to order calls without passing data."
+            )
+        if isinstance(value, ComparisonExpression):
+            raise CompileError(
+                f"{what} ({location}) was given a comparison of promises; comparisons are "
+                "only for conditional(...). Compute the boolean inside a @task."
+            )
+        if isinstance(value, Promise):
+            reason = castability_error(value.type, target)
+            if reason is not None:
+                raise TypeMismatchError(
+                    f"{what} expects {render_type(target)} but {value.source_name} produces "
+                    f"{render_type(value.type)} ({location}): {reason}. Change the "
+                    "annotation of one side, or insert a task that converts the value."
+                )
+            return value.ref
+        if _contains_promise(value):
+            if isinstance(value, (list, tuple)):
+                item_type = _collection_item(target, ListType, "item")
+                if item_type is None:
+                    raise TypeMismatchError(
+                        f"{what} expects {render_type(target)} but was given a list "
+                        f"({location}). Pass a value of type {render_type(target)}."
+                    )
+                return ListBinding(items=tuple(
+                    self.bind(v, item_type, None, what=f"{what}[{i}]", location=location,
+                              castability_error=castability_error, render_type=render_type)
+                    for i, v in enumerate(value)
+                ))
+            if isinstance(value, dict):
+                value_type = _collection_item(target, MapType, "value")
+                if value_type is None:
+                    raise TypeMismatchError(
+                        f"{what} expects {render_type(target)} but was given a dict "
+                        f"({location}). Pass a value of type {render_type(target)}."
+                    )
+                return MapBinding(entries={
+                    str(k): self.bind(v, value_type, None, what=f"{what}[{k!r}]",
+                                      location=location, castability_error=castability_error,
+                                      render_type=render_type)
+                    for k, v in value.items()
+                })
+            raise CompileError(
+                f"{what} ({location}): promises can be passed directly or inside a list or "
+                f"dict, not inside a {type(value).__name__}."
+            )
+        return LiteralBinding(value=self._constant(value, target, py_type, what, location))
+
+    @staticmethod
+    def _constant(value: Any, target: LiteralType, py_type: Any, what: str,
+                  location: str) -> Any:
+        from flytepath_airflow.errors import FlytePathUserError
+        from flytepath_airflow.types import default_engine
+        from flytepath_airflow.types.literals import render_type, validate_literal
+
+        try:
+            if py_type is not None:
+                return default_engine().to_literal(value, py_type, None, "constant")
+            literal = default_engine().to_literal(value, type(value), None, "constant")
+            return validate_literal(literal, target)
+        except FlytePathUserError as exc:
+            raise TypeMismatchError(
+                f"{what} expects {render_type(target)} but was given the constant "
+                f"{value!r} ({location}): {exc}"
+            ) from None
+
+
+def _collection_item(target: LiteralType, kind: type, attr: str) -> LiteralType | None:
+    if isinstance(target, kind):
+        return getattr(target, attr)  # type: ignore[no-any-return]
+    if isinstance(target, UnionType):
+        for variant in target.variants:
+            if isinstance(variant, kind):
+                return getattr(variant, attr)  # type: ignore[no-any-return]
+    return None
+
+
+def _contains_promise(value: Any) -> bool:
+    if isinstance(value, (Promise, NodeOutputs, NodeHandle)):
+        return True
+    if isinstance(value, (list, tuple)):
+        return any(_contains_promise(v) for v in value)
+    if isinstance(value, dict):
+        return any(_contains_promise(v) for v in value.values())
+    return False
+
+
+_ACTIVE: ContextVar[TraceContext | None] = ContextVar("flytepath_trace", default=None)
+
+
+def active_trace() -> TraceContext | None:
+    """The trace of the workflow body being compiled right now, if any."""
+    return _ACTIVE.get()
+
+
+def set_trace(trace: TraceContext | None) -> Any:
+    """Make `trace` active; returns a token for reset_trace."""
+    return _ACTIVE.set(trace)
+
+
+def reset_trace(token: Any) -> None:
+    """Restore the trace that was active before set_trace."""
+    _ACTIVE.reset(token)

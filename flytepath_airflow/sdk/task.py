@@ -1,0 +1,299 @@
+"""`@task`: a typed unit of work, written like flytekit.
+
+Inside a `@workflow` body a task call records a node and returns promises; outside one it
+runs the task locally through the same serialization path as a real run.
+
+Must not import: airflow, kubernetes.
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import inspect
+import textwrap
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import cached_property
+from typing import Any, TypeVar, overload
+
+from flytepath_airflow.errors import CompileError
+from flytepath_airflow.ir.models import (
+    CacheSpec,
+    ResourceList,
+    ResourcesSpec,
+    SecretRef,
+    TaskSpec,
+    TypedInterface,
+)
+from flytepath_airflow.sdk.interface import (
+    PythonInterface,
+    describe_callable,
+    parse_docstring,
+    python_interface,
+    typed_interface,
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class Resources:
+    """Kubernetes-style resource quantities for a task's requests or limits.
+
+    Args:
+        cpu: CPU cores, e.g. "500m" or "2".
+        mem: memory, e.g. "512Mi" or "8Gi".
+        gpu: number of GPUs, e.g. "1".
+        ephemeral_storage: scratch disk, e.g. "10Gi".
+    """
+
+    cpu: str | int | float | None = None
+    mem: str | None = None
+    gpu: str | int | None = None
+    ephemeral_storage: str | None = None
+
+    def to_spec(self) -> ResourceList:
+        """The spec form (every quantity a string)."""
+        def s(v: Any) -> str | None:
+            return None if v is None else str(v)
+
+        return ResourceList(cpu=s(self.cpu), mem=s(self.mem), gpu=s(self.gpu),
+                            ephemeral_storage=s(self.ephemeral_storage))
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A reference to a secret the platform mounts into the task (never its value).
+
+    Args:
+        group: the secret's name (a Kubernetes Secret in production).
+        key: the key within the secret.
+        mount: "env" (an environment variable) or "file".
+        env_var: the variable name for mount="env" (default: GROUP_KEY upper-cased).
+    """
+
+    group: str
+    key: str | None = None
+    mount: str = "env"
+    env_var: str | None = None
+
+
+TASK_OPTIONS = (
+    "cache", "cache_version", "cache_serialize", "cache_ignore_input_vars", "retries",
+    "timeout", "interruptible", "requests", "limits", "container_image", "environment",
+    "secret_requests", "docs",
+)
+
+
+def _seconds(value: Any, name: str, where: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
+        return float(value)
+    raise CompileError(
+        f"task '{name}' ({where}): timeout must be a positive number of seconds or a "
+        f"datetime.timedelta, got {value!r}."
+    )
+
+
+def code_digest(fn: Callable[..., Any]) -> str:
+    """sha256 of a function's source (its bytecode when the source is not available)."""
+    try:
+        text = textwrap.dedent(inspect.getsource(fn))
+    except (OSError, TypeError):
+        code = fn.__code__
+        text = repr((code.co_code, code.co_consts, code.co_names))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class PythonTask:
+    """A Python function decorated with `@task`."""
+
+    __flytepath_task__ = True
+
+    def __init__(self, fn: Callable[..., Any], options: dict[str, Any]) -> None:
+        self.fn = fn
+        self.__flytepath_fn__ = fn
+        self.options = options
+        self.__name__ = fn.__name__
+        self.__qualname__ = fn.__qualname__
+        self.__module__ = fn.__module__
+        self.__doc__ = fn.__doc__
+        self.__wrapped__ = fn
+
+    def __repr__(self) -> str:
+        return f"<task {self.name}>"
+
+    @property
+    def name(self) -> str:
+        """The task's name in specs: `module.function`."""
+        return f"{self.fn.__module__}.{self.fn.__qualname__}"
+
+    @property
+    def location(self) -> str:
+        """Where the function is defined (file:line)."""
+        return describe_callable(self.fn)
+
+    @cached_property
+    def python_interface(self) -> PythonInterface:
+        """Inputs, defaults and outputs as Python types."""
+        return python_interface(self.fn, "task")
+
+    @cached_property
+    def interface(self) -> TypedInterface:
+        """Inputs and outputs as spec types."""
+        from flytepath_airflow.types import default_engine
+
+        return typed_interface(self.fn, self.python_interface, default_engine(), "task")
+
+    def to_spec(self) -> TaskSpec:
+        """Compile the task into its spec (validating every option)."""
+        opts = self.options
+        where = self.location
+        if "<locals>" in self.fn.__qualname__:
+            raise CompileError(
+                f"task '{self.fn.__qualname__}' ({where}) is defined inside a function; "
+                "define tasks at module level so workers can import them."
+            )
+        if self.fn.__module__ == "__main__":
+            raise CompileError(
+                f"task '{self.fn.__qualname__}' ({where}) is defined in __main__; workers "
+                "cannot import it. Put it in a module and run `flytepath run FILE.py:WF`."
+            )
+        cache = opts.get("cache", False)
+        cache_spec = None
+        if cache:
+            version = opts.get("cache_version")
+            if cache == "auto":
+                version = version or f"auto-{code_digest(self.fn)[:16]}"
+            elif cache is not True:
+                raise CompileError(
+                    f"task '{self.name}' ({where}): cache must be True, False or \"auto\", "
+                    f"got {cache!r}."
+                )
+            if not version:
+                raise CompileError(
+                    f"task '{self.name}' ({where}): cache=True needs cache_version, the "
+                    "version of this task's behaviour (bump it when the results would "
+                    "change). Add cache_version=\"1\", or use cache=\"auto\" to hash the "
+                    "source (fragile: any edit invalidates the cache)."
+                )
+            ignored = tuple(opts.get("cache_ignore_input_vars") or ())
+            unknown = [i for i in ignored if i not in self.python_interface.inputs]
+            if unknown:
+                raise CompileError(
+                    f"task '{self.name}' ({where}): cache_ignore_input_vars names "
+                    f"{unknown}, which are not inputs of the task."
+                )
+            cache_spec = CacheSpec(version=str(version), ignore_inputs=ignored,
+                                   serialize=bool(opts.get("cache_serialize", False)))
+        elif opts.get("cache_serialize") or opts.get("cache_version"):
+            raise CompileError(
+                f"task '{self.name}' ({where}): cache_version and cache_serialize only "
+                "apply with cache=True."
+            )
+        retries = opts.get("retries", 0)
+        if not isinstance(retries, int) or isinstance(retries, bool) or retries < 0:
+            raise CompileError(
+                f"task '{self.name}' ({where}): retries must be a non-negative int, "
+                f"got {retries!r}."
+            )
+        docs, _ = parse_docstring(self.fn.__doc__)
+        secrets = tuple(
+            SecretRef(group=s.group, key=s.key, mount=s.mount,  # type: ignore[arg-type]
+                      env_var=s.env_var) if isinstance(s, Secret) else SecretRef(group=str(s))
+            for s in opts.get("secret_requests") or ()
+        )
+        requests, limits = opts.get("requests"), opts.get("limits")
+        for label, res in (("requests", requests), ("limits", limits)):
+            if res is not None and not isinstance(res, Resources):
+                raise CompileError(
+                    f"task '{self.name}' ({where}): {label} must be Resources(...), "
+                    f"got {res!r}."
+                )
+        return TaskSpec(
+            name=self.name,
+            kind="python",
+            fn=f"{self.fn.__module__}:{self.fn.__qualname__}",
+            interface=self.interface,
+            resources=ResourcesSpec(
+                requests=requests.to_spec() if requests else ResourceList(),
+                limits=limits.to_spec() if limits else ResourceList(),
+            ),
+            retries=retries,
+            timeout=_seconds(opts.get("timeout"), self.name, where),
+            interruptible=bool(opts.get("interruptible", False)),
+            cache=cache_spec,
+            image=opts.get("container_image"),
+            env={str(k): str(v) for k, v in (opts.get("environment") or {}).items()},
+            secrets=secrets,
+            docs=opts.get("docs") or docs,
+            code_digest=code_digest(self.fn),
+        )
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        from flytepath_airflow.sdk.promise import active_trace
+
+        trace = active_trace()
+        if trace is not None:
+            return trace.call_task(self, args, kwargs)
+        if args:
+            raise CompileError(
+                f"task '{self.name}' was called with positional arguments; call it with "
+                f"keyword arguments, e.g. {self.fn.__name__}("
+                f"{', '.join(f'{n}=...' for n in self.python_interface.inputs)})."
+            )
+        from flytepath_airflow.translators.python import run_task_locally
+
+        return run_task_locally(self, kwargs)
+
+
+@overload
+def task(_fn: F) -> PythonTask: ...
+
+
+@overload
+def task(_fn: None = None, **options: Any) -> Callable[[F], PythonTask]: ...
+
+
+def task(_fn: Any = None, **options: Any) -> Any:
+    """Declare a typed task.
+
+    Args:
+        cache: True to memoize outputs by inputs (needs cache_version), or "auto".
+        cache_version: the version of the task's behaviour; bump it to invalidate.
+        cache_serialize: concurrent identical executions compute once.
+        cache_ignore_input_vars: inputs left out of the cache key.
+        retries: retries for system errors (and for tasks raising RecoverableError).
+        timeout: seconds or a timedelta; the execution timeout of one attempt.
+        interruptible: may run on spot capacity (the last attempt runs on regular nodes).
+        requests: Resources requested for the pod.
+        limits: Resources limits for the pod.
+        container_image: the image the task runs in on Kubernetes.
+        environment: extra environment variables.
+        secret_requests: Secret references to mount.
+        docs: a description (defaults to the docstring).
+    """
+    unknown = [k for k in options if k not in TASK_OPTIONS]
+    if unknown:
+        hints = []
+        for name in unknown:
+            close = difflib.get_close_matches(name, TASK_OPTIONS, n=1)
+            hints.append(f"'{name}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
+        raise CompileError(
+            f"@task got unknown option {', '.join(hints)}. "
+            f"Valid options: {', '.join(TASK_OPTIONS)}."
+        )
+
+    def wrap(fn: Callable[..., Any]) -> PythonTask:
+        if not callable(fn):
+            raise CompileError(f"@task decorates a function, got {fn!r}")
+        return PythonTask(fn, dict(options))
+
+    if _fn is not None:
+        return wrap(_fn)
+    return wrap

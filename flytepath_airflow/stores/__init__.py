@@ -1,0 +1,1 @@
+"""Persistence: the blob store (fsspec) and, later, the metadata store (SQLAlchemy)."""
