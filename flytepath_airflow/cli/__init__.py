@@ -1,0 +1,1 @@
+"""The `flytepath` command line (presentation only)."""

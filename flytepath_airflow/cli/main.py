@@ -1,0 +1,166 @@
+"""`flytepath`: the user CLI. Presentation only; the work happens in the stages it calls.
+
+Exit codes: 0 success, 2 user error (one message on stderr, no traceback), 1 a task failed
+(its own message shown).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+import typer
+
+from flytepath_airflow.errors import FlytePathError, FlytePathUserError, TaskExecutionError
+
+app = typer.Typer(
+    name="flytepath",
+    help="Typed, versioned ML workflows on Apache Airflow.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+TARGET_HELP = "FILE.py:WORKFLOW, package.module:WORKFLOW, spec.yaml or a compiled spec.json"
+
+
+def _err(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+@app.command()
+def compile(
+    target: str = typer.Argument(..., help=TARGET_HELP),
+    output: Path | None = typer.Option(None, "-o", "--output", help="write the spec JSON here"),
+    project: str | None = typer.Option(None, "--project", help="project (default: default)"),
+    domain: str | None = typer.Option(None, "--domain", help="domain (default: development)"),
+) -> None:
+    """Compile a workflow into its versioned, type-checked JSON spec."""
+    from flytepath_airflow.ir.spec_io import dump_spec
+    from flytepath_airflow.translators.python import load_target
+
+    spec = load_target(target, project=project, domain=domain)
+    text = dump_spec(spec)
+    if output is None:
+        sys.stdout.write(text)
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = output.with_name(f".{output.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(output)
+    _err(f"compiled {spec.name} version {spec.version} -> {output}")
+
+
+def parse_inputs(spec: Any, pairs: list[str]) -> dict[str, Any]:
+    """Parse `-i name=value` pairs by the workflow's declared input types."""
+    from flytepath_airflow.types.literals import parse_cli_value
+
+    values: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        if not sep or not name:
+            raise FlytePathUserError(f"input {pair!r} is not of the form name=value.")
+        var = spec.interface.input(name)
+        if var is None:
+            known = ", ".join(v.name for v in spec.interface.inputs) or "(none)"
+            raise FlytePathUserError(
+                f"workflow '{spec.name}' has no input '{name}'; its inputs are: {known}."
+            )
+        try:
+            values[name] = parse_cli_value(text, var.type)
+        except FlytePathUserError as exc:
+            raise FlytePathUserError(f"input '{name}': {exc}") from None
+    return values
+
+
+def _progress(node: str, state: str, detail: str) -> None:
+    marks = {"running": "..", "succeeded": "ok", "failed": "!!", "retrying": "~~",
+             "skipped": "--", "cached": "=="}
+    _err(f"  [{marks.get(state, '  ')}] {node:<28} {state:<10} {detail}".rstrip())
+
+
+@app.command()
+def run(
+    target: str = typer.Argument(..., help=TARGET_HELP),
+    inputs: list[str] = typer.Option([], "-i", "--input", help="name=value (repeatable)"),
+    project: str | None = typer.Option(None, "--project"),
+    domain: str | None = typer.Option(None, "--domain"),
+    local: bool = typer.Option(False, "--local", help="run with the local backend, no Airflow"),
+    as_json: bool = typer.Option(False, "--json", help="print outputs as one JSON line"),
+    run_id: str | None = typer.Option(None, "--run-id", help="use this run id"),
+) -> None:
+    """Compile and run a workflow: through Airflow by default, or with --local."""
+    from flytepath_airflow.stores.blob import default_home, default_root
+    from flytepath_airflow.translators.python import load_target
+
+    spec = load_target(target, project=project, domain=domain)
+    values = parse_inputs(spec, inputs)
+    _err(f"running {spec.name} version {spec.version} "
+         f"({spec.tenant.project}/{spec.tenant.domain}) "
+         f"on {'the local backend' if local else 'Airflow'}")
+    if local:
+        from flytepath_airflow.backends.local import run_local
+
+        result = run_local(spec, values, root=default_root(), run_id=run_id, progress=_progress)
+    else:
+        try:
+            from flytepath_airflow.cli.airflow_commands import run_with_airflow
+        except ImportError as exc:
+            raise FlytePathUserError(
+                f"running through Airflow needs the [airflow] extra ({exc}). Install it with "
+                "pip install 'airflow-provider-flytepath[airflow]', or pass --local."
+            ) from None
+        result = run_with_airflow(spec, values, root=default_root(), home=str(default_home()),
+                                  run_id=run_id, progress=_progress)
+    if not result.succeeded:
+        _err(f"run {result.run_id} failed at node '{result.failed_node}': {result.error}")
+        raise typer.Exit(code=1)
+    _err(f"run {result.run_id} succeeded")
+    if as_json:
+        sys.stdout.write(json.dumps(result.outputs, sort_keys=True) + "\n")
+        return
+    for name, value in result.outputs.items():
+        typer.echo(f"{name} = {json.dumps(value, sort_keys=True)}")
+
+
+def _register_optional_commands() -> None:
+    try:
+        from flytepath_airflow.cli import airflow_commands
+    except ImportError:  # the module exists from the Airflow backend on; keep the CLI usable
+        return
+    airflow_commands.register(app)
+
+
+_register_optional_commands()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: maps errors onto exit codes without tracebacks."""
+    try:
+        rv = app(args=argv, standalone_mode=False)
+    except click.exceptions.UsageError as exc:
+        exc.show()
+        sys.exit(2)
+    except click.exceptions.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        _err("aborted")
+        sys.exit(1)
+    except TaskExecutionError as exc:
+        _err(f"error: {exc}")
+        sys.exit(1)
+    except FlytePathUserError as exc:
+        _err(f"error: {exc}")
+        sys.exit(2)
+    except FlytePathError as exc:
+        _err(f"error: {exc}")
+        sys.exit(exc.exit_code)
+    sys.exit(rv if isinstance(rv, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Front-ends that turn Python, YAML or Airflow DAGs into specs."""
