@@ -1,0 +1,9 @@
+"""Airflow DAG file that defines no DAG: it turns broken FlytePath specs into an import error.
+
+Airflow shows the error on this file, naming each broken spec file and its problem, while
+flytepath_dags.py keeps every good spec's DAG loaded (see docs/adr/0005).
+"""
+
+from flytepath_airflow.backends.airflow.loader import raise_spec_errors
+
+raise_spec_errors()

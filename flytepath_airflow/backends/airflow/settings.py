@@ -1,0 +1,143 @@
+"""Settings of the Airflow backend: what a platform team decides, never the spec.
+
+Tenancy (which pool a project/domain uses), the runner, the store root and run limits are
+configuration. A spec can only *name* its tenant; everything the tenant gets is looked up
+here, through an allow-list, so a spec cannot pick somebody else's pool.
+
+Values come from the `[flytepath]` section of airflow.cfg (or `AIRFLOW__FLYTEPATH__*`
+environment variables) via `AirflowBackendSettings.from_airflow_config()`, or are built
+directly in code and tests.
+
+Must not import airflow at module level (the CLI imports this to render specs).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+DEFAULT_POOL = "default_pool"
+"""Airflow's built-in pool; used for tenants when pool_template is empty."""
+
+CONFIG_SECTION = "flytepath"
+
+
+def flytepath_home() -> Path:
+    """`$FLYTEPATH_HOME`, defaulting to ~/.flytepath."""
+    return Path(os.environ.get("FLYTEPATH_HOME") or Path.home() / ".flytepath")
+
+
+def default_store_root() -> str:
+    """`$FLYTEPATH_HOME/store`: the store root when nothing else is configured."""
+    return str(flytepath_home() / "store")
+
+
+def default_specs_dir() -> str:
+    """`$FLYTEPATH_HOME/specs`: the specs folder when nothing else is configured."""
+    return str(flytepath_home() / "specs")
+
+
+class TenantPoolSettings(BaseModel):
+    """The Airflow pool of one tenant, and how many slots it should have when created."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    pool: str
+    slots: int = Field(default=16, ge=1)
+
+
+class AirflowBackendSettings(BaseModel):
+    """How specs become DAGs on this Airflow installation.
+
+    :param runner: which operator runs a node: "local" (a child process running
+        `flytepath-execute` on the worker) or any name registered in
+        `flytepath_airflow.operators.RUNNERS`.
+    :param store_root: store root URI baked into every task. None (the default) lets each
+        worker resolve it at run time: `[flytepath] store_root`, else `$FLYTEPATH_HOME/store`.
+    :param max_active_runs: concurrent runs per DAG.
+    :param pool_template: pool name for a tenant not listed in `tenant_pools`, formatted with
+        `project` and `domain`; an empty string puts such tenants in Airflow's default pool.
+    :param tenant_pools: the allow-list: "project/domain" (or "project/*") -> pool settings.
+    :param default_pool_slots: slots a new tenant pool gets when FlytePath creates it.
+    :param pool_slots_from_cpu: a task takes ceil(its CPU request) slots of its pool (at least
+        one), so a tenant's pool size reads as "cores"; False gives every task one slot.
+    :param max_pool_slots: upper bound on the slots of a single task.
+    :param default_retry_delay: seconds between retries when a task does not set retry_delay.
+    :param owner: the Airflow owner of every task.
+    :param extra_tags: tags added to every DAG.
+    :param is_paused_upon_creation: None follows Airflow's `dags_are_paused_at_creation`.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    runner: str = "local"
+    store_root: str | None = None
+    max_active_runs: int = Field(default=16, ge=1)
+    pool_template: str = "flytepath_{project}_{domain}"
+    tenant_pools: dict[str, TenantPoolSettings] = {}
+    default_pool_slots: int = Field(default=16, ge=1)
+    pool_slots_from_cpu: bool = True
+    max_pool_slots: int = Field(default=64, ge=1)
+    default_retry_delay: float = Field(default=30.0, ge=0)
+    owner: str = "flytepath"
+    extra_tags: tuple[str, ...] = ()
+    is_paused_upon_creation: bool | None = None
+
+    def pool_for(self, project: str, domain: str) -> TenantPoolSettings:
+        """The pool of a tenant: listed exactly, listed as project/*, or from the template."""
+        for key in (f"{project}/{domain}", f"{project}/*"):
+            if key in self.tenant_pools:
+                return self.tenant_pools[key]
+        if not self.pool_template:
+            return TenantPoolSettings(pool=DEFAULT_POOL, slots=self.default_pool_slots)
+        name = self.pool_template.format(project=project, domain=domain)
+        return TenantPoolSettings(pool=name, slots=self.default_pool_slots)
+
+    @classmethod
+    def from_airflow_config(cls) -> AirflowBackendSettings:
+        """Read the `[flytepath]` section of Airflow's configuration (imports airflow)."""
+        from airflow.configuration import conf
+
+        def get(key: str) -> str | None:
+            value = conf.get(CONFIG_SECTION, key, fallback=None)
+            return value if value not in (None, "") else None
+
+        values: dict[str, Any] = {}
+        for key in ("runner", "store_root", "pool_template", "owner"):
+            if (value := get(key)) is not None:
+                values[key] = value
+        for key in ("max_active_runs", "default_pool_slots", "max_pool_slots"):
+            if (value := get(key)) is not None:
+                values[key] = int(value)
+        if (value := get("default_retry_delay")) is not None:
+            values["default_retry_delay"] = float(value)
+        if (value := get("pool_slots_from_cpu")) is not None:
+            values["pool_slots_from_cpu"] = value.strip().lower() in ("1", "true", "yes", "on")
+        if (value := get("tenant_pools")) is not None:
+            values["tenant_pools"] = parse_tenant_pools(value)
+        # pool_template may be set to "" on purpose (use default_pool for every tenant).
+        if conf.has_option(CONFIG_SECTION, "pool_template"):
+            values["pool_template"] = conf.get(CONFIG_SECTION, "pool_template")
+        return cls(**values)
+
+
+def parse_tenant_pools(text: str) -> dict[str, TenantPoolSettings]:
+    """Parse `project/domain=pool:slots, project/*=pool` (slots optional) into settings."""
+    pools: dict[str, TenantPoolSettings] = {}
+    for raw in text.replace("\n", ",").split(","):
+        item = raw.strip()
+        if not item:
+            continue
+        tenant, sep, target = item.partition("=")
+        if not sep or "/" not in tenant:
+            raise ValueError(
+                f"[flytepath] tenant_pools entry {item!r} is not 'project/domain=pool[:slots]'."
+            )
+        pool, _, slots = target.strip().partition(":")
+        pools[tenant.strip()] = TenantPoolSettings(
+            pool=pool.strip(), **({"slots": int(slots)} if slots else {})
+        )
+    return pools

@@ -1,0 +1,233 @@
+"""What every FlytePath operator shares, whatever runs the node (a local process, a pod).
+
+`FlytePathNodeMixin` holds the node's identity (spec URI, node id, spec version, store
+root), turns an Airflow task context into a `NodeInvocation` (the FlytePath run id, attempt
+and the `flytepath-execute` arguments), maps the program's exit code to Airflow's retry
+semantics, and reads the small outputs.json pointer that goes to XCom.
+
+A runner is an operator class that mixes this in and implements `execute()` by running
+`invocation.argv()` somewhere. `build_dag` creates every runner through `for_node()`, so a
+new runner (the Kubernetes pod operator) slots in without touching the DAG builder.
+
+Nothing here does I/O at construction time: `__init__` only stores arguments.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, NoReturn
+
+from flytepath_airflow.backends.airflow.naming import flytepath_run_id
+
+if TYPE_CHECKING:
+    from flytepath_airflow.backends.airflow.settings import AirflowBackendSettings
+    from flytepath_airflow.ir.models import NodeSpec, TaskSpec, WorkflowSpec
+
+logger = logging.getLogger(__name__)
+
+EXIT_OK = 0
+EXIT_USAGE = 2
+EXIT_USER_ERROR = 10
+EXIT_SYSTEM_ERROR = 11
+
+ENTRYPOINT_MODULE = "flytepath_airflow.runtime.entrypoint"
+
+
+@dataclass(frozen=True)
+class NodeInvocation:
+    """One attempt of one node in one run, as `flytepath-execute` needs it.
+
+    :param spec_uri: the spec to execute (the run's pinned spec.json once it exists).
+    :param node_id: the node to run.
+    :param run_id: the FlytePath run id (derived from the DAG id and Airflow's run id).
+    :param attempt: Airflow's try number, from 1.
+    :param root: the store root URI.
+    :param inputs: workflow inputs from the DAG run's params, to prepare the run.
+    """
+
+    spec_uri: str
+    node_id: str
+    run_id: str
+    attempt: int
+    root: str
+    inputs: dict[str, Any]
+
+    def argv(self) -> list[str]:
+        """Arguments of `flytepath-execute` (after the program name)."""
+        return [
+            "--spec", self.spec_uri,
+            "--node", self.node_id,
+            "--run-id", self.run_id,
+            "--attempt", str(self.attempt),
+            "--root", self.root,
+            "--prepare-inputs", json.dumps(self.inputs, sort_keys=True, default=str),
+        ]
+
+
+def resolve_store_root(configured: str | None) -> str:
+    """The store root on this worker: the task's own, `[flytepath] store_root`, or the default."""
+    if configured:
+        return configured
+    from airflow.sdk import conf
+
+    value = conf.get("flytepath", "store_root", fallback=None)
+    if value:
+        return str(value)
+    from flytepath_airflow.backends.airflow.settings import default_store_root
+
+    return default_store_root()
+
+
+class FlytePathNodeMixin:
+    """Node identity and exit-code semantics shared by every FlytePath operator.
+
+    :param flytepath_node: id of the node in the spec.
+    :param spec_uri: where the compiled spec JSON lives (read on the worker, not at parse).
+    :param spec_version: the spec version the DAG was built from.
+    :param input_names: names of the workflow inputs, taken from the run's params.
+    :param store_root: store root URI; None resolves it on the worker.
+    """
+
+    ui_color = "#e8f1fb"
+    flytepath_node: str
+    spec_uri: str | None
+    spec_version: str
+    input_names: tuple[str, ...]
+    store_root: str | None
+
+    def _init_node(
+        self,
+        *,
+        flytepath_node: str,
+        spec_uri: str | None,
+        spec_version: str,
+        input_names: tuple[str, ...] = (),
+        store_root: str | None = None,
+    ) -> None:
+        self.flytepath_node = flytepath_node
+        self.spec_uri = spec_uri
+        self.spec_version = spec_version
+        self.input_names = tuple(input_names)
+        self.store_root = store_root
+
+    # -- building (parse time; pure) -------------------------------------------------
+    @classmethod
+    def for_node(
+        cls,
+        *,
+        spec: WorkflowSpec,
+        node: NodeSpec,
+        task: TaskSpec,
+        settings: AirflowBackendSettings,
+        spec_uri: str | None,
+        **airflow_kwargs: Any,
+    ) -> Any:
+        """Create the operator of one node; runners override to read more of the TaskSpec.
+
+        `airflow_kwargs` are the BaseOperator arguments build_dag decided (task_id, dag,
+        retries, retry_delay, execution_timeout, pool, pool_slots, owner, doc_md).
+        """
+        return cls(
+            flytepath_node=node.id,
+            spec_uri=spec_uri,
+            spec_version=spec.version,
+            input_names=tuple(v.name for v in spec.interface.inputs),
+            store_root=settings.store_root,
+            **airflow_kwargs,
+        )
+
+    # -- running (worker) --------------------------------------------------------------
+    def node_invocation(self, context: Any) -> NodeInvocation:
+        """The invocation for this task instance: run id, attempt, inputs from the params."""
+        from airflow.sdk.exceptions import AirflowFailException
+
+        ti = context["ti"]
+        dag_run = context["dag_run"]
+        root = resolve_store_root(self.store_root)
+        run_id = flytepath_run_id(ti.dag_id, dag_run.run_id)
+        params = context.get("params") or {}
+        inputs = {name: params[name] for name in self.input_names if name in params}
+        spec_uri = self._pinned_spec_uri(run_id, root)
+        if spec_uri is None:
+            raise AirflowFailException(
+                f"node {self.flytepath_node!r} has no spec to run: the DAG was built without a "
+                "spec_uri. Build it with build_dag(spec, spec_uri=...) or load it with "
+                "the FlytePath DAG loader."
+            )
+        return NodeInvocation(
+            spec_uri=spec_uri,
+            node_id=self.flytepath_node,
+            run_id=run_id,
+            attempt=int(ti.try_number or 1),
+            root=root,
+            inputs=inputs,
+        )
+
+    def _pinned_spec_uri(self, run_id: str, root: str) -> str | None:
+        """The run's own spec.json once the run is prepared, else the DAG's spec file.
+
+        A run keeps the spec it started with even when the specs folder gets a new version
+        of the workflow while the run is going on.
+        """
+        from flytepath_airflow.runtime.run import run_key
+        from flytepath_airflow.stores.blob import BlobStore
+
+        store = BlobStore(root)
+        key = f"{run_key(run_id)}/spec.json"
+        if store.exists(key):
+            return store.uri(key)
+        return self.spec_uri
+
+    def raise_for_exit(self, invocation: NodeInvocation, exit_code: int) -> NoReturn:
+        """Turn a failed `flytepath-execute` into Airflow's retry semantics (DESIGN 4).
+
+        10 (the task raised, a bad input value) and 2 (bad spec or arguments) fail without
+        retry; 11 (storage, infrastructure) and any other code (killed, crashed) retry.
+        """
+        from airflow.sdk.exceptions import AirflowException, AirflowFailException
+
+        message = self.error_message(invocation, exit_code)
+        if exit_code in (EXIT_USER_ERROR, EXIT_USAGE):
+            raise AirflowFailException(message)
+        raise AirflowException(message)
+
+    def error_message(self, invocation: NodeInvocation, exit_code: int) -> str:
+        """The node's own error message (from error.json) or a description of the exit."""
+        from flytepath_airflow.runtime.run import read_node_error
+
+        try:
+            error = read_node_error(
+                invocation.run_id, invocation.node_id, invocation.attempt, invocation.root
+            )
+        except Exception:  # the store itself may be what failed
+            logger.warning("could not read the error record of %s", invocation.node_id,
+                           exc_info=True)
+            error = None
+        if error:
+            kind = error.get("kind", "user")
+            etype = error.get("type") or "Error"
+            return f"node {invocation.node_id!r} failed ({kind} error): {etype}: " \
+                   f"{error.get('message', '')}"
+        if exit_code == EXIT_USAGE:
+            return (f"node {invocation.node_id!r}: flytepath-execute rejected the spec, the "
+                    "arguments or an input value (exit 2); see the log above.")
+        if exit_code < 0:
+            return f"node {invocation.node_id!r}: flytepath-execute was killed by signal " \
+                   f"{-exit_code}; retrying."
+        return f"node {invocation.node_id!r}: flytepath-execute exited with code {exit_code}; " \
+               "see the log above."
+
+    def read_pointer(self, invocation: NodeInvocation) -> dict[str, Any]:
+        """The node's published outputs.json pointer: what goes to XCom."""
+        from flytepath_airflow.runtime.run import read_pointer
+        from flytepath_airflow.stores.blob import BlobStore
+
+        return read_pointer(BlobStore(invocation.root), invocation.run_id, invocation.node_id)
+
+
+def seconds(value: float | None) -> timedelta | None:
+    """A number of seconds as a timedelta (None stays None)."""
+    return None if value is None else timedelta(seconds=value)

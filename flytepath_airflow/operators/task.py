@@ -1,0 +1,126 @@
+"""`FlytePathTaskOperator`: runs one FlytePath node as a child process on the Airflow worker.
+
+This is the "local" runner. It starts `flytepath-execute` with the interpreter Airflow runs
+on (`python -m flytepath_airflow.runtime.entrypoint`, so no PATH lookup can pick another
+installation), streams the child's output line by line into the task log, and pushes only
+the node's small outputs.json pointer to XCom. Exit codes follow DESIGN.md section 4: a user
+error fails the task without retry, a system error is retried by Airflow.
+
+`__init__` stores arguments only; all I/O happens in `execute()`.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from typing import Any
+
+from airflow.sdk import BaseOperator
+
+from flytepath_airflow.operators.node import (
+    ENTRYPOINT_MODULE,
+    EXIT_OK,
+    FlytePathNodeMixin,
+    NodeInvocation,
+)
+
+KILL_GRACE_SECONDS = 10.0
+
+
+class FlytePathTaskOperator(FlytePathNodeMixin, BaseOperator):
+    """Run one node of a compiled FlytePath spec in a child process on the worker.
+
+    :param flytepath_node: id of the node in the spec.
+    :param spec_uri: URI of the compiled spec JSON (read on the worker).
+    :param spec_version: the spec version the DAG was built from (shown, and checked).
+    :param input_names: workflow input names, taken from the DAG run's params.
+    :param store_root: store root URI; None resolves it on the worker
+        (`[flytepath] store_root`, else `$FLYTEPATH_HOME/store`).
+    :param python: interpreter for the child process; defaults to the worker's own.
+    :param kwargs: BaseOperator arguments (task_id, retries, pool, ...).
+    """
+
+    def __init__(
+        self,
+        *,
+        flytepath_node: str,
+        spec_uri: str | None,
+        spec_version: str,
+        input_names: tuple[str, ...] = (),
+        store_root: str | None = None,
+        python: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self._init_node(
+            flytepath_node=flytepath_node,
+            spec_uri=spec_uri,
+            spec_version=spec_version,
+            input_names=input_names,
+            store_root=store_root,
+        )
+        self.python = python
+        self._process: subprocess.Popen[str] | None = None
+
+    def command(self, invocation: NodeInvocation) -> list[str]:
+        """The child's full command line."""
+        return [self.python or sys.executable, "-m", ENTRYPOINT_MODULE, *invocation.argv()]
+
+    def execute(self, context: Any) -> dict[str, Any]:
+        """Run the node; return its outputs.json pointer (pushed to XCom)."""
+        invocation = self.node_invocation(context)
+        self.log.info(
+            "FlytePath node %s (spec version %s), run %s, attempt %d",
+            invocation.node_id, self.spec_version, invocation.run_id, invocation.attempt,
+        )
+        exit_code = self._run_child(self.command(invocation))
+        if exit_code != EXIT_OK:
+            self.raise_for_exit(invocation, exit_code)
+        pointer = self.read_pointer(invocation)
+        self.log.info("node %s published outputs: %s", invocation.node_id,
+                      ", ".join(sorted(pointer.get("outputs", {}))) or "(none)")
+        return pointer
+
+    def _run_child(self, cmd: list[str]) -> int:
+        env = dict(os.environ)
+        env.setdefault("PYTHONUNBUFFERED", "1")
+        # A new session makes the child and anything it starts one process group, so a
+        # timeout or a kill of this task reaches all of them.
+        self._process = subprocess.Popen(
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            bufsize=1,
+            env=env,
+            start_new_session=True,
+        )
+        try:
+            assert self._process.stdout is not None
+            for line in self._process.stdout:
+                self.log.info("%s", line.rstrip("\n"))
+            return self._process.wait()
+        finally:
+            # Reached with the child still alive when Airflow's timeout fires or the task
+            # is killed: never leave an orphan running the user's code.
+            self._stop_child()
+
+    def _stop_child(self) -> None:
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=KILL_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        except ProcessLookupError:
+            pass
+
+    def on_kill(self) -> None:
+        """Stop the child process group when Airflow kills the task."""
+        self._stop_child()
