@@ -1,0 +1,505 @@
+"""Static checks of a workflow graph, shared by every front-end (Python, YAML, Airflow DAG).
+
+`check_workflow(spec, locate)` raises the first problem it finds as a `CompileError` (or
+`TypeMismatchError`) whose message says what is wrong, where, why, and how to fix it.
+The checks run in a fixed order so the same spec always gives the same error:
+
+1. node ids are unique;
+2. every node runs a task the workflow defines;
+3. every explicit upstream dependency names an existing node;
+4. every node input exists on its task, and every reference in a binding names an existing
+   node and output, or an existing workflow input;
+5. every workflow output binding names a declared output, with valid references;
+6. the graph has no cycle;
+7. every binding's type is castable to the input it feeds, and literals match their type;
+8. every required task input is bound;
+9. every declared workflow output is bound, with a castable type.
+
+`locate(path)` lets a front-end put a source position in messages. `path` is the field path
+inside the spec, e.g. `("nodes", 2, "inputs", "x")`, `("nodes", 2, "inputs", "xs", "items",
+0)`, `("nodes", 2, "task")`, `("nodes", 2, "upstream", 0)`, `("nodes", 2, "id")`,
+`("nodes", 2)`, `("outputs", "total")` or `("interface", "outputs", 0)`; it returns a
+"file:line" string or None. When a path is not known, its shorter prefixes are tried.
+
+`topological_order(spec)` is the execution order the runtime and backends use.
+
+Must not import: airflow, kubernetes, the sdk, or user code.
+"""
+
+from __future__ import annotations
+
+import difflib
+import heapq
+import json
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from flytepath_airflow.errors import CompileError, LiteralValueError, TypeMismatchError
+from flytepath_airflow.ir.models import (
+    BindingSpec,
+    InputRef,
+    ListBinding,
+    ListType,
+    LiteralBinding,
+    LiteralType,
+    MapBinding,
+    MapType,
+    NodeSpec,
+    OutputRef,
+    SimpleType,
+    UnionType,
+    WorkflowSpec,
+)
+from flytepath_airflow.types.literals import castability_error, render_type, validate_literal
+
+FieldPath = tuple[str | int, ...]
+"""A path to a field inside a spec, e.g. ("nodes", 2, "inputs", "x")."""
+
+Locate = Callable[[FieldPath], str | None]
+"""Maps a spec field path to a "file:line" string, or None when unknown."""
+
+_JSON = SimpleType(kind="simple", name="json")
+
+
+def did_you_mean(name: str, choices: Iterable[str]) -> str:
+    """" Did you mean 'x'?" for the closest of `choices`, or "" when none is close."""
+    close = difflib.get_close_matches(name, sorted(set(choices)), n=1, cutoff=0.6)
+    return f" Did you mean '{close[0]}'?" if close else ""
+
+
+def _listing(names: Iterable[str]) -> str:
+    items = [f"'{n}'" for n in names]
+    return ", ".join(items) if items else "none"
+
+
+def _literal_text(value: Any) -> str:
+    text = json.dumps(value, sort_keys=True, default=str)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def binding_type(spec: WorkflowSpec, binding: BindingSpec) -> LiteralType | None:
+    """The type a reference binding produces, or None (a literal, a collection, or a bad ref)."""
+    if isinstance(binding, InputRef):
+        var = spec.interface.input(binding.name)
+        return var.type if var is not None else None
+    if isinstance(binding, OutputRef):
+        node = next((n for n in spec.nodes if n.id == binding.node), None)
+        if node is None or node.task is None or node.task not in spec.tasks:
+            return None
+        out = spec.tasks[node.task].interface.output(binding.output)
+        return out.type if out is not None else None
+    return None
+
+
+def _leaves(binding: BindingSpec, path: FieldPath, label: str
+            ) -> Iterator[tuple[BindingSpec, FieldPath, str]]:
+    """Every reference and literal inside a binding with its field path and display label."""
+    if isinstance(binding, ListBinding):
+        for i, item in enumerate(binding.items):
+            yield from _leaves(item, (*path, "items", i), f"{label}[{i}]")
+    elif isinstance(binding, MapBinding):
+        for key, value in binding.entries.items():
+            yield from _leaves(value, (*path, "entries", key), f"{label}[{key!r}]")
+    else:
+        yield binding, path, label
+
+
+class _Checker:
+    def __init__(self, spec: WorkflowSpec, locate: Locate | None) -> None:
+        self.spec = spec
+        self.locate = locate
+        self.node_ids = [n.id for n in spec.nodes]
+        self.by_id: dict[str, NodeSpec] = {}
+        for node in spec.nodes:
+            self.by_id.setdefault(node.id, node)
+
+    # ----------------------------------------------------------------- reporting
+
+    def where(self, path: FieldPath) -> str:
+        """" (file:line)" for the longest known prefix of `path`, or ""."""
+        if self.locate is None:
+            return ""
+        for end in range(len(path), 0, -1):
+            found = self.locate(path[:end])
+            if found:
+                return f" ({found})"
+        return ""
+
+    def fail(self, what: str, path: FieldPath, rest: str,
+             error: type[CompileError] = CompileError) -> CompileError:
+        return error(f"{what}{self.where(path)}. {rest}")
+
+    # -------------------------------------------------------------------- checks
+
+    def run(self) -> None:
+        self.check_unique_ids()
+        for index, node in enumerate(self.spec.nodes):
+            self.check_task(index, node)
+        for index, node in enumerate(self.spec.nodes):
+            self.check_upstream(index, node)
+        for index, node in enumerate(self.spec.nodes):
+            self.check_node_references(index, node)
+        self.check_output_references()
+        cycle = find_cycle(self.spec)
+        if cycle is not None:
+            raise self.cycle_error(cycle)
+        for index, node in enumerate(self.spec.nodes):
+            self.check_node_types(index, node)
+            self.check_required_inputs(index, node)
+        self.check_outputs_bound()
+
+    def check_unique_ids(self) -> None:
+        first: dict[str, int] = {}
+        for index, node in enumerate(self.spec.nodes):
+            if node.id in first:
+                earlier = first[node.id]
+                at = self.where(("nodes", earlier, "id")).strip(" ()") or f"position {earlier}"
+                raise self.fail(
+                    f"Node id '{node.id}' is used twice, by nodes {earlier} and {index}",
+                    ("nodes", index, "id"),
+                    f"The first one is at {at}. Give every node of a workflow its own id.",
+                )
+            first[node.id] = index
+
+    def check_task(self, index: int, node: NodeSpec) -> None:
+        if node.task is None:
+            raise self.fail(
+                f"Node '{node.id}' runs nothing", ("nodes", index),
+                "Name the task it runs in its 'task' field.",
+            )
+        if node.task not in self.spec.tasks:
+            raise self.fail(
+                f"Node '{node.id}' runs task '{node.task}', which workflow "
+                f"'{self.spec.name}' does not define",
+                ("nodes", index, "task"),
+                f"Defined tasks: {_listing(sorted(self.spec.tasks))}."
+                f"{did_you_mean(node.task, self.spec.tasks)} "
+                "Define the task or correct the name.",
+            )
+
+    def check_upstream(self, index: int, node: NodeSpec) -> None:
+        for k, dep in enumerate(node.upstream):
+            if dep not in self.by_id:
+                raise self.fail(
+                    f"Node '{node.id}' waits for node '{dep}', which does not exist",
+                    ("nodes", index, "upstream", k),
+                    f"Nodes: {_listing(self.node_ids)}.{did_you_mean(dep, self.node_ids)} "
+                    "Correct the id or remove the dependency.",
+                )
+
+    def check_reference(self, leaf: BindingSpec, path: FieldPath, subject: str) -> None:
+        spec = self.spec
+        if isinstance(leaf, InputRef):
+            if spec.interface.input(leaf.name) is None:
+                names = [v.name for v in spec.interface.inputs]
+                raise self.fail(
+                    f"{subject} refers to workflow input '{leaf.name}', which workflow "
+                    f"'{spec.name}' does not declare",
+                    path,
+                    f"Workflow inputs: {_listing(names)}.{did_you_mean(leaf.name, names)} "
+                    "Declare the input or correct the reference.",
+                )
+        elif isinstance(leaf, OutputRef):
+            node = self.by_id.get(leaf.node)
+            if node is None:
+                raise self.fail(
+                    f"{subject} refers to node '{leaf.node}', which does not exist",
+                    path,
+                    f"Nodes: {_listing(self.node_ids)}."
+                    f"{did_you_mean(leaf.node, self.node_ids)} "
+                    "Correct the node id in the reference.",
+                )
+            task = spec.task_of(node)
+            if task.interface.output(leaf.output) is None:
+                outs = [v.name for v in task.interface.outputs]
+                raise self.fail(
+                    f"{subject} refers to output '{leaf.output}' of node '{leaf.node}', "
+                    f"but its task '{task.name}' has no such output",
+                    path,
+                    f"Outputs of '{task.name}': {_listing(outs)}."
+                    f"{did_you_mean(leaf.output, outs)} Correct the output name.",
+                )
+
+    def check_node_references(self, index: int, node: NodeSpec) -> None:
+        task = self.spec.task_of(node)
+        known = [v.name for v in task.interface.inputs]
+        for name, binding in node.inputs.items():
+            path: FieldPath = ("nodes", index, "inputs", name)
+            if name not in known:
+                raise self.fail(
+                    f"Node '{node.id}' sets input '{name}', which task '{task.name}' "
+                    "does not have",
+                    path,
+                    f"Inputs of '{task.name}': {_listing(known)}.{did_you_mean(name, known)} "
+                    "Remove the binding or correct its name.",
+                )
+            for leaf, leaf_path, label in _leaves(binding, path, name):
+                self.check_reference(leaf, leaf_path, f"Node '{node.id}' input '{label}'")
+
+    def check_output_references(self) -> None:
+        declared = [v.name for v in self.spec.interface.outputs]
+        for name, binding in self.spec.outputs.items():
+            path: FieldPath = ("outputs", name)
+            if name not in declared:
+                raise self.fail(
+                    f"Workflow '{self.spec.name}' binds output '{name}', which its "
+                    "interface does not declare",
+                    path,
+                    f"Declared outputs: {_listing(declared)}."
+                    f"{did_you_mean(name, declared)} Declare the output or remove the binding.",
+                )
+            for leaf, leaf_path, label in _leaves(binding, path, name):
+                self.check_reference(leaf, leaf_path, f"Workflow output '{label}'")
+
+    def cycle_error(self, cycle: list[str]) -> CompileError:
+        index = self.node_ids.index(cycle[0])
+        return self.fail(
+            f"Nodes form a cycle: {' -> '.join(cycle)}",
+            ("nodes", index),
+            "Each node in it needs the one before it, so none can start. "
+            "Remove one of these dependencies (a binding or an upstream entry).",
+        )
+
+    # --------------------------------------------------------------------- types
+
+    def source_text(self, leaf: BindingSpec, src: LiteralType) -> str:
+        if isinstance(leaf, OutputRef):
+            return f"'{leaf.node}.{leaf.output}' produces {render_type(src)}"
+        assert isinstance(leaf, InputRef)
+        return f"workflow input '{leaf.name}' is {render_type(src)}"
+
+    def fix_text(self, leaf: BindingSpec, target_side: str) -> str:
+        if isinstance(leaf, OutputRef):
+            task = self.spec.task_of(self.by_id[leaf.node])
+            source_side = f"output '{leaf.output}' of task '{task.name}'"
+        else:
+            assert isinstance(leaf, InputRef)
+            source_side = f"workflow input '{leaf.name}'"
+        return (f"Change the type of {source_side} or of {target_side}, "
+                "or insert a conversion task.")
+
+    def check_binding_type(self, binding: BindingSpec, target: LiteralType, path: FieldPath,
+                           owner: str, label: str, target_side: str) -> None:
+        """Raise TypeMismatchError unless `binding` can feed a value of type `target`.
+
+        `owner` and `label` name the target in messages ("Node 'score' input" and "df[0]");
+        `target_side` names what the fix would change ("input 'df' of task 'score'").
+        """
+        subject = f"{owner} '{label}'"
+        if isinstance(binding, (ListBinding, MapBinding)):
+            self.check_collection(binding, target, path, owner, label, target_side)
+        elif isinstance(binding, LiteralBinding):
+            try:
+                validate_literal(binding.value, target, label)
+            except LiteralValueError as exc:
+                raise self.fail(
+                    f"{subject} expects {render_type(target)} but is given the literal "
+                    f"{_literal_text(binding.value)}",
+                    path,
+                    f"{str(exc).rstrip('.')}. Change the value, or the type of {target_side}.",
+                    TypeMismatchError,
+                ) from None
+        else:
+            src = binding_type(self.spec, binding)
+            assert src is not None, "references are checked before types"
+            why = castability_error(src, target)
+            if why is not None:
+                raise self.fail(
+                    f"{subject} expects {render_type(target)} but "
+                    f"{self.source_text(binding, src)}",
+                    path,
+                    f"{why.rstrip('.')}. {self.fix_text(binding, target_side)}",
+                    TypeMismatchError,
+                )
+
+    def check_collection(self, binding: ListBinding | MapBinding, target: LiteralType,
+                         path: FieldPath, owner: str, label: str, target_side: str) -> None:
+        is_list = isinstance(binding, ListBinding)
+        candidates: list[LiteralType]
+        if isinstance(target, SimpleType) and target.name == "json":
+            candidates = [ListType(kind="list", item=_JSON) if is_list
+                          else MapType(kind="map", value=_JSON)]
+        else:
+            options = target.variants if isinstance(target, UnionType) else (target,)
+            candidates = [v for v in options
+                          if isinstance(v, ListType if is_list else MapType)]
+        if not candidates:
+            shape = "a list" if is_list else "a map"
+            raise self.fail(
+                f"{owner} '{label}' expects {render_type(target)} but is given {shape} of "
+                "bindings",
+                path,
+                "A list binding feeds only a list type, and a map binding only a dict type. "
+                f"Change the binding, or the type of {target_side}.",
+                TypeMismatchError,
+            )
+        first_error: TypeMismatchError | None = None
+        for candidate in candidates:
+            try:
+                self.check_items(binding, candidate, path, owner, label, target_side)
+                return
+            except TypeMismatchError as exc:
+                first_error = first_error or exc
+        assert first_error is not None
+        raise first_error
+
+    def check_items(self, binding: ListBinding | MapBinding, target: LiteralType,
+                    path: FieldPath, owner: str, label: str, target_side: str) -> None:
+        if isinstance(binding, ListBinding):
+            assert isinstance(target, ListType)
+            for i, item in enumerate(binding.items):
+                self.check_binding_type(item, target.item, (*path, "items", i), owner,
+                                        f"{label}[{i}]", target_side)
+        else:
+            assert isinstance(target, MapType)
+            for key, value in binding.entries.items():
+                self.check_binding_type(value, target.value, (*path, "entries", key), owner,
+                                        f"{label}[{key!r}]", target_side)
+
+    def check_node_types(self, index: int, node: NodeSpec) -> None:
+        task = self.spec.task_of(node)
+        for name, binding in node.inputs.items():
+            var = task.interface.input(name)
+            assert var is not None, "input names are checked before types"
+            self.check_binding_type(binding, var.type, ("nodes", index, "inputs", name),
+                                    f"Node '{node.id}' input", name,
+                                    f"input '{name}' of task '{task.name}'")
+
+    def check_required_inputs(self, index: int, node: NodeSpec) -> None:
+        task = self.spec.task_of(node)
+        for var in task.interface.inputs:
+            if var.required and var.name not in node.inputs:
+                raise self.fail(
+                    f"Node '{node.id}' does not bind required input '{var.name}' "
+                    f"({render_type(var.type)}) of task '{task.name}'",
+                    ("nodes", index),
+                    f"A task input without a default needs a value. Bind '{var.name}' on "
+                    f"node '{node.id}', or give the task input a default.",
+                )
+
+    def check_outputs_bound(self) -> None:
+        for j, var in enumerate(self.spec.interface.outputs):
+            binding = self.spec.outputs.get(var.name)
+            if binding is None:
+                raise self.fail(
+                    f"Workflow '{self.spec.name}' declares output '{var.name}' "
+                    f"({render_type(var.type)}) but never binds it",
+                    ("interface", "outputs", j),
+                    "Every declared output needs a value. Bind it to a node output, or "
+                    "remove it from the interface.",
+                )
+            self.check_binding_type(binding, var.type, ("outputs", var.name),
+                                    "Workflow output", var.name,
+                                    f"workflow output '{var.name}'")
+
+
+def check_workflow(spec: WorkflowSpec, locate: Locate | None = None) -> None:
+    """Run every static graph check on `spec`; raise the first problem found.
+
+    Parameters:
+        spec: the workflow to check (not modified).
+        locate: maps a spec field path such as ("nodes", 2, "inputs", "x") to a
+            "file:line" string (or None) so messages can point at the source.
+
+    Raises:
+        TypeMismatchError: a binding's type cannot feed its target, or a literal does not
+            match its declared type.
+        CompileError: any other problem (duplicate ids, unknown tasks, nodes, inputs or
+            outputs, missing required inputs, unbound workflow outputs, cycles).
+    """
+    _Checker(spec, locate).run()
+
+
+def find_cycle(spec: WorkflowSpec) -> list[str] | None:
+    """A dependency cycle as node ids in data-flow order, first id repeated at the end.
+
+    Deterministic: nodes and their dependencies are visited in declaration order. References
+    to unknown nodes are ignored here (check_workflow reports them first).
+    """
+    by_id = {n.id: n for n in reversed(spec.nodes)}
+    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
+    stack: list[str] = []
+
+    def visit(node_id: str) -> list[str] | None:
+        state[node_id] = 1
+        stack.append(node_id)
+        for dep in by_id[node_id].dependencies():
+            if dep not in by_id:
+                continue
+            if state.get(dep) == 1:
+                # The stack runs against the data flow (node -> what it needs); reverse it.
+                loop = stack[stack.index(dep):]
+                flow = [dep, *reversed(loop[1:])]
+                return [*flow, dep]
+            if dep not in state:
+                found = visit(dep)
+                if found is not None:
+                    return found
+        stack.pop()
+        state[node_id] = 2
+        return None
+
+    for node in spec.nodes:
+        if node.id not in state:
+            found = visit(node.id)
+            if found is not None:
+                return found
+    return None
+
+
+def topological_order(spec: WorkflowSpec) -> list[str]:
+    """Node ids so that every node comes after all nodes it depends on.
+
+    Stable: among nodes that are ready at the same time, the one declared first comes
+    first, so the same spec always gives the same order.
+
+    Raises:
+        CompileError: duplicate ids, a dependency on an unknown node, or a cycle.
+    """
+    position: dict[str, int] = {}
+    for index, node in enumerate(spec.nodes):
+        if node.id in position:
+            raise CompileError(f"Node id '{node.id}' is used twice in workflow "
+                               f"'{spec.name}'. Give every node its own id.")
+        position[node.id] = index
+    needs: dict[str, set[str]] = {}
+    users: dict[str, list[str]] = {n.id: [] for n in spec.nodes}
+    for node in spec.nodes:
+        deps = node.dependencies()
+        for dep in deps:
+            if dep not in position:
+                raise CompileError(
+                    f"Node '{node.id}' depends on node '{dep}', which does not exist in "
+                    f"workflow '{spec.name}'.{did_you_mean(dep, position)} "
+                    "Correct the id or remove the dependency."
+                )
+            users[dep].append(node.id)
+        needs[node.id] = set(deps)
+    ready = [position[n] for n, deps in needs.items() if not deps]
+    heapq.heapify(ready)
+    order: list[str] = []
+    while ready:
+        node_id = spec.nodes[heapq.heappop(ready)].id
+        order.append(node_id)
+        for user in users[node_id]:
+            needs[user].discard(node_id)
+            if not needs[user]:
+                heapq.heappush(ready, position[user])
+    if len(order) < len(spec.nodes):
+        cycle = find_cycle(spec) or sorted(set(position) - set(order))
+        raise CompileError(
+            f"Nodes of workflow '{spec.name}' form a cycle: {' -> '.join(cycle)}. "
+            "Remove one of these dependencies."
+        )
+    return order
+
+
+__all__ = [
+    "FieldPath",
+    "Locate",
+    "binding_type",
+    "check_workflow",
+    "did_you_mean",
+    "find_cycle",
+    "topological_order",
+]
