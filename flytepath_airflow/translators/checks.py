@@ -99,7 +99,7 @@ def _leaves(binding: BindingSpec, path: FieldPath, label: str
             yield from _leaves(item, (*path, "items", i), f"{label}[{i}]")
     elif isinstance(binding, MapBinding):
         for key, value in binding.entries.items():
-            yield from _leaves(value, (*path, "entries", key), f"{label}[{key!r}]")
+            yield from _leaves(value, (*path, "entries", key), f"{label}[{json.dumps(key)}]")
     else:
         yield binding, path, label
 
@@ -292,11 +292,15 @@ class _Checker:
             try:
                 validate_literal(binding.value, target, label)
             except LiteralValueError as exc:
+                why = str(exc).rstrip(".")
+                if why.startswith(f"{label}: "):
+                    why = why[len(label) + 2:]
+                    why = why[:1].upper() + why[1:]
                 raise self.fail(
                     f"{subject} expects {render_type(target)} but is given the literal "
                     f"{_literal_text(binding.value)}",
                     path,
-                    f"{str(exc).rstrip('.')}. Change the value, or the type of {target_side}.",
+                    f"{why}. Change the value, or the type of {target_side}.",
                     TypeMismatchError,
                 ) from None
         else:
@@ -354,7 +358,7 @@ class _Checker:
             assert isinstance(target, MapType)
             for key, value in binding.entries.items():
                 self.check_binding_type(value, target.value, (*path, "entries", key), owner,
-                                        f"{label}[{key!r}]", target_side)
+                                        f"{label}[{json.dumps(key)}]", target_side)
 
     def check_node_types(self, index: int, node: NodeSpec) -> None:
         task = self.spec.task_of(node)
