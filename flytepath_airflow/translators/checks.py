@@ -306,13 +306,13 @@ class _Checker:
         else:
             src = binding_type(self.spec, binding)
             assert src is not None, "references are checked before types"
-            why = castability_error(src, target)
-            if why is not None:
+            reason = castability_error(src, target)
+            if reason is not None:
                 raise self.fail(
                     f"{subject} expects {render_type(target)} but "
                     f"{self.source_text(binding, src)}",
                     path,
-                    f"{why.rstrip('.')}. {self.fix_text(binding, target_side)}",
+                    f"{reason.rstrip('.')}. {self.fix_text(binding, target_side)}",
                     TypeMismatchError,
                 )
 
