@@ -35,6 +35,9 @@ EXIT_SYSTEM_ERROR = 11
 
 ENTRYPOINT_MODULE = "flytepath_airflow.runtime.entrypoint"
 
+RUN_ID_CONF_KEY = "flytepath_run_id"
+"""DAG run conf key that names the FlytePath run id explicitly (`flytepath run --run-id`)."""
+
 
 @dataclass(frozen=True)
 class NodeInvocation:
@@ -147,7 +150,13 @@ class FlytePathNodeMixin:
         ti = context["ti"]
         dag_run = context["dag_run"]
         root = resolve_store_root(self.store_root)
-        run_id = flytepath_run_id(ti.dag_id, dag_run.run_id)
+        conf = getattr(dag_run, "conf", None) or {}
+        if conf.get(RUN_ID_CONF_KEY):
+            from flytepath_airflow.runtime.run import sanitize_run_id
+
+            run_id = sanitize_run_id(str(conf[RUN_ID_CONF_KEY]))
+        else:
+            run_id = flytepath_run_id(ti.dag_id, dag_run.run_id)
         params = context.get("params") or {}
         inputs = {name: params[name] for name in self.input_names if name in params}
         spec_uri = self._pinned_spec_uri(run_id, root)

@@ -88,7 +88,7 @@ class FlytePathTaskOperator(FlytePathNodeMixin, BaseOperator):
         env.setdefault("PYTHONUNBUFFERED", "1")
         # A new session makes the child and anything it starts one process group, so a
         # timeout or a kill of this task reaches all of them.
-        self._process = subprocess.Popen(
+        process = self._process = subprocess.Popen(
             cmd,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
@@ -99,28 +99,32 @@ class FlytePathTaskOperator(FlytePathNodeMixin, BaseOperator):
             start_new_session=True,
         )
         try:
-            assert self._process.stdout is not None
-            for line in self._process.stdout:
+            assert process.stdout is not None
+            for line in process.stdout:
                 self.log.info("%s", line.rstrip("\n"))
-            return self._process.wait()
+            return process.wait()
         finally:
             # Reached with the child still alive when Airflow's timeout fires or the task
             # is killed: never leave an orphan running the user's code.
-            self._stop_child()
-
-    def _stop_child(self) -> None:
-        process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=KILL_GRACE_SECONDS)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        except ProcessLookupError:
-            pass
+            _stop(process)
+            if process.stdout is not None:
+                process.stdout.close()
+            self._process = None
 
     def on_kill(self) -> None:
         """Stop the child process group when Airflow kills the task."""
-        self._stop_child()
+        if self._process is not None:
+            _stop(self._process)
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    """SIGTERM the child's process group, then SIGKILL it after a grace period."""
+    try:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=KILL_GRACE_SECONDS)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
+    except ProcessLookupError:
+        pass

@@ -1,0 +1,130 @@
+"""The embedded Airflow: one spec run through `dag.test()` against a private SQLite DB.
+
+`flytepath run` starts this module as a child process (see
+`flytepath_airflow.cli.airflow_commands.run_with_airflow`): Airflow reads AIRFLOW_HOME and
+its configuration once, when it is first imported, and configures logging, signal handlers
+and the ORM for the whole process, so the CLI keeps Airflow out of its own process
+(ADR 0006). The parent sets the environment; this child:
+
+1. creates and migrates the SQLite metadata DB on first use (and after an Airflow upgrade);
+2. creates the tenant pool if it does not exist;
+3. loads the DAG through the same DAG file a real deployment uses (DagBag over the dags
+   folder), so what runs here is what the scheduler would run;
+4. runs `dag.test()` and reports task progress and the final state as JSON lines on the
+   file descriptor it was given.
+
+Run as: python -m flytepath_airflow.backends.airflow.embedded --dag-id ID --progress-fd N
+        [--conf JSON] [--pool NAME --pool-slots N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+DB_MARKER_PREFIX = ".flytepath-db-ready-"
+
+
+class _ProgressWriter:
+    def __init__(self, fd: int) -> None:
+        self._fh = os.fdopen(fd, "w", buffering=1)
+
+    def emit(self, **event: Any) -> None:
+        self._fh.write(json.dumps(event, default=str) + "\n")
+        self._fh.flush()
+
+
+def ensure_database(airflow_home: Path) -> None:
+    """Create or migrate the metadata DB once per Airflow version (a marker file records it)."""
+    from airflow import __version__ as airflow_version
+    from airflow.utils.db import initdb
+
+    marker = airflow_home / f"{DB_MARKER_PREFIX}{airflow_version}"
+    if marker.exists():
+        return
+    initdb()
+    marker.write_text("ok\n")
+
+
+def ensure_pool(name: str, slots: int) -> None:
+    """Create the tenant pool when missing; an existing pool keeps its size."""
+    from airflow.models.pool import Pool
+
+    if not name or name == "default_pool" or Pool.get_pool(name) is not None:
+        return
+    Pool.create_or_update_pool(
+        name, slots, "FlytePath tenant pool (created by flytepath run)", include_deferred=False
+    )
+
+
+def _listener(progress: _ProgressWriter) -> Any:
+    from airflow.listeners import hookimpl
+    from airflow.sdk.exceptions import AirflowFailException
+
+    class ProgressListener:
+        @hookimpl
+        def on_task_instance_running(self, previous_state: Any, task_instance: Any) -> None:
+            progress.emit(event="task", task_id=task_instance.task_id, state="running",
+                          attempt=task_instance.try_number)
+
+        @hookimpl
+        def on_task_instance_success(self, previous_state: Any, task_instance: Any) -> None:
+            progress.emit(event="task", task_id=task_instance.task_id, state="succeeded",
+                          attempt=task_instance.try_number)
+
+        @hookimpl
+        def on_task_instance_failed(
+            self, previous_state: Any, task_instance: Any, error: Any
+        ) -> None:
+            retries = getattr(getattr(task_instance, "task", None), "retries", 0) or 0
+            final = isinstance(error, AirflowFailException) or task_instance.try_number > retries
+            progress.emit(event="task", task_id=task_instance.task_id,
+                          state="failed" if final else "retrying",
+                          attempt=task_instance.try_number, error=str(error or ""))
+
+    return ProgressListener()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one DAG with dag.test(); returns 0 when the run succeeded, 1 otherwise."""
+    parser = argparse.ArgumentParser(prog="flytepath-embedded-airflow")
+    parser.add_argument("--dag-id", required=True)
+    parser.add_argument("--progress-fd", type=int, required=True)
+    parser.add_argument("--conf", default="{}")
+    parser.add_argument("--pool", default="")
+    parser.add_argument("--pool-slots", type=int, default=16)
+    args = parser.parse_args(argv)
+    progress = _ProgressWriter(args.progress_fd)
+
+    airflow_home = Path(os.environ["AIRFLOW_HOME"])
+    progress.emit(event="stage", stage="database")
+    ensure_database(airflow_home)
+    ensure_pool(args.pool, args.pool_slots)
+
+    from airflow.dag_processing.dagbag import DagBag
+    from airflow.sdk.listener import get_listener_manager
+
+    progress.emit(event="stage", stage="parse")
+    bag = DagBag(dag_folder=os.environ["AIRFLOW__CORE__DAGS_FOLDER"])
+    dag = bag.dags.get(args.dag_id)
+    if dag is None:
+        problems = "; ".join(f"{k}: {v}" for k, v in bag.import_errors.items()) or "none"
+        progress.emit(event="done", state="error",
+                      error=f"DAG {args.dag_id!r} was not loaded (import errors: {problems})")
+        return 1
+
+    get_listener_manager().add_listener(_listener(progress))
+    progress.emit(event="stage", stage="run")
+    dag_run = dag.test(run_conf=json.loads(args.conf))
+    states = {ti.task_id: str(ti.state) for ti in dag_run.get_task_instances()}
+    progress.emit(event="done", state=str(dag_run.state), airflow_run_id=dag_run.run_id,
+                  dag_id=dag.dag_id, task_states=states)
+    return 0 if str(dag_run.state) == "success" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

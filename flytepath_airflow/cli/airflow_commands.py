@@ -1,0 +1,336 @@
+"""CLI commands that need Airflow: `flytepath run` through Airflow, `up` and `render`.
+
+Importing this module is cheap and does not import Airflow: `run_with_airflow` runs Airflow
+in a child process (`flytepath_airflow.backends.airflow.embedded`, ADR 0006), `up` starts
+`airflow standalone`, and `render` prints a DAG from the spec without Airflow at all.
+
+Everything lives under FLYTEPATH_HOME/airflow: airflow.cfg and the SQLite metadata DB
+(created and migrated on first use), the dags folder with the FlytePath DAG file, and the
+specs folder that file reads.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import typer
+
+    from flytepath_airflow.ir.models import WorkflowSpec
+    from flytepath_airflow.runtime.run import RunResult
+
+ProgressFn = Callable[[str, str, str], None]
+"""progress(node, state, detail); state is running, succeeded, failed or retrying."""
+
+LOADER_SOURCE = '''"""Airflow DAG file written by FlytePath: one DAG per compiled spec in the specs folder."""
+
+from flytepath_airflow.backends.airflow.loader import load_dags
+
+globals().update(load_dags())
+'''
+
+ERRORS_SOURCE = '''"""Airflow DAG file written by FlytePath: reports broken specs as an import error."""
+
+from flytepath_airflow.backends.airflow.loader import raise_spec_errors
+
+raise_spec_errors()
+'''
+
+
+class EmbeddedAirflow:
+    """The folders and environment of the Airflow that FlytePath runs on one machine.
+
+    :param home: FLYTEPATH_HOME; Airflow lives in its `airflow` subfolder.
+    :param root: store root URI the tasks write to.
+    """
+
+    def __init__(self, home: str | Path, root: str) -> None:
+        self.home = Path(home).expanduser().resolve()
+        self.root = root
+        self.airflow_home = self.home / "airflow"
+        self.dags_dir = self.airflow_home / "dags"
+        self.specs_dir = self.airflow_home / "specs"
+
+    def prepare(self) -> None:
+        """Create the folders and (re)write the FlytePath DAG files."""
+        for folder in (self.airflow_home, self.dags_dir, self.specs_dir):
+            folder.mkdir(parents=True, exist_ok=True)
+        _write_if_changed(self.dags_dir / "flytepath_dags.py", LOADER_SOURCE)
+        _write_if_changed(self.dags_dir / "flytepath_spec_errors.py", ERRORS_SOURCE)
+
+    def env(self, base: dict[str, str] | None = None) -> dict[str, str]:
+        """The environment Airflow must see (set before it is imported)."""
+        env = dict(os.environ if base is None else base)
+        env.update({
+            "AIRFLOW_HOME": str(self.airflow_home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(self.dags_dir),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.airflow_home}/airflow.db",
+            "AIRFLOW__FLYTEPATH__SPECS_DIR": str(self.specs_dir),
+            "AIRFLOW__FLYTEPATH__STORE_ROOT": self.root,
+            "FLYTEPATH_SPECS_DIR": str(self.specs_dir),
+            "FLYTEPATH_HOME": str(self.home),
+            "FLYTEPATH_STORE_ROOT": self.root,
+        })
+        return env
+
+    def publish_spec(self, spec: WorkflowSpec) -> Path:
+        """Write the spec where the DAG file finds it: one file per DAG id (latest wins)."""
+        from flytepath_airflow.backends.airflow.naming import dag_id_for
+        from flytepath_airflow.ir.spec_io import dump_spec
+
+        path = self.specs_dir / f"{dag_id_for(spec)}.json"
+        _write_if_changed(path, dump_spec(spec))
+        return path
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    if path.exists() and path.read_text(encoding="utf-8") == text:
+        return
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def run_with_airflow(
+    spec: WorkflowSpec,
+    inputs: dict[str, Any],
+    *,
+    root: str,
+    home: str,
+    progress: ProgressFn | None = None,
+    run_id: str | None = None,
+) -> RunResult:
+    """Run a workflow through a real Airflow (`dag.test()`, SQLite metadata DB).
+
+    :param spec: the compiled spec.
+    :param inputs: workflow input values (validated before Airflow starts).
+    :param root: the store root URI.
+    :param home: FLYTEPATH_HOME; Airflow's files go to its `airflow` subfolder.
+    :param progress: called as progress(node, state, detail) while tasks run.
+    :param run_id: FlytePath run id to use (a new one when None).
+    :returns: the run's status, the failed node and its error, and the outputs.
+    """
+    from flytepath_airflow.backends.airflow.naming import dag_id_for
+    from flytepath_airflow.backends.airflow.settings import AirflowBackendSettings
+    from flytepath_airflow.operators.node import RUN_ID_CONF_KEY
+    from flytepath_airflow.runtime.run import (
+        RunResult,
+        collect_outputs,
+        new_run_id,
+        sanitize_run_id,
+        validate_inputs,
+    )
+
+    values = validate_inputs(spec, inputs)  # a bad value fails here, before Airflow starts
+    run_id = sanitize_run_id(run_id) if run_id else new_run_id()
+    embedded = EmbeddedAirflow(home, root)
+    embedded.prepare()
+    embedded.publish_spec(spec)
+    dag_id = dag_id_for(spec)
+    pool = AirflowBackendSettings().pool_for(spec.tenant.project, spec.tenant.domain)
+    conf = {**values, RUN_ID_CONF_KEY: run_id}
+
+    log_dir = embedded.airflow_home / "logs" / "flytepath-run"
+    log_dir.mkdir(parents=True, exist_ok=True)
+    log_path = log_dir / f"{run_id}.log"
+    read_fd, write_fd = os.pipe()
+    cmd = [
+        sys.executable, "-m", "flytepath_airflow.backends.airflow.embedded",
+        "--dag-id", dag_id, "--progress-fd", str(write_fd), "--conf", json.dumps(conf),
+        "--pool", pool.pool, "--pool-slots", str(pool.slots),
+    ]
+    events: list[dict[str, Any]] = []
+    with open(log_path, "w", encoding="utf-8") as log_file:
+        child = subprocess.Popen(
+            cmd, env=embedded.env(), stdout=log_file, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, pass_fds=(write_fd,),
+        )
+        os.close(write_fd)
+        with os.fdopen(read_fd, "r", encoding="utf-8") as stream:
+            for line in stream:
+                try:
+                    event = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                events.append(event)
+                if event.get("event") == "task" and progress is not None:
+                    progress(event["task_id"], event["state"],
+                             _detail(event, root, run_id))
+        child.wait()
+
+    done = next((e for e in reversed(events) if e.get("event") == "done"), None)
+    states = {tid: st for tid, st in (done or {}).get("task_states", {}).items()}
+    node_states = {node.id: states.get(_task_id(node.id), "not run") for node in spec.nodes}
+    if done is not None and done.get("state") == "success":
+        return RunResult(run_id=run_id, succeeded=True,
+                         outputs=collect_outputs(spec, run_id, root), node_states=node_states)
+    failed_node, message, kind = _failure(spec, events, root, run_id)
+    if message is None:
+        message = (done or {}).get("error") or (
+            f"Airflow exited with code {child.returncode} before the run finished; "
+            f"see {log_path}")
+    return RunResult(run_id=run_id, succeeded=False, failed_node=failed_node, error=message,
+                     error_kind=kind, node_states=node_states)
+
+
+def _task_id(node_id: str) -> str:
+    from flytepath_airflow.backends.airflow.naming import task_id_for
+
+    return task_id_for(node_id)
+
+
+def _detail(event: dict[str, Any], root: str, run_id: str) -> str:
+    state = event.get("state")
+    attempt = event.get("attempt")
+    if state in ("failed", "retrying"):
+        error = _node_error(root, run_id, event["task_id"], attempt)
+        text = error["message"] if error else event.get("error", "")
+        return f"attempt {attempt}: {text}".strip()
+    return f"attempt {attempt}" if state == "running" and attempt and attempt > 1 else ""
+
+
+def _node_error(root: str, run_id: str, node: str, attempt: Any) -> dict[str, Any] | None:
+    from flytepath_airflow.runtime.run import read_node_error
+
+    try:
+        return read_node_error(run_id, node, int(attempt or 1), root)
+    except Exception:
+        return None
+
+
+def _failure(
+    spec: WorkflowSpec, events: list[dict[str, Any]], root: str, run_id: str
+) -> tuple[str | None, str | None, str | None]:
+    by_task = {_task_id(node.id): node.id for node in spec.nodes}
+    for event in reversed(events):
+        if event.get("event") == "task" and event.get("state") == "failed":
+            node = by_task.get(event["task_id"], event["task_id"])
+            error = _node_error(root, run_id, node, event.get("attempt"))
+            if error:
+                return node, str(error.get("message", "")), str(error.get("kind", "user"))
+            return node, event.get("error") or "the task failed; see the Airflow log", "system"
+    return None, None, None
+
+
+# ----------------------------------------------------------------------- render / up
+
+
+def render_spec(spec: WorkflowSpec) -> str:
+    """A text view of the DAG build_dag would make: tasks, edges, pools, params."""
+    from flytepath_airflow.backends.airflow.naming import dag_id_for, pool_slots_for, task_id_for
+    from flytepath_airflow.backends.airflow.schema import render_input_type
+    from flytepath_airflow.backends.airflow.settings import AirflowBackendSettings
+
+    settings = AirflowBackendSettings()
+    pool = settings.pool_for(spec.tenant.project, spec.tenant.domain)
+    lines = [
+        f"DAG {dag_id_for(spec)}  (workflow {spec.name}, version {spec.version})",
+        f"  tags: flytepath, project:{spec.tenant.project}, domain:{spec.tenant.domain}, "
+        f"version:{spec.version}",
+        f"  max_active_runs: {settings.max_active_runs}   runner: {settings.runner}",
+        "  params:",
+    ]
+    for var in spec.interface.inputs:
+        default = "required" if var.required else f"default {json.dumps(var.default)}"
+        lines.append(f"    {var.name}: {render_input_type(var.type)} ({default})")
+    lines.append(f"    flytepath_version: {spec.version} (read-only)")
+    lines.append("  tasks:")
+    for node in spec.nodes:
+        task = spec.tasks.get(node.task or "")
+        if task is None:
+            lines.append(f"    {task_id_for(node.id)}: (no task)")
+            continue
+        slots = pool_slots_for(task, from_cpu=settings.pool_slots_from_cpu,
+                               max_slots=settings.max_pool_slots)
+        extra = []
+        if task.retries:
+            extra.append(f"retries={task.retries}")
+        if task.timeout:
+            extra.append(f"timeout={task.timeout:g}s")
+        lines.append(
+            f"    {task_id_for(node.id)}: {task.name} [{task.kind}] pool={pool.pool} "
+            f"slots={slots}" + (" " + " ".join(extra) if extra else "")
+        )
+    lines.append("  edges:")
+    edges = [(dep, node.id) for node in spec.nodes for dep in node.dependencies()]
+    lines.extend(f"    {task_id_for(a)} >> {task_id_for(b)}" for a, b in edges)
+    if not edges:
+        lines.append("    (none)")
+    return "\n".join(lines)
+
+
+def standalone_command(embedded: EmbeddedAirflow, port: int) -> tuple[list[str], dict[str, str]]:
+    """The `airflow standalone` command line and environment for `flytepath up`."""
+    airflow_bin = Path(sys.executable).with_name("airflow")
+    cmd = [str(airflow_bin) if airflow_bin.exists() else "airflow", "standalone"]
+    env = embedded.env()
+    env["AIRFLOW__API__PORT"] = str(port)
+    env.setdefault("AIRFLOW__API__HOST", "127.0.0.1")
+    env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"] = str(
+        embedded.airflow_home / "simple_auth_manager_passwords.json.generated")
+    return cmd, env
+
+
+def read_admin_password(embedded: EmbeddedAirflow, timeout: float = 120.0) -> str | None:
+    """The admin password `airflow standalone` generates (waits for the file to appear)."""
+    path = embedded.airflow_home / "simple_auth_manager_passwords.json.generated"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists():
+            try:
+                data = json.loads(path.read_text() or "{}")
+            except json.JSONDecodeError:
+                data = {}
+            if data.get("admin"):
+                return str(data["admin"])
+        time.sleep(0.5)
+    return None
+
+
+def register(app: typer.Typer) -> None:
+    """Add `up` and `render` to the `flytepath` CLI."""
+    import typer
+
+    @app.command()
+    def render(spec_path: str = typer.Argument(..., help="compiled spec JSON file")) -> None:
+        """Print the Airflow DAG a spec becomes (tasks, edges, pools, params); runs nothing."""
+        from flytepath_airflow.ir.spec_io import load_spec
+
+        typer.echo(render_spec(load_spec(spec_path)))
+
+    @app.command()
+    def up(
+        port: int = typer.Option(8080, "--port", help="port of the Airflow UI"),
+        specs: list[str] = typer.Option(
+            [], "--spec", help="compiled spec JSON to publish (repeatable)"),
+    ) -> None:
+        """Start `airflow standalone` with the FlytePath DAGs and print the UI address."""
+        from flytepath_airflow.ir.spec_io import load_spec
+        from flytepath_airflow.stores.blob import default_home, default_root
+
+        embedded = EmbeddedAirflow(default_home(), default_root())
+        embedded.prepare()
+        for path in specs:
+            embedded.publish_spec(load_spec(path))
+        cmd, env = standalone_command(embedded, port)
+        typer.echo(f"starting Airflow (AIRFLOW_HOME={embedded.airflow_home}); "
+                   f"specs folder: {embedded.specs_dir}")
+        proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL)
+        password = read_admin_password(embedded)
+        typer.echo(f"Airflow UI: http://127.0.0.1:{port}  login: admin / "
+                   f"{password or '(see simple_auth_manager_passwords.json.generated)'}")
+        typer.echo("FlytePath DAGs are tagged 'flytepath'. Press Ctrl+C to stop.")
+        try:
+            raise typer.Exit(proc.wait())
+        except KeyboardInterrupt:
+            proc.terminate()
+            proc.wait()
