@@ -492,3 +492,12 @@ def test_format_path() -> None:
     assert format_path(("nodes", 2, "inputs", "x")) == "nodes[2].inputs.x"
     assert format_path(("labels", "a.b")) == 'labels["a.b"]'
     assert format_path(()) == "(top level)"
+
+
+def test_the_full_example_in_the_docs_compiles() -> None:
+    doc = (ROOT / "docs" / "yaml-spec.md").read_text(encoding="utf-8")
+    found = re.search(r"```yaml\n(.*?)```", doc, re.DOTALL)
+    assert found is not None
+    spec = compile_yaml_text(found.group(1), "docs/yaml-spec.md")
+    assert [n.id for n in spec.nodes] == ["extract", "score", "report"]
+    assert {t.kind for t in spec.tasks.values()} == {"shell", "container", "python"}
