@@ -11,9 +11,9 @@ The checks run in a fixed order so the same spec always gives the same error:
    node and output, or an existing workflow input;
 5. every workflow output binding names a declared output, with valid references;
 6. the graph has no cycle;
-7. every binding's type is castable to the input it feeds, and literals match their type;
-8. every required task input is bound;
-9. every declared workflow output is bound, with a castable type.
+7. node by node: every binding's type is castable to the input it feeds (literals are
+   validated against the type), then every required task input is bound;
+8. every declared workflow output is bound, with a castable type.
 
 `locate(path)` lets a front-end put a source position in messages. `path` is the field path
 inside the spec, e.g. `("nodes", 2, "inputs", "x")`, `("nodes", 2, "inputs", "xs", "items",
