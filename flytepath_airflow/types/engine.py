@@ -209,6 +209,7 @@ class TypeEngine:
         self._transformers: dict[str, TypeTransformer[Any]] = {}
         self._lock = threading.RLock()
         self._plugins_pending = load_plugins
+        self._plugin_error: FlytePathUserError | None = None
         self._literal_types: dict[Any, LiteralType] = {}
         self._matches: dict[Any, tuple[TypeTransformer[Any], Any]] = {}
         self._local = threading.local()
@@ -252,6 +253,9 @@ class TypeEngine:
         return tuple(self._transformers.values())
 
     def _ensure_plugins(self) -> None:
+        if self._plugin_error is not None:
+            # A broken plugin keeps failing loudly rather than leaving a partial registry.
+            raise self._plugin_error
         if not self._plugins_pending:
             return
         with self._lock:
@@ -262,14 +266,16 @@ class TypeEngine:
                 try:
                     register = ep.load()
                     register(self)
-                except DuplicateTransformerError:
+                except DuplicateTransformerError as exc:
+                    self._plugin_error = exc
                     raise
                 except Exception as exc:
-                    raise FlytePathUserError(
+                    self._plugin_error = FlytePathUserError(
                         f"The type plugin {ep.name!r} ({ep.value}) in entry point group "
                         f"'{PLUGIN_GROUP}' failed to load: {type(exc).__name__}: {exc}. "
                         f"Fix or uninstall the package that provides it."
-                    ) from exc
+                    )
+                    raise self._plugin_error from exc
                 logger.debug("loaded type plugin %s (%s)", ep.name, ep.value)
 
     def get_transformer(self, py_type: Any) -> tuple[TypeTransformer[Any], Any]:
@@ -283,15 +289,16 @@ class TypeEngine:
         """
         self._ensure_plugins()
         py_type = _normalize(py_type)
+        key = _cache_key(py_type)
         try:
-            found = self._matches.get(py_type)
+            found = self._matches.get(key)
         except TypeError:  # an unhashable annotation: fine, just not cached
             found = None
         if found is not None:
             return found
         found = self._find_transformer(py_type)
         try:
-            self._matches[py_type] = found
+            self._matches[key] = found
         except TypeError:
             pass
         return found
@@ -339,7 +346,7 @@ class TypeEngine:
         finally:
             resolving.pop()
         try:
-            self._literal_types[py_type] = lt
+            self._literal_types[_cache_key(py_type)] = lt
         except TypeError:  # an unhashable annotation: fine, just not cached
             pass
         return lt
@@ -432,7 +439,7 @@ class TypeEngine:
     def _cached_literal_type(self, py_type: Any) -> LiteralType | None:
         self._ensure_plugins()
         try:
-            return self._literal_types.get(py_type)
+            return self._literal_types.get(_cache_key(py_type))
         except TypeError:
             return None
 
@@ -479,6 +486,12 @@ def _hash_form(literal: Any, lt: LiteralType) -> Any:
                 continue
             return _hash_form(literal, variant)
     return literal
+
+
+def _cache_key(py_type: Any) -> tuple[Any, str]:
+    # typing compares unions as sets (Union[int, float] == Union[float, int]), but the
+    # declared order decides which variant encodes a value, so the repr joins the key.
+    return (py_type, repr(py_type))
 
 
 def _normalize(py_type: Any) -> Any:
