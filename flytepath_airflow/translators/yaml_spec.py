@@ -604,14 +604,15 @@ class _Compiler:
         return tuple(fields)
 
     def checked_default(self, value: Any, lt: LiteralType, path: YamlPath) -> Any:
+        """The default, validated against its type and normalized (an int for a float is
+        stored as a float, as the Python front-end does)."""
         try:
-            validate_literal(value, lt, "default")
+            return validate_literal(value, lt, "default")
         except LiteralValueError as exc:
             why = str(exc).rstrip(".").removeprefix("default: ")
             raise self.error(path, f"the default {_short_json(value)} does not match the type "
                              f"{render_type(lt)}: {why}. Change the default or the type.",
                              TypeMismatchError) from None
-        return value
 
     def variables(self, value: Any, path: YamlPath, spec_path: FieldPath, outputs: bool
                   ) -> list[dict[str, Any]]:

@@ -501,3 +501,10 @@ def test_the_full_example_in_the_docs_compiles() -> None:
     spec = compile_yaml_text(found.group(1), "docs/yaml-spec.md")
     assert [n.id for n in spec.nodes] == ["extract", "score", "report"]
     assert {t.kind for t in spec.tasks.values()} == {"shell", "container", "python"}
+
+
+def test_defaults_are_stored_normalized(tmp_path: Path) -> None:
+    text = mutate("  n: int\n", "  n: int\n  rate: {type: float, default: 1}\n")
+    spec = compile_yaml(write(tmp_path, text))
+    rate = spec.interface.input("rate")
+    assert rate is not None and rate.default == 1.0 and isinstance(rate.default, float)
