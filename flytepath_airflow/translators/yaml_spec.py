@@ -629,15 +629,16 @@ class _Compiler:
             self.name(name, vpath, _IDENT, "the name", "letters, digits and _, not starting "
                       "with a digit")
             self.link((*spec_path, index), vpath)
+            # `x: {enum: [...]}` is a type; `x: {type: ..., default: ...}` is a variable.
             long_form = isinstance(spec, dict) and ("type" in spec or
                                                     not _is_type_mapping(spec))
-            if not long_form:
-                spec = {"type": spec}
-            else:
+            type_path = vpath
+            if long_form:
                 self.mapping(spec, vpath, keys, required=("type",))
-                vpath = (*vpath, "type")
-            lt = self.type_of(spec["type"], vpath, name)
-            vpath = (*path, name)
+                type_path = (*vpath, "type")
+            else:
+                spec = {"type": spec}
+            lt = self.type_of(spec["type"], type_path, name)
             var: dict[str, Any] = {"name": name, "type": lt}
             if "description" in spec:
                 var["description"] = spec["description"]
