@@ -317,7 +317,7 @@ class _TypeParser:
             return None
         self.pos += 1
         columns: list[FieldSpec] = []
-        while True:
+        while self.peek() != "]":  # `DataFrame[]` is a table typed to have no columns
             column, name = self.column(), self.peek()
             if name is None or name in _PUNCTUATION or not _IDENT.match(name):
                 raise self.fail("DataFrame columns are written DataFrame[name: type, ...]",
@@ -330,6 +330,8 @@ class _TypeParser:
             if self.peek() != ",":
                 break
             self.pos += 1
+            if self.peek() == "]":
+                raise self.fail("expected a column after ','", self.column())
         self.expect("]")
         return tuple(columns)
 

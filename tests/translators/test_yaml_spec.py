@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from flytepath_airflow.errors import (
     CompileError,
@@ -21,10 +23,15 @@ from flytepath_airflow.ir.models import (
     BlobType,
     DataFrameType,
     EnumType,
+    FieldSpec,
     ListBinding,
+    ListType,
     LiteralBinding,
+    LiteralType,
     MapBinding,
+    MapType,
     OutputRef,
+    SimpleType,
     StructType,
     UnionType,
 )
@@ -508,3 +515,35 @@ def test_defaults_are_stored_normalized(tmp_path: Path) -> None:
     spec = compile_yaml(write(tmp_path, text))
     rate = spec.interface.input("rate")
     assert rate is not None and rate.default == 1.0 and isinstance(rate.default, float)
+
+
+def _normal_types() -> st.SearchStrategy[LiteralType]:
+    """Literal types in the form the parser produces: flat unions of distinct variants,
+    null last, never a union of one."""
+    simple = st.sampled_from(["int", "float", "str", "bool", "bytes", "datetime", "date",
+                              "duration", "json"]).map(lambda n: SimpleType(kind="simple",
+                                                                            name=n))
+    blobs = st.builds(lambda d, f: BlobType(kind="blob", dimensionality=d, format=f),
+                      st.sampled_from(["file", "directory"]), st.sampled_from(["", "csv"]))
+    columns = st.lists(st.tuples(st.from_regex(r"[a-z][a-z0-9_]{0,5}", fullmatch=True),
+                                 simple), max_size=3, unique_by=lambda c: c[0])
+    frames = st.one_of(st.just(DataFrameType(kind="dataframe")), columns.map(
+        lambda cs: DataFrameType(kind="dataframe",
+                                 columns=tuple(FieldSpec(name=n, type=t) for n, t in cs))))
+
+    def extend(inner: st.SearchStrategy[LiteralType]) -> st.SearchStrategy[LiteralType]:
+        non_union = inner.filter(lambda t: not isinstance(t, UnionType))
+        unions = st.tuples(st.lists(non_union, min_size=1, max_size=3, unique=True),
+                           st.booleans()).filter(lambda vn: len(vn[0]) + vn[1] >= 2).map(
+            lambda vn: UnionType(kind="union", variants=(
+                *vn[0], *([SimpleType(kind="simple", name="none")] if vn[1] else []))))
+        return st.one_of(inner.map(lambda t: ListType(kind="list", item=t)),
+                         inner.map(lambda t: MapType(kind="map", value=t)), unions)
+
+    return st.recursive(st.one_of(simple, blobs, frames), extend, max_leaves=6)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_normal_types())
+def test_parse_type_inverts_render_type(lt: LiteralType) -> None:
+    assert parse_type(render_type(lt)) == lt
