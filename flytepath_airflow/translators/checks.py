@@ -77,6 +77,13 @@ def _literal_text(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def _chain(ids: list[str]) -> str:
+    """`a -> b -> c`, shortened in the middle when long."""
+    if len(ids) > 12:
+        return " -> ".join([*ids[:5], f"... ({len(ids) - 10} more)", *ids[-5:]])
+    return " -> ".join(ids)
+
+
 def binding_type(spec: WorkflowSpec, binding: BindingSpec) -> LiteralType | None:
     """The type a reference binding produces, or None (a literal, a collection, or a bad ref)."""
     if isinstance(binding, InputRef):
@@ -254,7 +261,7 @@ class _Checker:
     def cycle_error(self, cycle: list[str]) -> CompileError:
         index = self.node_ids.index(cycle[0])
         return self.fail(
-            f"Nodes form a cycle: {' -> '.join(cycle)}",
+            f"Nodes form a cycle: {_chain(cycle)}",
             ("nodes", index),
             "Each node in it needs the one before it, so none can start. "
             "Remove one of these dependencies (a binding or an upstream entry).",
@@ -420,34 +427,32 @@ def find_cycle(spec: WorkflowSpec) -> list[str] | None:
     Deterministic: nodes and their dependencies are visited in declaration order. References
     to unknown nodes are ignored here (check_workflow reports them first).
     """
-    by_id = {n.id: n for n in reversed(spec.nodes)}
-    state: dict[str, int] = {}  # 1 = on the current path, 2 = done
-    stack: list[str] = []
-
-    def visit(node_id: str) -> list[str] | None:
-        state[node_id] = 1
-        stack.append(node_id)
-        for dep in by_id[node_id].dependencies():
-            if dep not in by_id:
+    by_id = {n.id: n for n in reversed(spec.nodes)}  # the first of duplicate ids wins
+    done: set[str] = set()
+    for start in spec.nodes:
+        if start.id in done:
+            continue
+        # Iterative depth-first search (long chains must not hit the recursion limit).
+        path: list[str] = [start.id]
+        on_path = {start.id}
+        pending: list[list[str]] = [[d for d in start.dependencies() if d in by_id]]
+        while path:
+            if not pending[-1]:
+                finished = path.pop()
+                on_path.discard(finished)
+                done.add(finished)
+                pending.pop()
                 continue
-            if state.get(dep) == 1:
-                # The stack runs against the data flow (node -> what it needs); reverse it.
-                loop = stack[stack.index(dep):]
-                flow = [dep, *reversed(loop[1:])]
-                return [*flow, dep]
-            if dep not in state:
-                found = visit(dep)
-                if found is not None:
-                    return found
-        stack.pop()
-        state[node_id] = 2
-        return None
-
-    for node in spec.nodes:
-        if node.id not in state:
-            found = visit(node.id)
-            if found is not None:
-                return found
+            dep = pending[-1].pop(0)
+            if dep in done:
+                continue
+            if dep in on_path:
+                # The path runs against the data flow (node -> what it needs); reverse it.
+                loop = path[path.index(dep):]
+                return [dep, *reversed(loop[1:]), dep]
+            path.append(dep)
+            on_path.add(dep)
+            pending.append([d for d in by_id[dep].dependencies() if d in by_id])
     return None
 
 
@@ -492,7 +497,7 @@ def topological_order(spec: WorkflowSpec) -> list[str]:
     if len(order) < len(spec.nodes):
         cycle = find_cycle(spec) or sorted(set(position) - set(order))
         raise CompileError(
-            f"Nodes of workflow '{spec.name}' form a cycle: {' -> '.join(cycle)}. "
+            f"Nodes of workflow '{spec.name}' form a cycle: {_chain(cycle)}. "
             "Remove one of these dependencies."
         )
     return order

@@ -370,3 +370,17 @@ def test_topological_order_rejects_cycles_and_unknown_nodes() -> None:
 
 def test_find_cycle_is_none_for_a_dag() -> None:
     assert find_cycle(pipeline()) is None
+
+
+def test_long_chains_are_checked_without_recursion_limits() -> None:
+    count = 3000
+    nodes = [{"id": f"n{i}", "task": "t", "upstream": [f"n{i - 1}"] if i else []}
+             for i in range(count)]
+    check_workflow(make_spec(nodes=nodes, tasks=[task("t")]))
+    assert topological_order(make_spec(nodes=nodes[::-1], tasks=[task("t")]))[:2] == \
+        ["n0", "n1"]
+    nodes[0]["upstream"] = [f"n{count - 1}"]
+    with pytest.raises(CompileError, match=(
+            r"cycle: n0 -> n1 -> n2 -> n3 -> n4 -> \.\.\. \(2991 more\) -> n2996 -> n2997 "
+            r"-> n2998 -> n2999 -> n0\. ")):
+        check_workflow(make_spec(nodes=nodes, tasks=[task("t")]))
