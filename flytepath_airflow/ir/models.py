@@ -9,6 +9,7 @@ Must not import: airflow, kubernetes, the sdk, or user code.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any, ClassVar, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -230,6 +231,95 @@ class ContainerSpec(SpecModel):
     args: tuple[str, ...] = ()
 
 
+class TolerationSpec(SpecModel):
+    """A toleration a task asks for; the platform decides which keys a task may tolerate."""
+
+    key: str
+    operator: Literal["Equal", "Exists"] = "Equal"
+    value: str | None = None
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = None
+
+
+class PodOverridesSpec(SpecModel):
+    """Per-task pod settings, from a fixed allow-list: any other field is an error.
+
+    Only what a task may safely choose is here; namespace, service account, pool, priority,
+    security context, host access and volumes are never a task's choice. The platform's
+    settings further limit the values (which node-selector and toleration keys, which
+    label and annotation prefixes, which accelerators).
+
+    :param accelerator: the GPU type, a name the platform maps to a node selector.
+    :param node_selector: extra node labels to schedule on.
+    :param tolerations: extra taints to tolerate.
+    :param labels: extra pod labels.
+    :param annotations: extra pod annotations.
+    :param shared_memory: size of a memory-backed /dev/shm (PyTorch data loaders need one).
+    :param scratch_size: size limit of the writable scratch volume (the root is read-only).
+    :param termination_grace_period: seconds the task gets to stop after SIGTERM.
+    """
+
+    accelerator: str | None = None
+    node_selector: dict[str, str] = {}
+    tolerations: tuple[TolerationSpec, ...] = ()
+    labels: dict[str, str] = {}
+    annotations: dict[str, str] = {}
+    shared_memory: str | None = None
+    scratch_size: str | None = None
+    termination_grace_period: int | None = Field(default=None, ge=0, le=3600)
+
+    @classmethod
+    def from_options(
+        cls, options: Mapping[str, Any] | PodOverridesSpec, task: str, where: str = ""
+    ) -> PodOverridesSpec:
+        """Build overrides from a task option, or raise CompileError naming the field.
+
+        :param options: a mapping of the fields above (or an already built spec).
+        :param task: the task's name, for the message.
+        :param where: where the task is defined ("pipeline.py:12"), for the message.
+        """
+        from pydantic import ValidationError
+
+        from flytepath_airflow.errors import CompileError
+        from flytepath_airflow.ir.quantities import QuantityError, check_quantity
+
+        at = f" ({where})" if where else ""
+        if isinstance(options, PodOverridesSpec):
+            spec = options
+        elif not isinstance(options, Mapping):
+            raise CompileError(
+                f"task '{task}'{at}: pod_overrides must be a dict of "
+                f"{', '.join(cls.model_fields)}; got {type(options).__name__}."
+            )
+        else:
+            unknown = sorted(str(k) for k in options if k not in cls.model_fields)
+            if unknown:
+                raise CompileError(
+                    f"task '{task}'{at}: pod_overrides field {', '.join(map(repr, unknown))} "
+                    f"is not allowed. A task may set only: {', '.join(cls.model_fields)}; "
+                    "everything else on its pod is decided by the platform's settings."
+                )
+            try:
+                spec = cls.model_validate(dict(options))
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                path = ".".join(str(p) for p in first["loc"])
+                raise CompileError(
+                    f"task '{task}'{at}: pod_overrides.{path}: {first['msg']}."
+                ) from None
+        for field in ("shared_memory", "scratch_size"):
+            value = getattr(spec, field)
+            if value is None:
+                continue
+            try:
+                check_quantity(value, "mem")
+            except QuantityError as exc:
+                raise CompileError(
+                    f"task '{task}'{at}: pod_overrides.{field} {exc}. Write a size such as "
+                    '"2Gi".'
+                ) from None
+        return spec
+
+
 class TaskSpec(SpecModel):
     """One unit of work: a Python function, a container, or a shell script."""
 
@@ -250,6 +340,7 @@ class TaskSpec(SpecModel):
     secrets: tuple[SecretRef, ...] = ()
     docs: str | None = None
     code_digest: str | None = None
+    pod_overrides: PodOverridesSpec | None = None
 
     @model_validator(mode="after")
     def _check_kind(self) -> TaskSpec:
