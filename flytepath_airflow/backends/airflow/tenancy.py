@@ -1,0 +1,233 @@
+"""Tenant policy: what a project/domain gets on Kubernetes, decided by the platform alone.
+
+A spec names its tenant (project, domain) and nothing more. Everything the tenant gets,
+its namespace, service account, Airflow pool, priority class, Kueue queue, default image
+and quota, is looked up here in an explicit allow-list of tenants. A tenant that is not
+listed is refused, and two tenants can never resolve to the same namespace, so no spec can
+reach another tenant's namespace, service account or pool (ADR 0008).
+
+The same list drives the Helm chart (`helm/flytepath/values.yaml` -> `tenants`), which
+creates the namespaces, service accounts, quotas and queues this policy points at.
+
+Must not import airflow or kubernetes (the CLI and tests validate policies without them).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from flytepath_airflow.errors import FlytePathUserError
+from flytepath_airflow.ir.quantities import QuantityError, check_quantity
+
+__all__ = [
+    "DEFAULT_DOMAINS",
+    "QuotaPolicy",
+    "ResolvedTenant",
+    "TenancySettings",
+    "TenantPolicy",
+    "UnknownTenantError",
+    "is_dns_label",
+]
+
+DEFAULT_DOMAINS = ("development", "staging", "production")
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
+_POOL = re.compile(r"^[A-Za-z0-9_.-]{1,256}$")
+
+
+def is_dns_label(text: str) -> bool:
+    """True when `text` is a valid Kubernetes DNS-1123 label (a namespace name)."""
+    return bool(_DNS_LABEL.match(text))
+
+
+class UnknownTenantError(FlytePathUserError):
+    """A spec names a project/domain that the platform's tenant policy does not list."""
+
+
+class QuotaPolicy(BaseModel):
+    """Hard limits of a tenant's namespace (a ResourceQuota), as Kubernetes quantities.
+
+    :param cpu: total CPU requests.
+    :param memory: total memory requests.
+    :param gpu: total `nvidia.com/gpu` requests.
+    :param pods: number of pods.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    cpu: str | None = None
+    memory: str | None = None
+    gpu: str | None = None
+    pods: int | None = Field(default=None, ge=1)
+
+    @field_validator("cpu", "memory", "gpu")
+    @classmethod
+    def _quantity(cls, value: str | None, info: Any) -> str | None:
+        if value is not None:
+            field = {"memory": "mem"}.get(info.field_name, info.field_name)
+            try:
+                check_quantity(value, field)
+            except QuantityError as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
+
+class TenantPolicy(BaseModel):
+    """One allowed tenant and what it gets. Unset names come from TenancySettings templates.
+
+    :param project: the project, as specs name it.
+    :param domain: the domain, as specs name it.
+    :param namespace: Kubernetes namespace of the tenant's pods.
+    :param service_account: service account of the tenant's pods (in that namespace).
+    :param pool: Airflow pool of the tenant's tasks; must match the Airflow backend's pool.
+    :param priority_class: PriorityClass of the tenant's pods.
+    :param kueue_queue: Kueue LocalQueue (in the tenant's namespace) that admits its pods.
+    :param image: default task image of the tenant (a task's own image still wins).
+    :param quota: hard limits of the tenant's namespace.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    project: str = Field(min_length=1)
+    domain: str = Field(min_length=1)
+    namespace: str | None = None
+    service_account: str | None = None
+    pool: str | None = None
+    priority_class: str | None = None
+    kueue_queue: str | None = None
+    image: str | None = None
+    quota: QuotaPolicy | None = None
+
+    @property
+    def key(self) -> str:
+        """`project/domain`."""
+        return f"{self.project}/{self.domain}"
+
+
+@dataclass(frozen=True)
+class ResolvedTenant:
+    """Everything a tenant gets, with every name filled in and validated."""
+
+    project: str
+    domain: str
+    namespace: str
+    service_account: str
+    pool: str | None
+    priority_class: str | None
+    kueue_queue: str | None
+    image: str | None
+
+
+class TenancySettings(BaseModel):
+    """The allow-list of tenants and the templates that name their Kubernetes objects.
+
+    :param namespace_template: namespace of a tenant that sets none, formatted with
+        `project` and `domain` (lower-cased).
+    :param service_account_template: service account of a tenant that sets none.
+    :param tenants: the allow-list. A spec whose tenant is not listed is refused.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    namespace_template: str = "flytepath-{project}-{domain}"
+    service_account_template: str = "flytepath-task"
+    tenants: tuple[TenantPolicy, ...] = ()
+
+    @model_validator(mode="after")
+    def _check(self) -> TenancySettings:
+        seen: dict[str, str] = {}
+        namespaces: dict[str, str] = {}
+        pools: dict[str, str] = {}
+        for policy in self.tenants:
+            if policy.key in seen:
+                raise ValueError(f"tenant {policy.key!r} is listed twice")
+            seen[policy.key] = policy.key
+            resolved = self._resolve_policy(policy)
+            other = namespaces.setdefault(resolved.namespace, policy.key)
+            if other != policy.key:
+                raise ValueError(
+                    f"tenants {other!r} and {policy.key!r} both resolve to namespace "
+                    f"{resolved.namespace!r}; every tenant needs its own namespace. Set "
+                    "'namespace' on one of them."
+                )
+            if resolved.pool is not None:
+                other = pools.setdefault(resolved.pool, policy.key)
+                if other != policy.key:
+                    raise ValueError(
+                        f"tenants {other!r} and {policy.key!r} share Airflow pool "
+                        f"{resolved.pool!r}; give each tenant its own pool."
+                    )
+        return self
+
+    def _resolve_policy(self, policy: TenantPolicy) -> ResolvedTenant:
+        names = {"project": policy.project.lower(), "domain": policy.domain.lower()}
+        try:
+            namespace = policy.namespace or self.namespace_template.format(**names)
+            service_account = policy.service_account or \
+                self.service_account_template.format(**names)
+        except (KeyError, IndexError) as exc:
+            raise ValueError(
+                f"a tenant template uses {{{exc.args[0]}}}; only {{project}} and {{domain}} "
+                "are available."
+            ) from None
+        if not is_dns_label(namespace):
+            raise ValueError(
+                f"tenant {policy.key!r}: namespace {namespace!r} is not a valid Kubernetes "
+                "name (lower-case letters, digits and '-', at most 63 characters). Set "
+                "'namespace' for this tenant."
+            )
+        if not _DNS_SUBDOMAIN.match(service_account):
+            raise ValueError(
+                f"tenant {policy.key!r}: service account {service_account!r} is not a valid "
+                "Kubernetes name."
+            )
+        for label, value in (("priority_class", policy.priority_class),
+                             ("kueue_queue", policy.kueue_queue)):
+            if value is not None and not _DNS_SUBDOMAIN.match(value):
+                raise ValueError(
+                    f"tenant {policy.key!r}: {label} {value!r} is not a valid Kubernetes name."
+                )
+        if policy.pool is not None and not _POOL.match(policy.pool):
+            raise ValueError(f"tenant {policy.key!r}: pool {policy.pool!r} is not a valid "
+                             "Airflow pool name.")
+        return ResolvedTenant(
+            project=policy.project,
+            domain=policy.domain,
+            namespace=namespace,
+            service_account=service_account,
+            pool=policy.pool,
+            priority_class=policy.priority_class,
+            kueue_queue=policy.kueue_queue,
+            image=policy.image,
+        )
+
+    def policy_for(self, project: str, domain: str) -> TenantPolicy | None:
+        """The listed policy of a tenant, or None."""
+        return next((p for p in self.tenants if p.project == project and p.domain == domain),
+                    None)
+
+    def resolve(self, project: str, domain: str, *, workflow: str | None = None
+                ) -> ResolvedTenant:
+        """What the tenant project/domain gets.
+
+        :param project: the spec's `tenant.project`.
+        :param domain: the spec's `tenant.domain`.
+        :param workflow: the workflow's name, for the message.
+        :raises UnknownTenantError: when the tenant is not in the allow-list.
+        """
+        policy = self.policy_for(project, domain)
+        if policy is None:
+            where = f"workflow {workflow!r}: " if workflow else ""
+            known = ", ".join(p.key for p in self.tenants) or "(none)"
+            raise UnknownTenantError(
+                f"{where}tenant.project/tenant.domain {project + '/' + domain!r} is not a "
+                f"tenant of this platform (known: {known}). Compile the workflow for a "
+                "listed project and domain, or ask the platform team to add the tenant to "
+                "the FlytePath Helm values ('tenants'), which also creates its namespace."
+            )
+        return self._resolve_policy(policy)
