@@ -5,6 +5,7 @@ A runner is an operator class that mixes in `FlytePathNodeMixin` and is created 
 so that nothing is imported until a DAG actually asks for one.
 
 - "local": `FlytePathTaskOperator`, a child process running `flytepath-execute` on the worker.
+- "kubernetes": `FlytePathKubernetesOperator`, a pod running `flytepath-execute`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 RUNNERS: dict[str, str] = {
     "local": "flytepath_airflow.operators.task:FlytePathTaskOperator",
+    "kubernetes": "flytepath_airflow.operators.kubernetes:FlytePathKubernetesOperator",
 }
 """Runner name -> "module:ClassName" of its operator."""
 
