@@ -47,7 +47,12 @@ from flytepath_airflow.types.engine import (
     type_path,
     type_repr,
 )
-from flytepath_airflow.types.literals import check_json, describe_value, parse_datetime
+from flytepath_airflow.types.literals import (
+    check_json,
+    describe_value,
+    parse_datetime,
+    variant_reasons,
+)
 from flytepath_airflow.types.markers import JsonMarker, find_marker
 
 __all__ = [
@@ -435,29 +440,29 @@ class UnionTransformer(TypeTransformer[Any]):
         self, value: Any, py_type: Any, engine: TypeEngine, ctx: BlobContext | None, name: str
     ) -> Any:
         """The literal of the first variant that accepts the value."""
-        reasons: list[str] = []
+        reasons: list[tuple[str, str]] = []
         for variant in typing.get_args(py_type):
             try:
                 return engine.to_literal(value, variant, ctx, name)
             except MissingBlobContextError:
                 raise
             except LiteralValueError as exc:
-                reasons.append(f"{type_repr(variant)}: {exc}")
-        raise value_error(name, py_type, value, f"No variant accepts it ({' | '.join(reasons)}).")
+                reasons.append((type_repr(variant), str(exc)))
+        raise value_error(name, py_type, value, variant_reasons(name, reasons).strip())
 
     def to_python(
         self, literal: Any, py_type: Any, engine: TypeEngine, ctx: BlobContext | None
     ) -> Any:
         """The value from the first variant that accepts the literal."""
-        reasons: list[str] = []
+        reasons: list[tuple[str, str]] = []
         for variant in typing.get_args(py_type):
             try:
                 return engine.to_python(literal, variant, ctx)
             except MissingBlobContextError:
                 raise
             except LiteralValueError as exc:
-                reasons.append(f"{type_repr(variant)}: {exc}")
-        raise literal_error(py_type, literal, f"No variant accepts it ({' | '.join(reasons)}).")
+                reasons.append((type_repr(variant), str(exc)))
+        raise literal_error(py_type, literal, variant_reasons("cannot decode", reasons).strip())
 
 
 # ------------------------------------------------------------------------- structs

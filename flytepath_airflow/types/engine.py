@@ -59,14 +59,16 @@ _FIX = (
 
 
 def type_repr(py_type: Any) -> str:
-    """A readable name for a Python type: `int`, `mymod.Metrics`, `dict[str, typing.Any]`."""
+    """A readable name for a Python type: `int`, `mymod.Metrics`, `dict[str, Any]`."""
     if py_type is type(None):
         return "None"
+    if py_type is Any:
+        return "typing.Any"
     if isinstance(py_type, type) and not typing.get_args(py_type):
         if py_type.__module__ == "builtins":
             return py_type.__qualname__
         return f"{py_type.__module__}.{py_type.__qualname__}"
-    return repr(py_type)
+    return repr(py_type).replace("typing.", "")
 
 
 def type_path(py_type: Any) -> str:

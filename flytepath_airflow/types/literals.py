@@ -48,6 +48,7 @@ __all__ = [
     "parse_datetime",
     "render_type",
     "validate_literal",
+    "variant_reasons",
 ]
 
 UnknownFields = Literal["reject", "drop"]
@@ -196,15 +197,15 @@ def validate_literal(
             f"use one of: {allowed_text}."
         )
     if isinstance(lt, UnionType):
-        reasons: list[str] = []
+        reasons: list[tuple[str, str]] = []
         for variant in lt.variants:
             try:
                 return validate_literal(value, variant, path, unknown_fields=unknown_fields)
             except LiteralValueError as exc:
-                reasons.append(f"{render_type(variant)}: {exc}")
+                reasons.append((render_type(variant), str(exc)))
         raise LiteralValueError(
-            f"{path}: expected {render_type(lt)}, got {describe_value(value)}; "
-            f"no variant accepts it ({' | '.join(reasons)})."
+            f"{path}: expected {render_type(lt)}, got {describe_value(value)}."
+            f"{variant_reasons(path, reasons)}"
         )
     if isinstance(lt, BlobType):
         return _validate_pointer(value, lt, path, fmt=None)
@@ -213,6 +214,20 @@ def validate_literal(
     if isinstance(lt, PickledType):
         return _validate_pointer(value, lt, path, fmt="pickle")
     raise TypeError(f"not a literal type: {lt!r}")
+
+
+def variant_reasons(path: str, reasons: list[tuple[str, str]]) -> str:
+    """Why the variants of a union refused a value, keeping only the informative reasons.
+
+    A plain "expected X, got Y" at the union's own path repeats what the caller says; a
+    reason deeper inside the value (a struct field, a list item) or of another kind is kept.
+    """
+    useful = [
+        f"as {variant}: {message}"
+        for variant, message in reasons
+        if not message.startswith(f"{path}: expected ")
+    ]
+    return f" ({'; '.join(useful)})" if useful else ""
 
 
 def _key_path(path: str, key: str) -> str:
