@@ -9,6 +9,7 @@ A literal is the JSON form of a value:
 - dataclass / pydantic model: an object keyed by field name, each field converted by the
   engine (so files and data frames nest)
 - Optional / Union: the literal of the first variant, in declared order, that accepts it
+  (untagged, so a value whose literal an earlier variant would read back is refused)
 - JSON (`Annotated[Any, JsonMarker()]`): any JSON value, checked and passed through
 - File, Directory: `{"uri", "sha256"}`; pandas DataFrame: `{"uri", "sha256",
   "format": "parquet"}`; `Annotated[T, Pickled()]`: `{"uri", "sha256", "format": "pickle"}`

@@ -51,6 +51,7 @@ from flytepath_airflow.types.literals import (
     check_json,
     describe_value,
     parse_datetime,
+    validate_literal,
     variant_reasons,
 )
 from flytepath_airflow.types.markers import JsonMarker, find_marker
@@ -424,7 +425,13 @@ class DictTransformer(TypeTransformer[dict[str, Any]]):
 
 
 class UnionTransformer(TypeTransformer[Any]):
-    """`Union[...]`, `Optional[T]` and `X | Y`: the first variant (declared order) that fits."""
+    """`Union[...]`, `Optional[T]` and `X | Y`: the first variant (declared order) that fits.
+
+    The literal carries no variant tag, so decoding picks the first variant whose form
+    matches. When a value's literal would be read back as an earlier variant (a `date`
+    in `Union[str, date]` is written as text that `str` also takes), encoding refuses it
+    rather than let the value change type on the way through.
+    """
 
     name = "union"
 
@@ -441,13 +448,17 @@ class UnionTransformer(TypeTransformer[Any]):
     ) -> Any:
         """The literal of the first variant that accepts the value."""
         reasons: list[tuple[str, str]] = []
-        for variant in typing.get_args(py_type):
+        variants = typing.get_args(py_type)
+        for index, variant in enumerate(variants):
             try:
-                return engine.to_literal(value, variant, ctx, name)
+                literal = engine.to_literal(value, variant, ctx, name)
             except MissingBlobContextError:
                 raise
             except LiteralValueError as exc:
                 reasons.append((type_repr(variant), str(exc)))
+                continue
+            _check_unambiguous(literal, value, variants[:index], variant, engine, name)
+            return literal
         raise value_error(name, py_type, value, variant_reasons(name, reasons).strip())
 
     def to_python(
@@ -463,6 +474,29 @@ class UnionTransformer(TypeTransformer[Any]):
             except LiteralValueError as exc:
                 reasons.append((type_repr(variant), str(exc)))
         raise literal_error(py_type, literal, variant_reasons("cannot decode", reasons).strip())
+
+
+def _check_unambiguous(
+    literal: Any,
+    value: Any,
+    earlier: tuple[Any, ...],
+    chosen: Any,
+    engine: TypeEngine,
+    name: str,
+) -> None:
+    """Refuse a literal that decoding would hand to an earlier variant."""
+    for other in earlier:
+        try:
+            validate_literal(literal, engine.to_literal_type(other), name, unknown_fields="drop")
+        except LiteralValueError:
+            continue
+        raise LiteralValueError(
+            f"{name}: the {type_repr(chosen)} value {describe_value(value)} is written as "
+            f"{describe_value(literal)}, which the earlier variant {type_repr(other)} also "
+            f"accepts, so it would be read back as {type_repr(other)}. Put "
+            f"{type_repr(chosen)} before {type_repr(other)} in the Union, or use types whose "
+            f"values look different."
+        )
 
 
 # ------------------------------------------------------------------------- structs

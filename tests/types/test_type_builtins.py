@@ -377,6 +377,29 @@ def test_union_uses_the_first_variant_that_accepts_the_value(engine: TypeEngine)
     assert roundtrip(engine, None, Optional[Point]) == (None, None)
 
 
+@pytest.mark.parametrize(
+    ("py_type", "value", "earlier"),
+    [
+        (Union[str, dt.date], dt.date(2024, 1, 1), "str"),
+        (Union[Color, str], "red", f"{__name__}.Color"),
+        (Union[dt.timedelta, float], 1.5, "datetime.timedelta"),
+        (Union[dict[str, float], Point], Point(1.0, 2.0), "dict[str, float]"),
+    ],
+)
+def test_union_refuses_a_value_that_would_come_back_as_an_earlier_variant(
+    engine: TypeEngine, py_type: Any, value: Any, earlier: str
+) -> None:
+    with pytest.raises(LiteralValueError, match="would be read back as") as err:
+        engine.to_literal(value, py_type, name="o")
+    assert f"the earlier variant {earlier} also accepts" in str(err.value)
+
+
+def test_union_in_the_right_order_roundtrips_each_variant(engine: TypeEngine) -> None:
+    py_type = Union[dt.date, Color, str]
+    for value in (dt.date(2024, 1, 1), Color.RED, "plain"):
+        assert roundtrip(engine, value, py_type)[1] == value
+
+
 def test_union_error_names_the_union_and_the_value(engine: TypeEngine) -> None:
     with pytest.raises(LiteralValueError) as err:
         engine.to_literal(b"x", Union[int, str], name="o")
