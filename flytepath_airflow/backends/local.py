@@ -24,8 +24,10 @@ from flytepath_airflow.runtime.executor import execute_node
 from flytepath_airflow.runtime.run import (
     RunResult,
     collect_outputs,
+    finish_run,
     prepare_run,
     read_node_error,
+    read_pointer,
     run_key,
 )
 from flytepath_airflow.stores.blob import BlobStore, default_root
@@ -33,7 +35,7 @@ from flytepath_airflow.stores.blob import BlobStore, default_root
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[str, str, str], None]
-"""progress(node_id, state, detail): state is running, succeeded, retrying, failed, skipped."""
+"""progress(node_id, state, detail): running, succeeded, cached, retrying, failed, skipped."""
 
 
 def _attempt_subprocess(spec_uri: str, node_id: str, run_id: str, attempt: int, root: str,
@@ -55,15 +57,28 @@ def run_local(
     run_id: str | None = None,
     isolate: bool = False,
     progress: Progress | None = None,
+    options: dict[str, Any] | None = None,
 ) -> RunResult:
-    """Run every node of `spec` locally; returns how the run ended and its outputs."""
+    """Run every node of `spec` locally; returns how the run ended and its outputs.
+
+    Args:
+        options: per-run options, e.g. {"overwrite_cache": True}.
+    """
+    root = root or default_root()
+    run_id = prepare_run(spec, inputs, root, run_id, options=options, backend="local")
+    result = _run_nodes(spec, run_id, root, isolate, progress)
+    finish_run(result)
+    return result
+
+
+def _run_nodes(spec: WorkflowSpec, run_id: str, root: str, isolate: bool,
+               progress: Progress | None) -> RunResult:
     from flytepath_airflow.translators.checks import topological_order
 
-    root = root or default_root()
-    run_id = prepare_run(spec, inputs, root, run_id)
     notify = progress or (lambda node, state, detail: None)
     result = RunResult(run_id=run_id, succeeded=False)
-    spec_uri = BlobStore(root).uri(f"{run_key(run_id)}/spec.json")
+    store = BlobStore(root)
+    spec_uri = store.uri(f"{run_key(run_id)}/spec.json")
     order = topological_order(spec)
     for index, node_id in enumerate(order):
         task = spec.task_of(spec.node(node_id))
@@ -75,8 +90,14 @@ def run_local(
                                      task.timeout)
             if kind is None:
                 elapsed = time.perf_counter() - started
-                notify(node_id, "succeeded", f"{elapsed:.2f}s")
-                result.node_states[node_id] = "succeeded"
+                cache = read_pointer(store, run_id, node_id).get("cache") or {}
+                if cache.get("status") == "hit":
+                    notify(node_id, "cached", f"{elapsed:.2f}s cache hit, from run "
+                           f"{cache.get('source_run_id')}")
+                    result.node_states[node_id] = "cached"
+                else:
+                    notify(node_id, "succeeded", f"{elapsed:.2f}s")
+                    result.node_states[node_id] = "succeeded"
                 break
             if kind == "system" and attempt < attempts:
                 notify(node_id, "retrying", message or "")

@@ -87,14 +87,39 @@ def _record_failure(
         logger.exception("could not record the error of %s", prefix)
 
 
+class _Events:
+    """Appends this node attempt's events to the metadata store's event log."""
+
+    def __init__(self, meta: Any, run_id: str, node_id: str, attempt: int) -> None:
+        self.meta, self.run_id, self.node_id, self.attempt = meta, run_id, node_id, attempt
+
+    def emit(self, kind: str, payload: dict[str, Any] | None = None) -> None:
+        self.meta.append_event(run_id=self.run_id, kind=kind, node_id=self.node_id,
+                               attempt=self.attempt, payload=payload or {})
+
+
+def _metadata(metadata_url: str | None) -> Any:
+    from flytepath_airflow.stores.sql import MetadataStore
+
+    return MetadataStore(metadata_url)
+
+
 def execute_node(
     spec: WorkflowSpec,
     node_id: str,
     run_id: str,
     attempt: int = 1,
     root: str | None = None,
+    *,
+    metadata_url: str | None = None,
 ) -> dict[str, Any]:
-    """Run one node of a prepared run and return its published outputs pointer."""
+    """Run one node of a prepared run and return its published outputs pointer.
+
+    Cached tasks first look up their key; a verified hit publishes the cached outputs
+    without running the task. Every state change is appended to the event log.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
     from flytepath_airflow.stores.blob import default_root
 
     store = BlobStore(root or default_root())
@@ -107,38 +132,178 @@ def execute_node(
     prefix = attempt_key(run_id, node_id, attempt)
     scratch = tempfile.mkdtemp(prefix=f"flytepath-{node_id}-")
     blobs = NodeBlobContext(store, prefix, scratch=os.path.join(scratch, "blobs"))
+    meta = None
     try:
+        meta = _metadata(metadata_url)
+        events = _Events(meta, run_id, node_id, attempt)
+        if attempt > 1:
+            events.emit("retried", {"attempt": attempt})
+        events.emit("running", {"task": task.name, "version": spec.version})
+        run = _NodeRun(spec, node_id, task, run_id, attempt, store, prefix, blobs, scratch,
+                       meta, events)
+        return run.execute()
+    except SQLAlchemyError as exc:
+        raise _failure(store, prefix, node_id, "system", exc,
+                       f"metadata store error: {exc}") from exc
+    finally:
+        if meta is not None:
+            meta.close()
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+class _NodeRun:
+    """One attempt of one node: inputs, cache, task, outputs, events."""
+
+    def __init__(self, spec: WorkflowSpec, node_id: str, task: TaskSpec, run_id: str,
+                 attempt: int, store: BlobStore, prefix: str, blobs: NodeBlobContext,
+                 scratch: str, meta: Any, events: _Events) -> None:
+        self.spec, self.node_id, self.task = spec, node_id, task
+        self.run_id, self.attempt, self.store, self.prefix = run_id, attempt, store, prefix
+        self.blobs, self.scratch, self.meta, self.events = blobs, scratch, meta, events
+
+    def fail(self, kind: str, exc: BaseException, message: str) -> TaskExecutionError:
+        self.events.emit("failed", {"kind": kind, "message": message})
+        return _failure(self.store, self.prefix, self.node_id, kind, exc, message)
+
+    def execute(self) -> dict[str, Any]:
+        from flytepath_airflow.runtime import cache
+
+        spec, task, node = self.spec, self.task, self.spec.node(self.node_id)
         try:
-            literals = _node_literals(spec, node, task, store, run_id)
+            literals = _node_literals(spec, node, task, self.store, self.run_id)
         except (BlobIntegrityError, OSError) as exc:
-            raise _failure(store, prefix, node_id, "system", exc, f"reading inputs: {exc}") from exc
+            raise self.fail("system", exc, f"reading inputs: {exc}") from exc
         except FlytePathUserError as exc:
-            raise _failure(store, prefix, node_id, "user", exc, str(exc)) from exc
+            raise self.fail("user", exc, str(exc)) from exc
         ctx = ExecutionContext(
             project=spec.tenant.project, domain=spec.tenant.domain, workflow=spec.name,
-            version=spec.version, run_id=run_id, node_id=node_id, task_name=task.name,
-            attempt=attempt, working_dir=scratch, blobs=blobs,
+            version=spec.version, run_id=self.run_id, node_id=self.node_id,
+            task_name=task.name, attempt=self.attempt, working_dir=self.scratch,
+            blobs=self.blobs,
         )
-        if task.kind == "python":
-            output_literals = _run_python(task, literals, ctx, store, prefix, node_id)
-        else:
-            output_literals = _run_process(task, literals, ctx, store, prefix, node_id)
+        prepared = self.prepare_python(literals) if task.kind == "python" else None
+
+        key = None
+        replace_entry = False
+        owner = None
         try:
-            outputs = {
-                name: pointer_entry(store, f"{prefix}/outputs/{name}.json", lit)
+            if task.cache is not None:
+                hashes = {}
+                if prepared is not None:
+                    hashes = cache.hash_method_inputs(prepared[1].inputs, prepared[2],
+                                                      task.cache.ignore_inputs)
+                key = cache.compute_key(spec, task, literals, hashes)
+                replace_entry = bool(read_run_options(self.store, self.run_id)
+                                     .get("overwrite_cache"))
+                if replace_entry:
+                    logger.info("cache overwrite requested for %s (key=%s)", self.node_id,
+                                key.key)
+                else:
+                    entry = self.meta.get_cache_entry(key.key)
+                    if entry is None and task.cache.serialize:
+                        owner = cache.reservation_owner()
+                        entry = cache.wait_for_entry_or_reservation(
+                            self.meta, key.key, owner, cache.RESERVATION_TTL)
+                    if entry is not None:
+                        reason = cache.verify_outputs(self.store, task, entry.outputs)
+                        if reason is None:
+                            return self.publish_hit(key, entry, literals)
+                        logger.warning("cached value for %s (key=%s) is unusable (%s); "
+                                       "recomputing", self.node_id, key.key, reason)
+                        replace_entry = True
+                    self.events.emit("cache_miss", {"key": key.key})
+                    logger.info("cache miss for %s (key=%s)", self.node_id, key.key)
+
+            if owner is not None:
+                assert key is not None
+                with cache.heartbeat(self.meta, key.key, owner, cache.RESERVATION_TTL):
+                    output_literals = self.run_task(literals, ctx, prepared)
+            else:
+                output_literals = self.run_task(literals, ctx, prepared)
+            pointer = self.publish(output_literals, key, "miss" if key else None)
+            if key is not None:
+                written = self.meta.put_cache_entry(
+                    key=key.key, project=key.project, domain=key.domain, task=key.task,
+                    cache_version=key.cache_version, interface_hash=key.interface_hash,
+                    inputs_hash=key.inputs_hash, outputs=pointer["outputs"],
+                    run_id=self.run_id, node_id=self.node_id, overwrite=replace_entry,
+                )
+                if written:
+                    self.events.emit("cache_write", {"key": key.key})
+                    logger.info("cache write for %s (key=%s)", self.node_id, key.key)
+            self.events.emit("succeeded", self.lineage(pointer, literals, key))
+            return pointer
+        finally:
+            if owner is not None and key is not None:
+                self.meta.release_reservation(key.key, owner)
+
+    def lineage(self, pointer: dict[str, Any], literals: dict[str, Any],
+                key: Any) -> dict[str, Any]:
+        from flytepath_airflow.types.engine import hash_literal
+
+        inputs = {}
+        for var in self.task.interface.inputs:
+            lit = literals.get(var.name)
+            small = len(json.dumps(lit, default=str)) <= 256
+            inputs[var.name] = {"hash": hash_literal(lit, var.type),
+                                **({"value": lit} if small else {})}
+        return {"task": self.task.name, "version": self.spec.version,
+                "workflow": self.spec.name, "inputs": inputs,
+                "outputs": pointer["outputs"], "cache": pointer.get("cache"),
+                "cache_key": key.key if key else None}
+
+    def publish(self, output_literals: dict[str, Any], key: Any,
+                cache_status: str | None, extra: dict[str, Any] | None = None,
+                raw_outputs: dict[str, Any] | None = None) -> dict[str, Any]:
+        try:
+            outputs = raw_outputs if raw_outputs is not None else {
+                name: pointer_entry(self.store, f"{self.prefix}/outputs/{name}.json", lit)
                 for name, lit in output_literals.items()
             }
-            pointer = {
-                "run_id": run_id, "node": node_id, "attempt": attempt, "task": task.name,
-                "version": spec.version, "outputs": outputs,
+            pointer: dict[str, Any] = {
+                "run_id": self.run_id, "node": self.node_id, "attempt": self.attempt,
+                "task": self.task.name, "version": self.spec.version, "outputs": outputs,
             }
-            store.write_json(pointer_key(run_id, node_id), pointer)
+            if cache_status is not None:
+                pointer["cache"] = {"status": cache_status, "key": key.key, **(extra or {})}
+            self.store.write_json(pointer_key(self.run_id, self.node_id), pointer)
         except OSError as exc:
-            raise _failure(store, prefix, node_id, "system", exc, f"publishing outputs: {exc}") \
-                from exc
+            raise self.fail("system", exc, f"publishing outputs: {exc}") from exc
         return pointer
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)
+
+    def publish_hit(self, key: Any, entry: Any, literals: dict[str, Any]) -> dict[str, Any]:
+        source = {"source_run_id": entry.run_id, "source_node_id": entry.node_id}
+        pointer = self.publish({}, key, "hit", source, raw_outputs=entry.outputs)
+        logger.info("cache hit for %s (key=%s): outputs produced by run %s node %s",
+                    self.node_id, key.key, entry.run_id, entry.node_id)
+        self.events.emit("cache_hit", {"key": key.key, **source})
+        self.events.emit("succeeded", self.lineage(pointer, literals, key))
+        return pointer
+
+    def prepare_python(self, literals: dict[str, Any]) -> tuple[Any, Any, dict[str, Any]]:
+        from flytepath_airflow.sdk.interface import python_interface
+
+        engine = _engine()
+        assert self.task.fn is not None
+        try:
+            fn = load_callable(self.task.fn)
+            py = python_interface(fn)
+            values = {
+                name: engine.to_python(lit, py.inputs[name], self.blobs)
+                for name, lit in literals.items()
+                if name in py.inputs
+            }
+        except FlytePathUserError as exc:
+            raise self.fail("user", exc, str(exc)) from exc
+        except BlobIntegrityError as exc:
+            raise self.fail("system", exc, str(exc)) from exc
+        return fn, py, values
+
+    def run_task(self, literals: dict[str, Any], ctx: ExecutionContext,
+                 prepared: tuple[Any, Any, dict[str, Any]] | None) -> dict[str, Any]:
+        if prepared is None:
+            return _run_process(self, literals, ctx)
+        return _call_python(self, prepared, ctx)
 
 
 def _failure(
@@ -148,41 +313,30 @@ def _failure(
     return TaskExecutionError(node_id, message, kind=kind)
 
 
-def _run_python(
-    task: TaskSpec,
-    literals: dict[str, Any],
-    ctx: ExecutionContext,
-    store: BlobStore,
-    prefix: str,
-    node_id: str,
-) -> dict[str, Any]:
-    from flytepath_airflow.sdk.interface import python_interface, split_outputs
-
-    engine = _engine()
-    assert task.fn is not None
+def read_run_options(store: BlobStore, run_id: str) -> dict[str, Any]:
+    """Per-run options recorded by prepare_run (e.g. overwrite_cache)."""
     try:
-        fn = load_callable(task.fn)
-        py = python_interface(fn)
-        values = {
-            name: engine.to_python(lit, py.inputs[name], ctx.blobs)
-            for name, lit in literals.items()
-            if name in py.inputs
-        }
-    except FlytePathUserError as exc:
-        raise _failure(store, prefix, node_id, "user", exc, str(exc)) from exc
-    except BlobIntegrityError as exc:
-        raise _failure(store, prefix, node_id, "system", exc, str(exc)) from exc
+        doc = store.read_json(f"runs/{run_id}/inputs.json")
+    except FileNotFoundError:
+        return {}
+    return dict(doc.get("options") or {})
 
-    logger.info("running %s (%s) attempt %s", node_id, task.fn, ctx.attempt)
+
+def _call_python(run: _NodeRun, prepared: tuple[Any, Any, dict[str, Any]],
+                 ctx: ExecutionContext) -> dict[str, Any]:
+    from flytepath_airflow.sdk.interface import split_outputs
+
+    fn, py, values = prepared
+    task = run.task
+    engine = _engine()
+    logger.info("running %s (%s) attempt %s", run.node_id, task.fn, ctx.attempt)
     try:
         with execution_context(ctx):
             result = fn(**values)
     except RecoverableError as exc:
-        raise _failure(store, prefix, node_id, "system", exc,
-                       f"{type(exc).__name__}: {exc}") from exc
+        raise run.fail("system", exc, f"{type(exc).__name__}: {exc}") from exc
     except Exception as exc:
-        raise _failure(store, prefix, node_id, "user", exc,
-                       f"{type(exc).__name__}: {exc}") from exc
+        raise run.fail("user", exc, f"{type(exc).__name__}: {exc}") from exc
 
     try:
         raw = split_outputs(py, result, task.name)
@@ -192,9 +346,9 @@ def _run_python(
         }
     except (FlytePathUserError, TypeError, ValueError) as exc:
         message = f"task '{task.name}' returned a value that does not match its outputs: {exc}"
-        raise _failure(store, prefix, node_id, "user", exc, message) from exc
+        raise run.fail("user", exc, message) from exc
     except OSError as exc:
-        raise _failure(store, prefix, node_id, "system", exc, str(exc)) from exc
+        raise run.fail("system", exc, str(exc)) from exc
 
 
 _TEMPLATE = re.compile(r"\{\{\s*inputs\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
@@ -217,16 +371,12 @@ def _render(text: str, literals: dict[str, Any], node_id: str) -> str:
     return _TEMPLATE.sub(sub, text)
 
 
-def _run_process(
-    task: TaskSpec,
-    literals: dict[str, Any],
-    ctx: ExecutionContext,
-    store: BlobStore,
-    prefix: str,
-    node_id: str,
-) -> dict[str, Any]:
+def _run_process(run: _NodeRun, literals: dict[str, Any],
+                 ctx: ExecutionContext) -> dict[str, Any]:
     """Shell and container tasks: inputs as env vars and templates, outputs as files."""
     from flytepath_airflow.types.literals import parse_cli_value
+
+    task, node_id = run.task, run.node_id
 
     out_dir = os.path.join(ctx.working_dir, "outputs")
     os.makedirs(out_dir, exist_ok=True)
@@ -249,7 +399,7 @@ def _run_process(
             if not argv:
                 raise FlytePathUserError(f"container task '{task.name}' has no command")
     except FlytePathUserError as exc:
-        raise _failure(store, prefix, node_id, "user", exc, str(exc)) from exc
+        raise run.fail("user", exc, str(exc)) from exc
 
     try:
         proc = subprocess.run(argv, env=env, cwd=ctx.working_dir, stdout=sys.stdout.fileno()
@@ -257,17 +407,17 @@ def _run_process(
                               stderr=subprocess.PIPE, text=True, check=False,
                               timeout=task.timeout)
     except FileNotFoundError as exc:
-        raise _failure(store, prefix, node_id, "user", exc,
+        raise run.fail("user", exc,
                        f"command not found: {argv[0]}") from exc
     except subprocess.TimeoutExpired as exc:
-        raise _failure(store, prefix, node_id, "user", exc,
+        raise run.fail("user", exc,
                        f"timed out after {task.timeout} s") from exc
     if proc.stderr:
         sys.stderr.write(proc.stderr)
     if proc.returncode != 0:
         tail = "\n".join(proc.stderr.strip().splitlines()[-5:])
         err = RuntimeError(tail)
-        raise _failure(store, prefix, node_id, "user", err,
+        raise run.fail("user", err,
                        f"command exited with code {proc.returncode}" +
                        (f": {tail}" if tail else ""))
     results: dict[str, Any] = {}
@@ -277,14 +427,14 @@ def _run_process(
             with open(path, encoding="utf-8") as fh:
                 text = fh.read()
         except FileNotFoundError as exc:
-            raise _failure(store, prefix, node_id, "user", exc,
+            raise run.fail("user", exc,
                            f"the task did not write output '{var.name}' to "
                            f"$FLYTEPATH_OUTPUT_DIR/{var.name}") from exc
         text = text[:-1] if text.endswith("\n") else text
         try:
             results[var.name] = parse_cli_value(text, var.type)
         except FlytePathUserError as exc:
-            raise _failure(store, prefix, node_id, "user", exc,
+            raise run.fail("user", exc,
                            f"output '{var.name}': {exc}") from exc
     return results
 

@@ -104,12 +104,25 @@ def validate_inputs(spec: WorkflowSpec, inputs: dict[str, Any]) -> dict[str, Any
 
 
 def prepare_run(
-    spec: WorkflowSpec, inputs: dict[str, Any], root: str, run_id: str | None = None
+    spec: WorkflowSpec,
+    inputs: dict[str, Any],
+    root: str,
+    run_id: str | None = None,
+    *,
+    options: dict[str, Any] | None = None,
+    backend: str = "local",
+    metadata_url: str | None = None,
 ) -> str:
     """Validate inputs and publish the run's spec.json and inputs.json; returns the run id.
 
-    Idempotent: preparing an existing run with the same inputs changes nothing; other
-    inputs for an existing run id are an error.
+    Also records the execution (version, inputs, image) and its `queued` event in the
+    metadata store. Idempotent: preparing an existing run with the same inputs changes
+    nothing; other inputs for an existing run id are an error.
+
+    Args:
+        options: per-run options, e.g. {"overwrite_cache": True}.
+        backend: which backend runs it ("local", "airflow"), recorded with the execution.
+        metadata_url: the metadata store (default: FLYTEPATH_METADATA_URL or SQLite).
     """
     values = validate_inputs(spec, inputs)
     run_id = run_id or new_run_id()
@@ -123,9 +136,46 @@ def prepare_run(
             )
         return run_id
     store.write_bytes(f"{run_key(run_id)}/spec.json", dump_spec(spec).encode())
+    from flytepath_airflow.stores.sql import MetadataStore
+
+    images = sorted({t.image or (t.container.image if t.container else None) or ""
+                     for t in spec.tasks.values()} - {""})
+    meta = MetadataStore(metadata_url)
+    try:
+        meta.create_execution(
+            run_id=run_id, project=spec.tenant.project, domain=spec.tenant.domain,
+            workflow=spec.name, version=spec.version, inputs=values, backend=backend,
+            image=",".join(images) or None,
+        )
+        meta.append_event(run_id=run_id, kind="queued", payload={
+            "workflow": spec.name, "version": spec.version, "inputs": values,
+            "project": spec.tenant.project, "domain": spec.tenant.domain,
+            "backend": backend, "options": options or {},
+        })
+    finally:
+        meta.close()
+    # inputs.json last: its presence means the run is fully prepared.
     store.write_json(inputs_key, {"inputs": values, "workflow": spec.name,
-                                  "version": spec.version})
+                                  "version": spec.version, "options": options or {}})
     return run_id
+
+
+def finish_run(result: RunResult, *, metadata_url: str | None = None) -> None:
+    """Record how a run ended (execution row and a run-level event)."""
+    from flytepath_airflow.stores.sql import MetadataStore
+
+    meta = MetadataStore(metadata_url)
+    try:
+        status = "succeeded" if result.succeeded else "failed"
+        meta.finish_execution(result.run_id, status=status,
+                              outputs=result.outputs if result.succeeded else None,
+                              error=result.error)
+        meta.append_event(run_id=result.run_id, kind=status, payload={
+            "outputs": result.outputs, "failed_node": result.failed_node,
+            "error": result.error,
+        })
+    finally:
+        meta.close()
 
 
 def load_run_spec(run_id: str, root: str) -> WorkflowSpec:

@@ -95,9 +95,6 @@ class BlobStore:
         try:
             with self.fs.open(tmp, "wb") as fh:
                 fh.write(data)
-                if self._local:
-                    fh.flush()
-                    os.fsync(fh.fileno())
             self._publish(tmp, final)
         except BaseException:
             _remove_quietly(self.fs, tmp)

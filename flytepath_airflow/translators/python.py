@@ -74,7 +74,7 @@ def compile_workflow(
                 f"workflow '{wf.name}' ({wf.location}) declares {len(expected)} outputs "
                 f"({', '.join(v.name for v in expected)}) but returns {len(values)} values."
             )
-        for var, value in zip(expected, values):
+        for var, value in zip(expected, values, strict=True):
             if not isinstance(value, Promise):
                 raise CompileError(
                     f"workflow '{wf.name}' ({wf.location}) output '{var.name}' is bound to "
@@ -204,6 +204,50 @@ def _add_import_root(folder: Path) -> None:
         os.environ["PYTHONPATH"] = text + (os.pathsep + current if current else "")
 
 
+def import_source(source: str, target: str | None = None) -> Any:
+    """Import `FILE.py` (its folder or package root becomes importable) or a module name."""
+    target = target or source
+    if source.endswith(".py"):
+        path = Path(source)
+        if not path.is_absolute():
+            path = Path.cwd() / path
+        if not path.exists():
+            raise FlytePathUserError(f"file {source} does not exist (looked in {path}).")
+        module_name, import_root = _module_name_for(path.resolve())
+        _add_import_root(import_root)
+    else:
+        module_name = source
+        _add_import_root(Path.cwd())
+    try:
+        return importlib.import_module(module_name)
+    except FlytePathUserError:
+        raise
+    except SyntaxError as exc:
+        raise FlytePathUserError(
+            f"{exc.filename}:{exc.lineno}: syntax error: {exc.msg}. Fix the file and retry."
+        ) from None
+    except ImportError as exc:
+        raise FlytePathUserError(
+            f"cannot import {module_name!r} for {target!r}: {exc}. Check the path, or "
+            "install the package that provides it."
+        ) from None
+
+
+def load_module_workflows(source: str, *, project: str = "default",
+                          domain: str = "development") -> list[WorkflowSpec]:
+    """Compile every @workflow defined in a file or module (for `flytepath register`)."""
+    module = import_source(source)
+    workflows = [
+        value for value in vars(module).values()
+        if isinstance(value, PythonWorkflow) and value.fn.__module__ == module.__name__
+    ]
+    if not workflows:
+        raise FlytePathUserError(
+            f"{source} defines no @workflow; register FILE.py:NAME to register a task."
+        )
+    return [compile_workflow(wf, project=project, domain=domain) for wf in workflows]
+
+
 def load_target(target: str, *, project: str | None = None,
                 domain: str | None = None) -> WorkflowSpec:
     """Compile or load whatever a CLI target names into a spec.
@@ -230,30 +274,8 @@ def load_target(target: str, *, project: str | None = None,
             f"cannot tell what {target!r} names. Use FILE.py:WORKFLOW, "
             "package.module:WORKFLOW, a .yaml spec or a compiled .json spec."
         )
-    if source.endswith(".py"):
-        path = Path(source)
-        if not path.is_absolute():
-            path = Path.cwd() / path
-        if not path.exists():
-            raise FlytePathUserError(f"file {source} does not exist (looked in {path}).")
-        module_name, import_root = _module_name_for(path.resolve())
-        _add_import_root(import_root)
-    else:
-        module_name = source
-        _add_import_root(Path.cwd())
-    try:
-        module = importlib.import_module(module_name)
-    except FlytePathUserError:
-        raise
-    except SyntaxError as exc:
-        raise FlytePathUserError(
-            f"{exc.filename}:{exc.lineno}: syntax error: {exc.msg}. Fix the file and retry."
-        ) from None
-    except ImportError as exc:
-        raise FlytePathUserError(
-            f"cannot import {module_name!r} for {target!r}: {exc}. Check the path, or "
-            "install the package that provides it."
-        ) from None
+    module = import_source(source, target)
+    module_name = module.__name__
     obj = getattr(module, attr, None)
     if obj is None:
         found = sorted(

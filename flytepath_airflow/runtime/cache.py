@@ -1,0 +1,214 @@
+"""Memoization: cache keys, verified hits, and serialized computation.
+
+The key of a cached task execution is the sha256 of:
+tenant (project, domain; "*" with global scope) + task name + cache_version + the hash of
+the task's interface + the hashes of its input values (ignored inputs left out; an input
+annotated `Annotated[T, HashMethod(fn)]` hashes `fn(value)`; blobs count by content).
+
+A hit is used only after every blob its outputs reference is read back and matches its
+recorded sha256; a missing or corrupt blob makes it a miss with a warning.
+
+Must not import: airflow, kubernetes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from flytepath_airflow.ir.models import (
+    BlobType,
+    DataFrameType,
+    ListType,
+    LiteralType,
+    MapType,
+    PickledType,
+    StructType,
+    TaskSpec,
+    UnionType,
+    WorkflowSpec,
+)
+from flytepath_airflow.runtime.run import read_entry
+from flytepath_airflow.stores.blob import BlobIntegrityError, BlobStore
+
+logger = logging.getLogger(__name__)
+
+RESERVATION_TTL = float(os.environ.get("FLYTEPATH_CACHE_RESERVATION_TTL", "30"))
+"""Seconds a cache_serialize reservation lives without a heartbeat."""
+
+
+def _sha(doc: Any) -> str:
+    text = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def interface_hash(task: TaskSpec) -> str:
+    """Hash of the task's typed interface (input and output names and types)."""
+    return _sha(task.interface.model_dump(mode="json", exclude_defaults=True,
+                                          exclude={"inputs": {"__all__": {"description"}},
+                                                   "outputs": {"__all__": {"description"}}}))
+
+
+@dataclass(frozen=True)
+class CacheKey:
+    """A computed cache key and the parts it was made from (shown by `cache inspect`)."""
+
+    key: str
+    project: str
+    domain: str
+    task: str
+    cache_version: str
+    interface_hash: str
+    inputs_hash: str
+
+
+def compute_key(
+    spec: WorkflowSpec,
+    task: TaskSpec,
+    literals: dict[str, Any],
+    value_hashes: dict[str, str] | None = None,
+) -> CacheKey:
+    """The cache key of running `task` on input `literals` in `spec`'s tenant.
+
+    `value_hashes` holds precomputed hashes for inputs with a HashMethod.
+    """
+    from flytepath_airflow.types.engine import hash_literal
+
+    assert task.cache is not None
+    ignored = set(task.cache.ignore_inputs)
+    hashes = dict(value_hashes or {})
+    for var in task.interface.inputs:
+        if var.name in ignored or var.name in hashes:
+            continue
+        hashes[var.name] = hash_literal(literals.get(var.name), var.type)
+    for name in ignored:
+        hashes.pop(name, None)
+    if task.cache.scope == "global":
+        project = domain = "*"
+    else:
+        project, domain = spec.tenant.project, spec.tenant.domain
+    iface = interface_hash(task)
+    inputs_hash = _sha(hashes)
+    key = _sha({"project": project, "domain": domain, "task": task.name,
+                "cache_version": task.cache.version, "interface": iface,
+                "inputs": inputs_hash})
+    return CacheKey(key, project, domain, task.name, task.cache.version, iface, inputs_hash)
+
+
+def hash_method_inputs(py_inputs: dict[str, Any], values: dict[str, Any],
+                       ignored: tuple[str, ...]) -> dict[str, str]:
+    """Hashes of the inputs whose annotation carries a HashMethod."""
+    from flytepath_airflow.types import HashMethod, default_engine
+    from flytepath_airflow.types.markers import annotated_parts
+
+    engine = default_engine()
+    out = {}
+    for name, tp in py_inputs.items():
+        if name in ignored or name not in values:
+            continue
+        if any(isinstance(m, HashMethod) for m in annotated_parts(tp)[1]):
+            out[name] = engine.hash_value(values[name], tp)
+    return out
+
+
+def _blob_refs(literal: Any, lt: LiteralType) -> Iterator[tuple[dict[str, Any], bool]]:
+    """Every blob reference inside a literal, with whether it is a directory."""
+    if literal is None:
+        return
+    if isinstance(lt, (DataFrameType, PickledType)):
+        yield literal, False
+    elif isinstance(lt, BlobType):
+        yield literal, lt.dimensionality == "directory"
+    elif isinstance(lt, ListType):
+        for item in literal:
+            yield from _blob_refs(item, lt.item)
+    elif isinstance(lt, MapType):
+        for item in literal.values():
+            yield from _blob_refs(item, lt.value)
+    elif isinstance(lt, StructType):
+        types = {f.name: f.type for f in lt.fields}
+        for key, item in literal.items():
+            if key in types:
+                yield from _blob_refs(item, types[key])
+    elif isinstance(lt, UnionType):
+        for variant in lt.variants:
+            if isinstance(variant, (BlobType, DataFrameType, PickledType)) and \
+                    isinstance(literal, dict) and "sha256" in literal:
+                yield from _blob_refs(literal, variant)
+                return
+
+
+def verify_outputs(store: BlobStore, task: TaskSpec, outputs: dict[str, Any]) -> str | None:
+    """None when every cached output and the blobs it references read back intact.
+
+    Otherwise a short reason (missing output, missing or corrupt blob).
+    """
+    for var in task.interface.outputs:
+        entry = outputs.get(var.name)
+        if entry is None:
+            return f"output '{var.name}' is missing from the cache entry"
+        try:
+            literal = read_entry(store, entry)
+            for ref, is_dir in _blob_refs(literal, var.type):
+                if is_dir:
+                    store.read_uri(f"{ref['uri']}/.flytepath-manifest.json", ref["sha256"])
+                else:
+                    store.read_uri(ref["uri"], ref["sha256"])
+        except (BlobIntegrityError, OSError, ValueError, KeyError, TypeError) as exc:
+            return f"output '{var.name}': {exc}"
+    return None
+
+
+def reservation_owner() -> str:
+    """An owner id unique to this process and attempt."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+@contextmanager
+def heartbeat(meta: Any, key: str, owner: str, ttl: float) -> Iterator[None]:
+    """Keep a reservation alive from a background thread while the block runs."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(ttl / 3):
+            try:
+                if not meta.heartbeat_reservation(key, owner, ttl):
+                    logger.warning("lost the cache reservation for key %s", key)
+                    return
+            except Exception:  # a missed beat only shortens the reservation
+                logger.warning("cache reservation heartbeat failed for key %s", key,
+                               exc_info=True)
+
+    thread = threading.Thread(target=beat, name="flytepath-cache-heartbeat", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+
+
+def wait_for_entry_or_reservation(meta: Any, key: str, owner: str, ttl: float,
+                                  poll: float = 0.2) -> Any:
+    """Wait while another process computes `key`.
+
+    Returns the cache entry once it appears, or None once this process holds the
+    reservation (the other holder finished without an entry, or crashed and expired).
+    """
+    while True:
+        entry = meta.get_cache_entry(key)
+        if entry is not None:
+            return entry
+        if meta.acquire_reservation(key, owner, ttl):
+            return None
+        time.sleep(poll)

@@ -1,0 +1,115 @@
+"""The registry of immutable workflow versions.
+
+Registering stores the compiled spec at
+`<root>/specs/<project>/<domain>/<name>/<version>.json` (never overwritten: the version is
+the content hash), records it in the metadata store, and refreshes the specs folder the
+Airflow DAG loader reads with the newest version of the workflow. Any registered version
+can be loaded again to run or rerun.
+
+Must not import: airflow, kubernetes.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from flytepath_airflow.errors import FlytePathUserError
+from flytepath_airflow.ir.models import WorkflowSpec
+from flytepath_airflow.ir.spec_io import dump_spec, loads_spec
+from flytepath_airflow.stores.blob import BlobStore, default_home
+
+
+def default_specs_dir() -> str:
+    """FLYTEPATH_SPECS_DIR, else `$FLYTEPATH_HOME/specs`: the folder the DAG loader reads."""
+    return os.environ.get("FLYTEPATH_SPECS_DIR") or str(default_home() / "specs")
+
+
+def spec_key(project: str, domain: str, name: str, version: str) -> str:
+    """Blob-store key of a registered spec version."""
+    return f"specs/{project}/{domain}/{name}/{version}.json"
+
+
+def loader_file_name(spec: WorkflowSpec) -> str:
+    """The file in the specs folder that holds a workflow's newest version."""
+    return f"{spec.tenant.project}.{spec.tenant.domain}.{spec.name}.json"
+
+
+@dataclass(frozen=True)
+class Registration:
+    """What `register_spec` did."""
+
+    spec: WorkflowSpec
+    spec_uri: str
+    created: bool
+    loader_path: str | None
+
+
+def register_spec(
+    spec: WorkflowSpec,
+    *,
+    root: str,
+    metadata_url: str | None = None,
+    specs_dir: str | None = None,
+) -> Registration:
+    """Store `spec` as an immutable version and point the DAG loader at it.
+
+    Re-registering identical code is a no-op that returns the same version.
+    """
+    from flytepath_airflow.stores.sql import MetadataStore
+
+    store = BlobStore(root)
+    key = spec_key(spec.tenant.project, spec.tenant.domain, spec.name, spec.version)
+    text = dump_spec(spec)
+    if not store.exists(key):
+        store.write_bytes(key, text.encode())
+    meta = MetadataStore(metadata_url)
+    try:
+        created = meta.register_version(
+            project=spec.tenant.project, domain=spec.tenant.domain, name=spec.name,
+            version=spec.version, spec_uri=store.uri(key), spec_json=text,
+        )
+    finally:
+        meta.close()
+    loader_path = None
+    if specs_dir != "":
+        folder = Path(specs_dir or default_specs_dir())
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / loader_file_name(spec)
+        if not target.exists() or target.read_text(encoding="utf-8") != text:
+            tmp = folder / f".{target.name}.tmp"
+            tmp.write_text(text, encoding="utf-8")
+            tmp.replace(target)
+        loader_path = str(target)
+    return Registration(spec, store.uri(key), created, loader_path)
+
+
+def load_registered(
+    name: str,
+    *,
+    project: str = "default",
+    domain: str = "development",
+    version: str | None = None,
+    metadata_url: str | None = None,
+) -> WorkflowSpec:
+    """A registered version of a workflow (the newest when `version` is None)."""
+    from flytepath_airflow.stores.sql import MetadataStore
+
+    meta = MetadataStore(metadata_url)
+    try:
+        if version is None:
+            record = meta.latest_version(project, domain, name)
+        else:
+            record = meta.get_version(project, domain, name, version)
+        known = [r.version for r in meta.list_versions(name, project=project, domain=domain)]
+    finally:
+        meta.close()
+    if record is None:
+        what = f"version {version} of " if version else ""
+        raise FlytePathUserError(
+            f"no {what}workflow '{name}' is registered in {project}/{domain}. "
+            + (f"Registered versions: {', '.join(known)}." if known else
+               "Register it with `flytepath register FILE.py --project P --domain D`.")
+        )
+    return loads_spec(record.spec_json, f"{name}@{record.version}")
