@@ -54,6 +54,7 @@ __all__ = [
 UnknownFields = Literal["reject", "drop"]
 
 _SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")  # the JSON Schema "date" form only
 _DURATION_RE = re.compile(
     r"^(?P<sign>[+-])?"
     r"(?:(?P<d>\d+(?:\.\d+)?)d)?"
@@ -291,7 +292,7 @@ def _validate_simple(value: Any, lt: SimpleType, path: str) -> Any:
             path, lt, value, "Write datetimes as ISO 8601, e.g. '2024-05-01T12:00:00+00:00'."
         )
     if name == "date":
-        if isinstance(value, str):
+        if isinstance(value, str) and _DATE_RE.match(value):
             try:
                 dt.date.fromisoformat(value)
             except ValueError:

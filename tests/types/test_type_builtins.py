@@ -581,3 +581,5 @@ def test_struct_literals_validate_against_their_literal_type(engine: TypeEngine)
 def test_annotated_metadata_that_is_not_a_marker_is_ignored(engine: TypeEngine) -> None:
     assert engine.to_literal_type(Annotated[int, "doc"]) == SimpleType(name="int")
     assert engine.to_literal(3, Annotated[int, "doc"]) == 3
+    unhashable = Annotated[int, {"doc": 1}]
+    assert engine.to_python(engine.to_literal(3, unhashable), unhashable) == 3
