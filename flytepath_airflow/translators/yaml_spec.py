@@ -26,6 +26,7 @@ import yaml
 from pydantic import ValidationError
 
 from flytepath_airflow.errors import (
+    CompileError,
     FlytePathUserError,
     LiteralValueError,
     SpecError,
@@ -42,12 +43,15 @@ from flytepath_airflow.ir.models import (
     LiteralType,
     MapType,
     OutputRef,
+    PodOverridesSpec,
+    ResourcesSpec,
     SimpleName,
     SimpleType,
     StructType,
     UnionType,
     WorkflowSpec,
 )
+from flytepath_airflow.ir.quantities import QuantityError, check_quantity, check_resources
 from flytepath_airflow.ir.spec_io import with_version
 from flytepath_airflow.translators.checks import (
     FieldPath,
@@ -65,7 +69,9 @@ _NODE_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*\Z")
 _TASK_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*\Z")
 _WORKFLOW_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*\Z")
 _FN = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_.]*\Z")
-_QUANTITY = re.compile(r"[0-9]+(\.[0-9]+)?(m|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)?\Z")
+_QUANTITY_EXAMPLES = {"cpu": "cores such as 2, 0.5 or 500m", "mem": "bytes such as 512Mi or 8Gi",
+                      "gpu": "a whole number such as 1",
+                      "ephemeral_storage": "bytes such as 10Gi"}
 _DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h|d)")
 _DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 _TEMPLATE = re.compile(r"\{\{\s*inputs\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
@@ -79,7 +85,7 @@ _TOP_KEYS = ("name", "description", "project", "domain", "labels", "inputs", "ou
              "defaults", "tasks", "nodes")
 _TASK_KEYS = ("kind", "description", "inputs", "outputs", "script", "image", "command",
               "args", "fn", "retries", "retry_delay", "timeout", "interruptible", "resources",
-              "cache", "env", "secrets")
+              "cache", "env", "secrets", "pod_overrides")
 _DEFAULT_KEYS = ("image", "retries", "retry_delay", "timeout", "interruptible", "resources",
                  "env")
 _NODE_KEYS = ("id", "task", "inputs", "after")
@@ -726,7 +732,7 @@ class _Compiler:
             put("interruptible", self.boolean(found[0], found[1]), found[1])
         found = self.task_value(raw, path, defaults, "resources")
         if found is not None:
-            put("resources", self.resources(found[0], found[1]), found[1])
+            put("resources", self.resources(found[0], found[1], name), found[1])
         env = self.env(defaults.get("env"), ("defaults", "env"), spath)
         env.update(self.env(raw.get("env"), (*path, "env"), spath))
         if env:
@@ -739,6 +745,22 @@ class _Compiler:
         if "secrets" in raw:
             put("secrets", self.secrets(raw["secrets"], (*path, "secrets")),
                 (*path, "secrets"))
+        if "pod_overrides" in raw:
+            where = (*path, "pod_overrides")
+            if isinstance(raw["pod_overrides"], dict):
+                for key in raw["pod_overrides"]:
+                    if key not in PodOverridesSpec.model_fields:
+                        allowed = list(PodOverridesSpec.model_fields)
+                        raise self.error((*where, key), f"'{key}' is not a pod setting a task "
+                                         f"may choose.{did_you_mean(key, allowed)} Allowed: "
+                                         f"{', '.join(allowed)}; everything else is decided "
+                                         "by the platform's settings.")
+            try:
+                overrides = PodOverridesSpec.from_options(raw["pod_overrides"], name,
+                                                          self.where(where))
+            except CompileError as exc:
+                raise SpecError(str(exc)) from None
+            put("pod_overrides", overrides, where)
         return task
 
     def task_kind(self, raw: dict[str, Any], path: YamlPath) -> str:
@@ -800,7 +822,7 @@ class _Compiler:
                     f"{', '.join(inputs) or 'none'}. Declare the input or fix the name."
                 )
 
-    def resources(self, value: Any, path: YamlPath) -> dict[str, Any]:
+    def resources(self, value: Any, path: YamlPath, task: str) -> dict[str, Any]:
         value = self.mapping(value, path, ("requests", "limits"), what="resources")
         result = {}
         for side in ("requests", "limits"):
@@ -811,16 +833,17 @@ class _Compiler:
                                                            "ephemeral_storage"))
             entry = {}
             for key, amount in quantities.items():
-                qpath = (*spath, key)
-                text = str(amount) if isinstance(amount, (int, float)) and \
-                    not isinstance(amount, bool) else amount
-                if not isinstance(text, str) or not _QUANTITY.match(text):
-                    raise self.error(qpath, f"{amount!r} is not a Kubernetes quantity. "
-                                     "Write e.g. 2, 500m (CPU) or 4Gi (memory).")
-                if key == "gpu" and not text.isdigit():
-                    raise self.error(qpath, "gpu must be a whole number.")
-                entry[key] = text
+                try:
+                    check_quantity(amount, key)
+                except QuantityError as exc:
+                    raise self.error((*spath, key), f"{exc}. Write {_QUANTITY_EXAMPLES[key]}."
+                                     ) from None
+                entry[key] = str(amount)
             result[side] = entry
+        try:  # requests within limits, GPUs equal: the same rules as the Airflow backend
+            check_resources(ResourcesSpec.model_validate(result), task, self.where(path))
+        except CompileError as exc:
+            raise SpecError(str(exc)) from None
         return result
 
     def env(self, value: Any, path: YamlPath, spath: FieldPath) -> dict[str, str]:

@@ -207,6 +207,7 @@ def test_task_options(tmp_path: Path) -> None:
                "    cache: {version: 2, ignore_inputs: [n], serialize: true}\n"
                "    env: {MODE: fast, LEVEL: 3}\n"
                "    secrets: [db, db/password, {group: s3, key: token, mount: file}]\n"
+               "    pod_overrides: {accelerator: a100, shared_memory: 2Gi}\n"
                "    description: Make rows.\n")
     text = mutate("    script: |\n", options + "    script: |\n")
     text = text.replace("tasks:\n", "defaults:\n  image: bash:5.2\n  env: {LEVEL: 1, ZONE: eu}\n"
@@ -224,6 +225,9 @@ def test_task_options(tmp_path: Path) -> None:
     assert [(s.group, s.key, s.mount) for s in prep.secrets] == \
         [("db", None, "env"), ("db", "password", "env"), ("s3", "token", "file")]
     assert prep.docs == "Make rows." and prep.image == "bash:5.2"
+    assert prep.pod_overrides is not None
+    assert (prep.pod_overrides.accelerator, prep.pod_overrides.shared_memory) == \
+        ("a100", "2Gi")
     assert score.container is not None and score.container.image == "bash:5.2"
     assert score.image is None and score.env == {"LEVEL": "1", "ZONE": "eu"}
 
@@ -394,9 +398,22 @@ ERROR_CASES = [
      SpecError, "timeout:", r"tasks\.prep\.timeout: '10 minutes' is not a valid duration"),
     ("quantity", mutate("    script: |\n", "    resources:\n      requests:\n        mem: 1GB\n"
                         "    script: |\n"), SpecError, "mem: 1GB",
-     r"resources\.requests\.mem: '1GB' is not a Kubernetes quantity"),
+     r"resources\.requests\.mem: '1GB' has the unknown suffix 'GB'.*Write bytes such as "
+     r"512Mi or 8Gi\.$"),
     ("gpu", mutate("    script: |\n", "    resources: {limits: {gpu: 0.5}}\n    script: |\n"),
-     SpecError, "gpu: 0.5", r"gpu must be a whole number"),
+     SpecError, "gpu: 0.5", r"limits\.gpu: 0\.5 is not a whole number"),
+    ("request-over-limit", mutate("    script: |\n", "    resources:\n      requests: {cpu: 4}\n"
+                                  "      limits: {cpu: 2}\n    script: |\n"), SpecError,
+     "    resources:", r"task 'prep' \(.*pipeline\.yaml:\d+\): requests\.cpu \(4\) is more "
+     r"than limits\.cpu \(2\)"),
+    ("pod-override-key", mutate("    script: |\n", "    pod_overrides: {acelerator: a100}\n"
+                                "    script: |\n"), SpecError, "acelerator",
+     r"tasks\.prep\.pod_overrides\.acelerator: 'acelerator' is not a pod setting a task may "
+     r"choose\. Did you mean 'accelerator'\?"),
+    ("pod-override-size", mutate("    script: |\n", "    pod_overrides: {shared_memory: 2GB}\n"
+                                 "    script: |\n"), SpecError, "shared_memory",
+     r"task 'prep' \(.*pipeline\.yaml:\d+\): pod_overrides\.shared_memory '2GB' has the "
+     r"unknown suffix"),
     ("cache-true", mutate("    script: |\n", "    cache: true\n    script: |\n"), SpecError,
      "cache: true", r"tasks\.prep\.cache: caching needs a version .* cache: \{version: \"1\"\}"),
     ("cache-ignore", mutate("    script: |\n", "    cache: {version: '1', ignore_inputs: [m]}\n"
