@@ -31,7 +31,7 @@ from __future__ import annotations
 import difflib
 import heapq
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from flytepath_airflow.errors import CompileError, LiteralValueError, TypeMismatchError
@@ -84,13 +84,21 @@ def _chain(ids: list[str]) -> str:
     return " -> ".join(ids)
 
 
-def binding_type(spec: WorkflowSpec, binding: BindingSpec) -> LiteralType | None:
-    """The type a reference binding produces, or None (a literal, a collection, or a bad ref)."""
+def binding_type(spec: WorkflowSpec, binding: BindingSpec,
+                 nodes: Mapping[str, NodeSpec] | None = None) -> LiteralType | None:
+    """The type a reference binding produces, or None (a literal, a collection, or a bad ref).
+
+    Parameters:
+        spec: the workflow the binding belongs to.
+        binding: the binding.
+        nodes: the spec's nodes by id, when the caller has them (saves a scan per call).
+    """
     if isinstance(binding, InputRef):
         var = spec.interface.input(binding.name)
         return var.type if var is not None else None
     if isinstance(binding, OutputRef):
-        node = next((n for n in spec.nodes if n.id == binding.node), None)
+        node = (nodes.get(binding.node) if nodes is not None
+                else next((n for n in spec.nodes if n.id == binding.node), None))
         if node is None or node.task is None or node.task not in spec.tasks:
             return None
         out = spec.tasks[node.task].interface.output(binding.output)
@@ -311,7 +319,7 @@ class _Checker:
                     TypeMismatchError,
                 ) from None
         else:
-            src = binding_type(self.spec, binding)
+            src = binding_type(self.spec, binding, self.by_id)
             assert src is not None, "references are checked before types"
             reason = castability_error(src, target)
             if reason is not None:
