@@ -4,8 +4,9 @@ Presentation only: every fact comes from `stores.sql.MetadataStore`; `history` r
 run from its event log alone (`stores.sql.reconstruct_history`). SQLAlchemy, rich and
 the store are imported inside the commands, so `flytepath --help` stays fast.
 
-Every command takes `--metadata-url` (default: FLYTEPATH_METADATA_URL, else the SQLite
-file under FLYTEPATH_HOME) and most take `--json` for scripts.
+Mistakes in arguments raise FlytePathUserError (exit code 2 from `flytepath`), so they
+read the same as every other user error. Every command takes `--metadata-url` (default:
+FLYTEPATH_METADATA_URL, else the SQLite file under FLYTEPATH_HOME) and most take `--json`.
 
 Must not import: airflow, kubernetes.
 """
@@ -21,7 +22,6 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
-import click
 import typer
 
 from flytepath_airflow.errors import FlytePathUserError
@@ -64,10 +64,9 @@ def parse_duration(text: str, option: str = "--older-than") -> timedelta:
         seconds += float(match.group(1)) * _UNITS[match.group(2)]
         pos = match.end()
     if not cleaned or pos != len(cleaned):
-        raise typer.BadParameter(
-            f"{text!r} is not a duration; write a number and a unit (s, m, h, d, w), "
-            "e.g. 7d, 12h or 1d12h.",
-            param_hint=option,
+        raise FlytePathUserError(
+            f"{option} {text!r} is not a duration; write a number and a unit "
+            "(s, m, h, d, w), e.g. 7d, 12h or 1d12h."
         )
     return timedelta(seconds=seconds)
 
@@ -205,7 +204,7 @@ def _resolve_key(store: MetadataStore, key: str) -> CacheEntryRecord:
     if len(matches) == 1:
         return matches[0]
     if matches:
-        raise click.UsageError(
+        raise FlytePathUserError(
             f"cache key prefix '{key}' matches several entries "
             f"({', '.join(_short(m.key) for m in matches)}...); give more characters."
         )
@@ -272,9 +271,11 @@ def cache_evict(
                "older_than": parse_duration(older_than) if older_than else None}
     has_filter = any(v is not None for v in filters.values())
     if key is not None and (has_filter or evict_all):
-        raise click.UsageError("--key names one entry; do not combine it with filters or --all.")
+        raise FlytePathUserError(
+            "--key names one entry; do not combine it with filters or --all."
+        )
     if key is None and not has_filter and not evict_all:
-        raise click.UsageError(
+        raise FlytePathUserError(
             "refusing to evict every cache entry without --all. Pass a filter "
             "(--task, --version, --project, --domain, --older-than), --key, or --all."
         )
