@@ -268,11 +268,22 @@ def render_spec(spec: WorkflowSpec) -> str:
     return "\n".join(lines)
 
 
+def setup_standalone(embedded: EmbeddedAirflow) -> None:
+    """Create or migrate the metadata DB and the tenant pools of every published spec."""
+    subprocess.run(
+        [sys.executable, "-m", "flytepath_airflow.backends.airflow.embedded", "--setup-only"],
+        env=embedded.env(), check=True, stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )
+
+
 def standalone_command(embedded: EmbeddedAirflow, port: int) -> tuple[list[str], dict[str, str]]:
     """The `airflow standalone` command line and environment for `flytepath up`."""
     airflow_bin = Path(sys.executable).with_name("airflow")
     cmd = [str(airflow_bin) if airflow_bin.exists() else "airflow", "standalone"]
     env = embedded.env()
+    # standalone starts its components as `airflow ...` found on PATH: use this one.
+    env["PATH"] = os.pathsep.join([str(airflow_bin.parent), env.get("PATH", "")])
     env["AIRFLOW__API__PORT"] = str(port)
     env.setdefault("AIRFLOW__API__HOST", "127.0.0.1")
     env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"] = str(
@@ -321,6 +332,8 @@ def register(app: typer.Typer) -> None:
         embedded.prepare()
         for path in specs:
             embedded.publish_spec(load_spec(path))
+        typer.echo("preparing the Airflow metadata DB and tenant pools ...")
+        setup_standalone(embedded)
         cmd, env = standalone_command(embedded, port)
         typer.echo(f"starting Airflow (AIRFLOW_HOME={embedded.airflow_home}); "
                    f"specs folder: {embedded.specs_dir}")

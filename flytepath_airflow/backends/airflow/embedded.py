@@ -15,6 +15,8 @@ and the ORM for the whole process, so the CLI keeps Airflow out of its own proce
 
 Run as: python -m flytepath_airflow.backends.airflow.embedded --dag-id ID --progress-fd N
         [--conf JSON] [--pool NAME --pool-slots N]
+    or: python -m flytepath_airflow.backends.airflow.embedded --setup-only
+        (DB and the tenant pools of every spec in the specs folder; used by `flytepath up`)
 """
 
 from __future__ import annotations
@@ -61,6 +63,18 @@ def ensure_pool(name: str, slots: int) -> None:
     )
 
 
+def ensure_spec_pools() -> None:
+    """Create the tenant pool of every good spec in the specs folder."""
+    from flytepath_airflow.backends.airflow.loader import scan_specs
+    from flytepath_airflow.backends.airflow.settings import AirflowBackendSettings
+
+    settings = AirflowBackendSettings.from_airflow_config()
+    for item in scan_specs():
+        if item.spec is not None:
+            pool = settings.pool_for(item.spec.tenant.project, item.spec.tenant.domain)
+            ensure_pool(pool.pool, pool.slots)
+
+
 def _listener(progress: _ProgressWriter) -> Any:
     from airflow.listeners import hookimpl
     from airflow.sdk.exceptions import AirflowFailException
@@ -92,15 +106,23 @@ def _listener(progress: _ProgressWriter) -> Any:
 def main(argv: list[str] | None = None) -> int:
     """Run one DAG with dag.test(); returns 0 when the run succeeded, 1 otherwise."""
     parser = argparse.ArgumentParser(prog="flytepath-embedded-airflow")
-    parser.add_argument("--dag-id", required=True)
-    parser.add_argument("--progress-fd", type=int, required=True)
+    parser.add_argument("--dag-id", default=None)
+    parser.add_argument("--progress-fd", type=int, default=None)
+    parser.add_argument("--setup-only", action="store_true",
+                        help="create the DB and the pools of every spec, then exit")
     parser.add_argument("--conf", default="{}")
     parser.add_argument("--pool", default="")
     parser.add_argument("--pool-slots", type=int, default=16)
     args = parser.parse_args(argv)
+    airflow_home = Path(os.environ["AIRFLOW_HOME"])
+    if args.setup_only:
+        ensure_database(airflow_home)
+        ensure_spec_pools()
+        return 0
+    if args.dag_id is None or args.progress_fd is None:
+        parser.error("--dag-id and --progress-fd are required unless --setup-only")
     progress = _ProgressWriter(args.progress_fd)
 
-    airflow_home = Path(os.environ["AIRFLOW_HOME"])
     progress.emit(event="stage", stage="database")
     ensure_database(airflow_home)
     ensure_pool(args.pool, args.pool_slots)
