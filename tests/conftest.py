@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,3 +29,43 @@ def fixtures_on_path(monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.syspath_prepend(str(FIXTURES))
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(FIXTURES), *sys.path[:0]]))
     return FIXTURES
+
+
+def _require_services() -> bool:
+    return os.environ.get("FLYTEPATH_REQUIRE_SERVICES") == "1"
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty Postgres database for one test; dropped afterwards.
+
+    The server comes from FLYTEPATH_TEST_POSTGRES_URL (default: the local one on
+    127.0.0.1:5432). Unreachable: the test is skipped, or fails when
+    FLYTEPATH_REQUIRE_SERVICES=1 (as in CI).
+    """
+    import sqlalchemy
+
+    base = os.environ.get("FLYTEPATH_TEST_POSTGRES_URL",
+                          "postgresql://postgres@127.0.0.1:5432/test")
+    admin_url = sqlalchemy.engine.make_url(base)
+    if admin_url.drivername == "postgresql":  # the driver the dev extra installs
+        admin_url = admin_url.set(drivername="postgresql+psycopg2")
+    admin = sqlalchemy.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        conn = admin.connect()
+    except sqlalchemy.exc.OperationalError as exc:
+        admin.dispose()
+        message = f"PostgreSQL at {base} is not reachable: {exc.orig}"
+        if _require_services():
+            pytest.fail(message)
+        pytest.skip(message)
+    name = f"fp_test_{uuid.uuid4().hex[:12]}"
+    with conn:
+        conn.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
+    url = sqlalchemy.engine.make_url(base).set(database=name)
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()

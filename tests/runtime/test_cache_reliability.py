@@ -1,0 +1,132 @@
+"""Reliability of the data plane under concurrency and crashes (figures in
+docs/reliability.md). These run real processes against a real Postgres."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from flytepath_airflow.ir import dump_spec
+from flytepath_airflow.runtime.run import pointer_key, prepare_run
+from flytepath_airflow.stores.blob import BlobStore
+from flytepath_airflow.stores.sql import MetadataStore
+from flytepath_airflow.translators.python import load_target
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+PROCESSES = 32
+
+
+def _env(metadata_url: str, calls: Path) -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(FIXTURES), "FLYTEPATH_METADATA_URL": metadata_url,
+            "FLYTEPATH_TEST_CALLS": str(calls)}
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_32_concurrent_identical_executions_compute_once(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    spec = load_target(f"{FIXTURES}/light_flows.py:serialized")
+    spec_path = tmp_path / "spec.json"
+    spec_path.write_text(dump_spec(spec))
+    root = str(tmp_path / "store")
+    calls = tmp_path / "calls.txt"
+    runs = [prepare_run(spec, {"n": 12, "seconds": 3.0}, root, metadata_url=postgres_url)
+            for _ in range(PROCESSES)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "flytepath_airflow.runtime.entrypoint", "--spec",
+             str(spec_path), "--node", "slow_square", "--run-id", run_id, "--root", root],
+            env=_env(postgres_url, calls), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True,
+        )
+        for run_id in runs
+    ]
+    results = [p.communicate(timeout=300) for p in procs]
+    assert [p.returncode for p in procs] == [0] * PROCESSES, [r[1][-500:] for r in results]
+    assert calls.read_text().count("slow_square") == 1
+    meta = MetadataStore(postgres_url)
+    assert len(meta.list_cache_entries(task=spec.tasks[next(iter(spec.tasks))].name)) == 1
+    store = BlobStore(root)
+    outputs = {json.dumps(store.read_json(pointer_key(r, "slow_square"))["outputs"])
+               for r in runs}
+    assert outputs == {json.dumps({"o0": {"value": 144}})}
+    statuses = [store.read_json(pointer_key(r, "slow_square")).get("cache", {}).get("status")
+                for r in runs]
+    assert statuses.count("miss") == 1 and statuses.count("hit") == PROCESSES - 1
+
+
+# Runs the entrypoint with the final rename of the File output blocked: the blob's bytes
+# are written to their temporary key, then the process waits to be killed.
+_KILL_DURING_PUBLISH = textwrap.dedent("""
+    import os, sys, time
+    import flytepath_airflow.stores.blob as blob
+    real_replace = os.replace
+    def replace(src, dst):
+        if dst.endswith(".bin"):
+            open(os.environ["FLYTEPATH_TEST_MARKER"], "w").write(src)
+            time.sleep(600)
+        return real_replace(src, dst)
+    blob.os.replace = replace
+    from flytepath_airflow.runtime.entrypoint import main
+    sys.exit(main(sys.argv[1:]))
+""")
+
+
+@pytest.mark.postgres
+def test_sigkill_while_publishing_leaves_nothing_readable_and_retry_succeeds(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    spec = load_target(f"{FIXTURES}/light_flows.py:publishes_file")
+    spec_path = tmp_path / "spec.json"
+    spec_path.write_text(dump_spec(spec))
+    root = str(tmp_path / "store")
+    marker = tmp_path / "marker"
+    run_id = prepare_run(spec, {"megabytes": 8}, root, metadata_url=postgres_url)
+    args = ["--spec", str(spec_path), "--node", "big_file", "--run-id", run_id, "--root", root]
+    env = {**_env(postgres_url, tmp_path / "calls.txt"), "FLYTEPATH_TEST_MARKER": str(marker)}
+    proc = subprocess.Popen([sys.executable, "-c", _KILL_DURING_PUBLISH, "--attempt", "1",
+                             *args], env=env)
+    deadline = time.monotonic() + 120
+    while not marker.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert marker.exists(), "the task never reached publishing"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    store = BlobStore(root)
+    meta = MetadataStore(postgres_url)
+    assert not store.exists(pointer_key(run_id, "big_file"))
+    assert meta.list_cache_entries(task="light_flows.big_file") == []
+    attempt_dir = Path(store.path(f"runs/{run_id}/nodes/big_file/attempt-1"))
+    assert not any(p.name == "o0.bin" for p in attempt_dir.rglob("*"))
+    assert Path(marker.read_text()).exists()  # only the temporary key holds the bytes
+
+    retry = subprocess.run([sys.executable, "-m", "flytepath_airflow.runtime.entrypoint",
+                            "--attempt", "2", *args], env=env, capture_output=True, text=True)
+    assert retry.returncode == 0, retry.stderr
+    pointer = store.read_json(pointer_key(run_id, "big_file"))
+    ref = pointer["outputs"]["o0"]["value"]
+    assert len(store.read_uri(ref["uri"], ref["sha256"])) == 8 * 1024 * 1024
+    assert len(meta.list_cache_entries(task="light_flows.big_file")) == 1
+
+
+@pytest.mark.slow
+def test_version_is_identical_across_100_compilations_in_separate_processes(
+    tmp_path: Path,
+) -> None:
+    code = ("from flytepath_airflow.translators.python import load_target;"
+            f"print(load_target({str(FIXTURES / 'light_flows.py')!r} + ':chain').version)")
+    versions: list[str] = []
+    for _ in range(25):
+        procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                                  text=True, cwd=tmp_path) for _i in range(4)]
+        versions += [p.communicate(timeout=120)[0].strip() for p in procs]
+    assert len(versions) == 100 and len(set(versions)) == 1 and versions[0]
