@@ -1,0 +1,170 @@
+"""FlytePathKubernetesOperator: its real execute() against a loopback Kubernetes API double.
+
+The double (kubernetes_api_double.py says exactly what it proves and what it does not)
+serves the pod calls the cncf-kubernetes provider makes and runs each pod's command as a
+local process. Everything between the operator and HTTP is the provider's and the
+official kubernetes client's own code.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import kubernetes_validate
+import pytest
+from k8s_support import NAMESPACE, SENTINEL, Platform, make_platform
+from kubernetes_api_double import KubernetesApiTestDouble
+
+pytestmark = [pytest.mark.airflow, pytest.mark.slow]
+
+from airflow.sdk.exceptions import AirflowException, AirflowFailException  # noqa: E402
+
+from flytepath_airflow.backends.airflow.dag_builder import build_dag  # noqa: E402
+from flytepath_airflow.backends.airflow.pod_spec import restricted_violations  # noqa: E402
+from flytepath_airflow.backends.airflow.settings import AirflowBackendSettings  # noqa: E402
+from flytepath_airflow.backends.airflow.tenancy import UnknownTenantError  # noqa: E402
+from flytepath_airflow.ir.models import TenantSpec  # noqa: E402
+from flytepath_airflow.ir.spec_io import with_version  # noqa: E402
+from flytepath_airflow.operators.kubernetes import FlytePathKubernetesOperator  # noqa: E402
+
+DAG_ID = "ml.development.k8s_flow"
+AIRFLOW_RUN = "manual__2026-01-01T00:00:00+00:00"
+
+
+class FakeTaskInstance(SimpleNamespace):
+    """The parts of a task instance the operator and the provider use; records XComs."""
+
+    def xcom_push(self, key: str, value: Any) -> None:
+        self.xcoms[key] = value
+
+
+@pytest.fixture
+def platform(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Platform:
+    return make_platform(tmp_path)
+
+
+@pytest.fixture
+def api(platform: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    with KubernetesApiTestDouble(secrets=platform.secrets(), config_maps=platform.config_maps(),
+                                 python_path=[str(platform.code_dir)]) as double:
+        kubeconfig = double.write_kubeconfig(tmp_path / "kubeconfig.json")
+        text = platform.settings_path.read_text() + f"config_file: {kubeconfig}\n"
+        platform.settings_path.write_text(text)
+        monkeypatch.setenv("FLYTEPATH_KUBERNETES_SETTINGS", str(platform.settings_path))
+        yield double
+
+
+def operator(platform: Platform, node: str) -> FlytePathKubernetesOperator:
+    spec = platform.spec
+    task = spec.tasks[node]
+    return FlytePathKubernetesOperator.for_node(
+        spec=spec, node=spec.node(node), task=task,
+        settings=AirflowBackendSettings(runner="kubernetes", store_root=platform.store_root),
+        spec_uri=str(platform.spec_path), task_id=node, retries=task.retries,
+        pool="flytepath_ml_development", startup_check_interval_seconds=1,
+    )
+
+
+def context(op: FlytePathKubernetesOperator, try_number: int = 1) -> dict[str, Any]:
+    ti = FakeTaskInstance(dag_id=DAG_ID, task_id=op.task_id, try_number=try_number,
+                          map_index=-1, xcoms={})
+    return {
+        "ti": ti, "task_instance": ti, "run_id": AIRFLOW_RUN, "dag": SimpleNamespace(),
+        "dag_run": SimpleNamespace(run_id=AIRFLOW_RUN, conf={}),
+        "params": {"x": 3, "flytepath_version": op.spec_version},
+    }
+
+
+def test_execute_runs_the_node_in_a_pod_and_returns_the_pointer(platform, api, capsys):
+    op = operator(platform, "double")
+    ctx = context(op)
+    pointer = op.execute(ctx)
+    assert pointer["outputs"]["o0"] == {"value": 6}
+    assert ctx["ti"].xcoms["return_value"] == pointer
+    log = capsys.readouterr().out
+    assert log.count("doubling 3") == 1  # the pod's log reached the task log, once
+    [created] = api.created
+    assert created["metadata"]["namespace"] == NAMESPACE
+    assert created["spec"]["serviceAccountName"] == "flytepath-task"
+    assert not [c for c in created["spec"]["containers"] if "xcom" in c["name"]]
+    assert restricted_violations(created) == []
+    kubernetes_validate.validate(
+        {k: v for k, v in created.items() if k != "status"}, "1.33.0", strict=True)
+    assert api.pods == {}  # deleted after success
+    assert api.unsupported == []
+    methods = {m for m, _ in api.calls}
+    assert methods <= {"POST", "GET", "PATCH", "DELETE"}
+    assert ("DELETE", f"/api/v1/namespaces/{NAMESPACE}/pods/{created['metadata']['name']}") \
+        in api.calls
+
+
+def test_an_interruptible_task_leaves_spot_on_its_last_attempt(platform, api):
+    op = operator(platform, "double")
+    op.execute(context(op, try_number=3))  # retries=2: attempt 3 is the last
+    [created] = api.created
+    assert created["metadata"]["annotations"]["flytepath.io/capacity"] == "regular"
+    assert "tolerations" not in created["spec"]
+
+
+def test_a_user_error_in_the_pod_fails_without_retry(platform, api):
+    op = operator(platform, "explode")
+    with pytest.raises(AirflowFailException, match="cannot handle 3"):
+        op.execute(context(op))
+    assert api.unsupported == []
+
+
+def test_a_system_error_in_the_pod_is_retried(platform, api):
+    op = operator(platform, "flaky")
+    with pytest.raises(AirflowException) as err:
+        op.execute(context(op))
+    assert not isinstance(err.value, AirflowFailException)
+    assert "the feature store timed out" in str(err.value)
+
+
+def test_no_secret_value_in_manifests_logs_xcom_or_rendered_fields(platform, api, caplog,
+                                                                    capsys):
+    op = operator(platform, "secret_length")
+    ctx = context(op)
+    op.render_template_fields(ctx)
+    with caplog.at_level(logging.DEBUG):
+        pointer = op.execute(ctx)
+    assert pointer["outputs"]["o0"] == {"value": len(SENTINEL) + 3}
+    rendered = {name: getattr(op, name) for name in op.template_fields}
+    out = capsys.readouterr()
+    for where, text in {
+        "the created pod": json.dumps(api.created),
+        "the task log": caplog.text + out.out + out.err,
+        "XCom": json.dumps(ctx["ti"].xcoms),
+        "rendered template fields": json.dumps(rendered, default=str),
+    }.items():
+        assert SENTINEL not in text, f"the secret value leaked into {where}"
+
+
+def test_a_local_store_root_is_refused_unless_allowed(tmp_path, monkeypatch):
+    platform = make_platform(tmp_path, allow_local_store=False)
+    monkeypatch.setenv("FLYTEPATH_KUBERNETES_SETTINGS", str(platform.settings_path))
+    op = operator(platform, "double")
+    with pytest.raises(AirflowFailException, match="pods cannot read"):
+        op.execute(context(op))
+
+
+def test_build_dag_uses_the_kubernetes_runner_without_calling_the_api(platform, api):
+    settings = AirflowBackendSettings(runner="kubernetes", store_root=platform.store_root)
+    dag = build_dag(platform.spec, settings, spec_uri=str(platform.spec_path))
+    assert {type(t).__name__ for t in dag.tasks} == {"FlytePathKubernetesOperator"}
+    task = dag.task_dict["double"]
+    assert task.namespace == NAMESPACE and task.pool == "flytepath_ml_development"
+    assert task.max_attempts == 3
+    assert api.calls == []
+
+
+def test_build_dag_refuses_an_unknown_tenant(platform, api):
+    spec = with_version(platform.spec.model_copy(
+        update={"tenant": TenantSpec(project="finance", domain="production")}))
+    settings = AirflowBackendSettings(runner="kubernetes")
+    with pytest.raises(UnknownTenantError, match="'finance/production' is not a tenant"):
+        build_dag(spec, settings, spec_uri=str(platform.spec_path))
