@@ -10,11 +10,18 @@ Must not import: airflow, kubernetes, the sdk, or user code.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any, ClassVar, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Literal[1] = 1
 
 JsonValue = Any
 """A JSON-compatible value (null, bool, number, string, list, object)."""
@@ -27,15 +34,17 @@ class SpecModel(BaseModel):
 
 
 class _Kinded(SpecModel):
-    """A member of a discriminated union; `kind` is filled in when not given."""
+    """A member of a discriminated union.
 
-    KIND: ClassVar[str] = ""
+    `kind` has a default so models can be built without naming it, and it is always
+    serialized, even with `exclude_defaults`, because parsing dispatches on it.
+    """
 
-    @model_validator(mode="before")
-    @classmethod
-    def _fill_kind(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "kind" not in data and cls.KIND:
-            return {**data, "kind": cls.KIND}
+    @model_serializer(mode="wrap")
+    def _always_kind(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        if isinstance(data, dict):
+            data["kind"] = self.kind  # type: ignore[attr-defined]
         return data
 
 
@@ -53,24 +62,21 @@ class SimpleType(_Kinded):
     Airflow DAG is converted.
     """
 
-    KIND: ClassVar[str] = "simple"
-    kind: Literal["simple"]
+    kind: Literal["simple"] = "simple"
     name: SimpleName
 
 
 class ListType(_Kinded):
     """A homogeneous list."""
 
-    KIND: ClassVar[str] = "list"
-    kind: Literal["list"]
+    kind: Literal["list"] = "list"
     item: LiteralType
 
 
 class MapType(_Kinded):
     """A mapping with string keys."""
 
-    KIND: ClassVar[str] = "map"
-    kind: Literal["map"]
+    kind: Literal["map"] = "map"
     value: LiteralType
 
 
@@ -90,8 +96,7 @@ class StructType(_Kinded):
     between structs is decided by the fields, not the Python class.
     """
 
-    KIND: ClassVar[str] = "struct"
-    kind: Literal["struct"]
+    kind: Literal["struct"] = "struct"
     name: str
     python_type: str | None = None
     fields: tuple[FieldSpec, ...] = ()
@@ -100,8 +105,7 @@ class StructType(_Kinded):
 class EnumType(_Kinded):
     """A Python Enum; its literal is the member's value."""
 
-    KIND: ClassVar[str] = "enum"
-    kind: Literal["enum"]
+    kind: Literal["enum"] = "enum"
     name: str
     python_type: str | None = None
     values: tuple[JsonValue, ...]
@@ -110,16 +114,14 @@ class EnumType(_Kinded):
 class UnionType(_Kinded):
     """A union of variants; `Optional[T]` is `T | none`."""
 
-    KIND: ClassVar[str] = "union"
-    kind: Literal["union"]
+    kind: Literal["union"] = "union"
     variants: tuple[LiteralType, ...]
 
 
 class BlobType(_Kinded):
     """A file or a directory held in the blob store (a `File` or `Directory` handle)."""
 
-    KIND: ClassVar[str] = "blob"
-    kind: Literal["blob"]
+    kind: Literal["blob"] = "blob"
     dimensionality: Literal["file", "directory"] = "file"
     format: str = ""
 
@@ -127,8 +129,7 @@ class BlobType(_Kinded):
 class DataFrameType(_Kinded):
     """A table stored in the blob store (Parquet by default), optionally with typed columns."""
 
-    KIND: ClassVar[str] = "dataframe"
-    kind: Literal["dataframe"]
+    kind: Literal["dataframe"] = "dataframe"
     format: str = "parquet"
     columns: tuple[FieldSpec, ...] | None = None
     python_type: str | None = None
@@ -137,8 +138,7 @@ class DataFrameType(_Kinded):
 class PickledType(_Kinded):
     """An opaque pickled Python object: explicit opt-in only (`Annotated[T, Pickled()]`)."""
 
-    KIND: ClassVar[str] = "pickled"
-    kind: Literal["pickled"]
+    kind: Literal["pickled"] = "pickled"
     python_type: str
 
 
@@ -359,16 +359,14 @@ class TaskSpec(SpecModel):
 class LiteralBinding(_Kinded):
     """A constant value."""
 
-    KIND: ClassVar[str] = "literal"
-    kind: Literal["literal"]
+    kind: Literal["literal"] = "literal"
     value: JsonValue
 
 
 class OutputRef(_Kinded):
     """An output of an upstream node."""
 
-    KIND: ClassVar[str] = "output"
-    kind: Literal["output"]
+    kind: Literal["output"] = "output"
     node: str
     output: str
 
@@ -376,24 +374,21 @@ class OutputRef(_Kinded):
 class InputRef(_Kinded):
     """An input of the enclosing workflow."""
 
-    KIND: ClassVar[str] = "input"
-    kind: Literal["input"]
+    kind: Literal["input"] = "input"
     name: str
 
 
 class ListBinding(_Kinded):
     """A list whose items are bindings."""
 
-    KIND: ClassVar[str] = "list"
-    kind: Literal["list"]
+    kind: Literal["list"] = "list"
     items: tuple[BindingSpec, ...]
 
 
 class MapBinding(_Kinded):
     """A string-keyed map whose values are bindings."""
 
-    KIND: ClassVar[str] = "map"
-    kind: Literal["map"]
+    kind: Literal["map"] = "map"
     entries: dict[str, BindingSpec]
 
 

@@ -191,7 +191,7 @@ def split_outputs(py: PythonInterface, result: Any, name: str) -> dict[str, Any]
             f"'{name}' declares {len(py.outputs)} outputs ({', '.join(py.outputs)}) "
             f"but returned {type(result).__name__}"
         )
-    return dict(zip(py.outputs, result))
+    return dict(zip(py.outputs, result, strict=True))
 
 
 def join_outputs(py: PythonInterface, values: dict[str, Any]) -> Any:

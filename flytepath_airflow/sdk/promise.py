@@ -161,7 +161,7 @@ class NodeHandle(_NoBool):
         return _order(self, other)
 
 
-class NodeOutputs(tuple):  # type: ignore[type-arg]
+class NodeOutputs(tuple[Any, ...]):
     """Several outputs of one call: unpack them, index them, or use their names."""
 
     _names: tuple[str, ...]
@@ -176,7 +176,7 @@ class NodeOutputs(tuple):  # type: ignore[type-arg]
     def __getattr__(self, name: str) -> Promise:
         names = object.__getattribute__(self, "_names")
         if name in names:
-            return self[names.index(name)]  # type: ignore[no-any-return]
+            return self[names.index(name)]
         raise AttributeError(
             f"node '{object.__getattribute__(self, 'node_id')}' has no output '{name}'; "
             f"its outputs are {', '.join(names)}"
@@ -377,11 +377,11 @@ class TraceContext:
 
 def _collection_item(target: LiteralType, kind: type, attr: str) -> LiteralType | None:
     if isinstance(target, kind):
-        return getattr(target, attr)  # type: ignore[no-any-return]
+        return getattr(target, attr)
     if isinstance(target, UnionType):
         for variant in target.variants:
             if isinstance(variant, kind):
-                return getattr(variant, attr)  # type: ignore[no-any-return]
+                return getattr(variant, attr)
     return None
 
 
