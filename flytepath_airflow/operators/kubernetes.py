@@ -8,7 +8,7 @@ points replaced:
   composition path (platform template -> generated -> overrides -> pod mutation hook);
 - outputs: there is no XCom sidecar. The pod's `flytepath-execute` publishes the node's
   outputs.json pointer to the blob store; after the pod succeeds this operator reads it back
-  and pushes it to XCom (ADR 0009);
+  and pushes it to XCom (ADR 0022);
 - failures: the base container's exit code (10 user error, 2 bad spec: no retry; 11 or
   anything else: retry) and the attempt's error.json decide, exactly as the local runner.
 

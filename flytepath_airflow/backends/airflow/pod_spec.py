@@ -1,7 +1,7 @@
 """The pod of one node attempt: settings, checks, and the one function that composes it.
 
 `compose_pod()` is the only place a FlytePath pod is assembled, in the fixed order of
-DESIGN.md invariant 4 (ADR 0007):
+DESIGN.md invariant 4 (ADR 0020):
 
 1. the platform's pod template (a manifest the platform team owns);
 2. generated fields: image, command/args, labels and annotations, resources, tenant

@@ -4,7 +4,7 @@ A spec names its tenant (project, domain) and nothing more. Everything the tenan
 its namespace, service account, Airflow pool, priority class, Kueue queue, default image
 and quota, is looked up here in an explicit allow-list of tenants. A tenant that is not
 listed is refused, and two tenants can never resolve to the same namespace, so no spec can
-reach another tenant's namespace, service account or pool (ADR 0008).
+reach another tenant's namespace, service account or pool (ADR 0021).
 
 The same list drives the Helm chart (`helm/flytepath/values.yaml` -> `tenants`), which
 creates the namespaces, service accounts, quotas and queues this policy points at.
