@@ -58,7 +58,7 @@ FieldPath = tuple[str | int, ...]
 Locate = Callable[[FieldPath], str | None]
 """Maps a spec field path to a "file:line" string, or None when unknown."""
 
-_JSON = SimpleType(kind="simple", name="json")
+_JSON = SimpleType(name="json")
 
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:
@@ -336,8 +336,7 @@ class _Checker:
         is_list = isinstance(binding, ListBinding)
         candidates: list[LiteralType]
         if isinstance(target, SimpleType) and target.name == "json":
-            candidates = [ListType(kind="list", item=_JSON) if is_list
-                          else MapType(kind="map", value=_JSON)]
+            candidates = [ListType(item=_JSON) if is_list else MapType(value=_JSON)]
         else:
             options = target.variants if isinstance(target, UnionType) else (target,)
             candidates = [v for v in options

@@ -359,32 +359,32 @@ class _TypeParser:
                 self.pos += 1
                 self.expect("]")
                 fmt = word
-            return BlobType(kind="blob", format=fmt,
+            return BlobType(format=fmt,
                             dimensionality="file" if name == "File" else "directory")
         if name in _SIMPLE_NAMES:
-            return SimpleType(kind="simple", name=_SIMPLE_NAMES[name])
+            return SimpleType(name=_SIMPLE_NAMES[name])
         if name not in _GENERIC_NAMES:
             hint = did_you_mean(name, [*_SIMPLE_NAMES, *_GENERIC_NAMES])
             raise self.fail(f"unknown type {name!r}.{hint}", column)
         if name == "DataFrame":
-            return DataFrameType(kind="dataframe", columns=self.columns())
+            return DataFrameType(columns=self.columns())
         types = self.arguments()
         if name in ("list", "List"):
             if len(types) != 1:
                 raise self.fail(f"{name} needs exactly one item type, e.g. list[str]", column)
-            return ListType(kind="list", item=types[0])
+            return ListType(item=types[0])
         if name in ("dict", "Dict"):
             if len(types) != 2:
                 raise self.fail(f"{name} needs a key and a value type, e.g. dict[str, int]",
                                 column)
-            if types[0] != SimpleType(kind="simple", name="str"):
+            if types[0] != SimpleType(name="str"):
                 raise self.fail("dict keys must be str (values are stored as JSON objects)",
                                 column)
-            return MapType(kind="map", value=types[1])
+            return MapType(value=types[1])
         if name == "Optional":
             if len(types) != 1:
                 raise self.fail("Optional needs exactly one type, e.g. Optional[int]", column)
-            return make_union([types[0], SimpleType(kind="simple", name="none")])
+            return make_union([types[0], SimpleType(name="none")])
         if len(types) < 2:
             raise self.fail("Union needs at least two types, e.g. Union[int, str]", column)
         return make_union(types)
@@ -397,7 +397,7 @@ def make_union(variants: Sequence[LiteralType]) -> LiteralType:
         for member in (variant.variants if isinstance(variant, UnionType) else (variant,)):
             if member not in flat:
                 flat.append(member)
-    return flat[0] if len(flat) == 1 else UnionType(kind="union", variants=tuple(flat))
+    return flat[0] if len(flat) == 1 else UnionType(variants=tuple(flat))
 
 
 def parse_type(text: str) -> LiteralType:
@@ -565,22 +565,19 @@ class _Compiler:
                                  "integer values.")
             if len(set(members)) != len(members):
                 raise self.error((*path, "enum"), "enum values must be distinct.")
-            return EnumType(kind="enum",
-                            name=self.text(value.get("name", hint_name), (*path, "name")),
+            return EnumType(name=self.text(value.get("name", hint_name), (*path, "name")),
                             python_type=self.fn_text(value.get("python_type"),
                                                      (*path, "python_type")),
                             values=tuple(members))
         if kind == "struct":
             self.mapping(value, path, ("struct", "name", "python_type"))
-            return StructType(kind="struct",
-                              name=self.text(value.get("name", hint_name), (*path, "name")),
+            return StructType(name=self.text(value.get("name", hint_name), (*path, "name")),
                               python_type=self.fn_text(value.get("python_type"),
                                                        (*path, "python_type")),
                               fields=self.fields(value["struct"], (*path, "struct")))
         self.mapping(value, path, ("dataframe", "format", "python_type"))
         columns = value["dataframe"]
         return DataFrameType(
-            kind="dataframe",
             format=self.text(value.get("format", "parquet"), (*path, "format")),
             columns=None if columns is None else self.fields(columns, (*path, "dataframe")),
             python_type=self.fn_text(value.get("python_type"), (*path, "python_type")),
@@ -1058,11 +1055,10 @@ class _Compiler:
                                      "{type: ..., value: ...} for any other value.")
                 binding = self.binding(raw, path, ("outputs", name))
                 ref: InputRef | OutputRef = (
-                    InputRef(kind="input", name=binding["name"]) if binding["kind"] == "input"
-                    else OutputRef(kind="output", node=binding["node"],
-                                   output=binding["output"]))
+                    InputRef(name=binding["name"]) if binding["kind"] == "input"
+                    else OutputRef(node=binding["node"], output=binding["output"]))
                 # An unknown reference keeps json here; check_workflow then names the problem.
-                var["type"] = binding_type(spec, ref) or SimpleType(kind="simple", name="json")
+                var["type"] = binding_type(spec, ref) or SimpleType(name="json")
             variables.append(var)
             bindings[name] = binding
         return variables, bindings

@@ -115,7 +115,7 @@ def test_base_workflow_compiles(tmp_path: Path) -> None:
     assert spec.tasks["score"].kind == "container"
     assert spec.tasks["score"].container is not None
     assert spec.tasks["score"].container.command == ("python", "-m", "score")
-    assert spec.node("score").inputs["df"] == OutputRef(kind="output", node="prep",
+    assert spec.node("score").inputs["df"] == OutputRef(node="prep",
                                                         output="rows")
     label = spec.interface.input("label")
     assert label is not None and not label.required and label.default == "x"
@@ -193,10 +193,10 @@ def test_bindings_literal_list_map_and_escape(tmp_path: Path) -> None:
     spec = compile_yaml(write(tmp_path, text))
     merge = spec.node("merge").inputs
     assert isinstance(merge["xs"], ListBinding)
-    assert merge["xs"].items[0] == LiteralBinding(kind="literal", value="a")
+    assert merge["xs"].items[0] == LiteralBinding(value="a")
     assert isinstance(merge["m"], MapBinding) and set(merge["m"].entries) == {"one", "n"}
-    assert merge["fixed"] == LiteralBinding(kind="literal", value=[1, 2])
-    assert merge["s"] == LiteralBinding(kind="literal", value="costs ${{ price }}")
+    assert merge["fixed"] == LiteralBinding(value=[1, 2])
+    assert merge["s"] == LiteralBinding(value="costs ${{ price }}")
 
 
 def test_task_options(tmp_path: Path) -> None:
@@ -285,7 +285,7 @@ def test_type_expression_aliases(text: str, same_as: str) -> None:
 
 
 def test_file_format_and_unions_build_the_right_models() -> None:
-    assert parse_type("File[csv]") == BlobType(kind="blob", format="csv")
+    assert parse_type("File[csv]") == BlobType(format="csv")
     optional = parse_type("Optional[int]")
     assert isinstance(optional, UnionType) and len(optional.variants) == 2
 
@@ -538,24 +538,22 @@ def _normal_types() -> st.SearchStrategy[LiteralType]:
     """Literal types in the form the parser produces: flat unions of distinct variants,
     null last, never a union of one."""
     simple = st.sampled_from(["int", "float", "str", "bool", "bytes", "datetime", "date",
-                              "duration", "json"]).map(lambda n: SimpleType(kind="simple",
-                                                                            name=n))
-    blobs = st.builds(lambda d, f: BlobType(kind="blob", dimensionality=d, format=f),
+                              "duration", "json"]).map(lambda n: SimpleType(name=n))
+    blobs = st.builds(lambda d, f: BlobType(dimensionality=d, format=f),
                       st.sampled_from(["file", "directory"]), st.sampled_from(["", "csv"]))
     columns = st.lists(st.tuples(st.from_regex(r"[a-z][a-z0-9_]{0,5}", fullmatch=True),
                                  simple), max_size=3, unique_by=lambda c: c[0])
-    frames = st.one_of(st.just(DataFrameType(kind="dataframe")), columns.map(
-        lambda cs: DataFrameType(kind="dataframe",
-                                 columns=tuple(FieldSpec(name=n, type=t) for n, t in cs))))
+    frames = st.one_of(st.just(DataFrameType()), columns.map(
+        lambda cs: DataFrameType(columns=tuple(FieldSpec(name=n, type=t) for n, t in cs))))
 
     def extend(inner: st.SearchStrategy[LiteralType]) -> st.SearchStrategy[LiteralType]:
         non_union = inner.filter(lambda t: not isinstance(t, UnionType))
         unions = st.tuples(st.lists(non_union, min_size=1, max_size=3, unique=True),
                            st.booleans()).filter(lambda vn: len(vn[0]) + vn[1] >= 2).map(
-            lambda vn: UnionType(kind="union", variants=(
-                *vn[0], *([SimpleType(kind="simple", name="none")] if vn[1] else []))))
-        return st.one_of(inner.map(lambda t: ListType(kind="list", item=t)),
-                         inner.map(lambda t: MapType(kind="map", value=t)), unions)
+            lambda vn: UnionType(variants=(
+                *vn[0], *([SimpleType(name="none")] if vn[1] else []))))
+        return st.one_of(inner.map(lambda t: ListType(item=t)),
+                         inner.map(lambda t: MapType(value=t)), unions)
 
     return st.recursive(st.one_of(simple, blobs, frames), extend, max_leaves=6)
 
