@@ -168,3 +168,23 @@ def test_build_dag_refuses_an_unknown_tenant(platform, api):
     settings = AirflowBackendSettings(runner="kubernetes")
     with pytest.raises(UnknownTenantError, match="'finance/production' is not a tenant"):
         build_dag(spec, settings, spec_uri=str(platform.spec_path))
+
+
+def test_a_workflow_runs_through_a_real_airflow_with_the_kubernetes_runner(
+        platform, api, tmp_path, monkeypatch):
+    """dag.test() in a child process: Airflow's own task runner calls execute()."""
+    from flytepath_airflow.cli.airflow_commands import run_with_airflow
+
+    spec = platform.spec
+    spec = with_version(spec.model_copy(update={
+        "tasks": {k: v for k, v in spec.tasks.items() if k in ("double", "secret_length")},
+        "nodes": tuple(n for n in spec.nodes if n.id in ("double", "secret_length")),
+    }))
+    monkeypatch.setenv("AIRFLOW__FLYTEPATH__RUNNER", "kubernetes")
+    result = run_with_airflow(spec, {"x": 4}, root=platform.store_root,
+                              home=str(tmp_path / "home"))
+    assert result.succeeded, result.error
+    assert result.node_states == {"double": "success", "secret_length": "success"}
+    assert sorted(p["metadata"]["labels"]["flytepath.io/node"] for p in api.created) == [
+        "double", "secret_length"]
+    assert api.unsupported == []
