@@ -21,12 +21,14 @@ from typing import Any, TypeVar, overload
 from flytepath_airflow.errors import CompileError
 from flytepath_airflow.ir.models import (
     CacheSpec,
+    PodOverridesSpec,
     ResourceList,
     ResourcesSpec,
     SecretRef,
     TaskSpec,
     TypedInterface,
 )
+from flytepath_airflow.ir.quantities import check_resources
 from flytepath_airflow.sdk.interface import (
     PythonInterface,
     describe_callable,
@@ -83,7 +85,7 @@ class Secret:
 TASK_OPTIONS = (
     "cache", "cache_version", "cache_serialize", "cache_ignore_input_vars", "retries",
     "timeout", "interruptible", "requests", "limits", "container_image", "environment",
-    "secret_requests", "docs",
+    "secret_requests", "docs", "pod_overrides",
 )
 
 
@@ -215,15 +217,18 @@ class PythonTask:
                     f"task '{self.name}' ({where}): {label} must be Resources(...), "
                     f"got {res!r}."
                 )
+        resources = ResourcesSpec(
+            requests=requests.to_spec() if requests else ResourceList(),
+            limits=limits.to_spec() if limits else ResourceList(),
+        )
+        check_resources(resources, self.name, where)
+        overrides = opts.get("pod_overrides")
         return TaskSpec(
             name=self.name,
             kind="python",
             fn=f"{self.fn.__module__}:{self.fn.__qualname__}",
             interface=self.interface,
-            resources=ResourcesSpec(
-                requests=requests.to_spec() if requests else ResourceList(),
-                limits=limits.to_spec() if limits else ResourceList(),
-            ),
+            resources=resources,
             retries=retries,
             timeout=_seconds(opts.get("timeout"), self.name, where),
             interruptible=bool(opts.get("interruptible", False)),
@@ -233,6 +238,8 @@ class PythonTask:
             secrets=secrets,
             docs=opts.get("docs") or docs,
             code_digest=code_digest(self.fn),
+            pod_overrides=(PodOverridesSpec.from_options(overrides, self.name, where)
+                           if overrides is not None else None),
         )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -277,6 +284,9 @@ def task(_fn: Any = None, **options: Any) -> Any:
         environment: extra environment variables.
         secret_requests: Secret references to mount.
         docs: a description (defaults to the docstring).
+        pod_overrides: allow-listed per-task pod settings on Kubernetes (node selector,
+            tolerations, accelerator, ...; see docs/kubernetes.md); anything else is a
+            compile error naming the field.
     """
     unknown = [k for k in options if k not in TASK_OPTIONS]
     if unknown:

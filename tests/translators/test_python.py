@@ -203,3 +203,26 @@ def test_compile_is_byte_identical_across_processes(tmp_path: Path) -> None:
         outputs.append(out.read_bytes())
     assert outputs[0] == outputs[1]
     assert json.loads(outputs[0])["version"]
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ('requests=Resources(cpu="2 cores")', "requests.cpu"),
+        ('limits=Resources(mem="-1Gi")', "limits.mem"),
+        ('pod_overrides={"hostNetwork": True}', "hostNetwork"),
+    ],
+)
+def test_bad_resources_and_overrides_are_compile_errors(
+    tmp_path: Path, options: str, message: str
+) -> None:
+    path = _write(tmp_path, "pod_flow", f"""
+        from flytepath_airflow import Resources
+
+        @task({options})
+        def t() -> None:
+            pass
+    """)
+    with pytest.raises(CompileError) as err:
+        load_target(f"{path}:t")
+    assert message in str(err.value) and "'pod_flow" in str(err.value)
