@@ -504,9 +504,9 @@ def _create_sqlite_engine(url: URL) -> Engine:
         try:
             cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
             if not in_memory:
-                # WAL: readers never block the writer. NORMAL is crash-safe in WAL mode
-                # (a power cut may lose the last commits, never corrupt the file).
-                cursor.execute("PRAGMA journal_mode = WAL")
+                _enable_wal(cursor)
+                # NORMAL is crash-safe in WAL mode (a power cut may lose the last commits,
+                # never corrupt the file).
                 cursor.execute("PRAGMA synchronous = NORMAL")
         finally:
             cursor.close()
@@ -519,6 +519,29 @@ def _create_sqlite_engine(url: URL) -> Engine:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
     return engine
+
+
+def _enable_wal(cursor: Any) -> None:
+    """Put the database file in WAL mode (readers never block the writer); it persists.
+
+    Switching needs an exclusive lock and SQLite does not wait for it through the busy
+    handler, so when many processes open a new file at once the switch is retried here.
+    """
+    import random
+    import sqlite3
+    import time
+
+    deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_S
+    while True:
+        try:
+            if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() == "wal":
+                return
+            cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(random.uniform(0.005, 0.05))
 
 
 _MIGRATED: set[str] = set()
@@ -581,7 +604,8 @@ class MetadataStore:
         to get it runs the migrations.
         """
         engine, write_engine = self._engines()
-        marker = f"{os.getpid()}:{self._url.render_as_string(hide_password=False)}"
+        # Known-migrated databases, per process (inherited by forked children, correctly).
+        marker = self._url.render_as_string(hide_password=False)
         with _MIGRATED_LOCK:
             if marker in _MIGRATED:
                 self._ready = True
