@@ -435,6 +435,13 @@ def _render_history(history: RunHistory, origins: dict[str, dict[str, Any] | Non
         console.print(f"  image:    {history.image}")
     if history.error:
         console.print(f"  error:    {history.error}")
+    if history.node_states:
+        counts: dict[str, int] = {}
+        for state in history.node_states.values():
+            counts[state] = counts.get(state, 0) + 1
+        hits = sum(1 for n in history.nodes.values() if n.source_run_id is not None)
+        summary = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
+        console.print(f"  nodes:    {summary}" + (f" ({hits} from the cache)" if hits else ""))
 
     start = history.events[0].created_at
     timeline = Table(title="timeline")

@@ -1139,7 +1139,11 @@ class NodeLineage:
 
 @dataclass
 class RunHistory:
-    """A run reconstructed from its events alone."""
+    """A run reconstructed from its events alone.
+
+    `nodes` holds the lineage of every node that succeeded; `node_states` the kind of each
+    node's latest event (so a failed or still-running node shows too).
+    """
 
     run_id: str
     workflow: str | None = None
@@ -1155,6 +1159,7 @@ class RunHistory:
     finished_at: datetime | None = None
     events: list[EventRecord] = field(default_factory=list)
     nodes: dict[str, NodeLineage] = field(default_factory=dict)
+    node_states: dict[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready view (timestamps as ISO 8601)."""
@@ -1167,7 +1172,7 @@ class RunHistory:
             "project": self.project, "domain": self.domain, "inputs": self.inputs,
             "image": self.image, "status": self.status, "outputs": self.outputs,
             "error": self.error, "queued_at": iso(self.queued_at),
-            "finished_at": iso(self.finished_at),
+            "finished_at": iso(self.finished_at), "node_states": self.node_states,
             "events": [
                 {"seq": e.seq, "time": iso(e.created_at), "kind": e.kind, "node_id": e.node_id,
                  "attempt": e.attempt, "payload": e.payload}
@@ -1218,8 +1223,9 @@ def reconstruct_history(run_id: str, events: list[EventRecord]) -> RunHistory:
                 history.finished_at = ev.created_at
                 if "outputs" in p:
                     history.outputs = p["outputs"]
-                history.error = p.get("error", history.error)
+                history.error = p.get("error") or p.get("message") or history.error
             continue
+        history.node_states[ev.node_id] = ev.kind
         if ev.kind == "cache_hit":
             hits[(ev.node_id, ev.attempt)] = p
         elif ev.kind == "succeeded":

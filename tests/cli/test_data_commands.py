@@ -247,6 +247,7 @@ def test_history_prints_the_timeline_and_lineage(cli: Invoke, runs: str) -> None
     out = result.stdout
     assert "run r2" in out and "status: succeeded" in out
     assert VERSION in out and "alpha/development" in out and '{"n":3}' in out
+    assert "nodes:    1 succeeded (1 from the cache)" in out
     timeline = out[out.index("timeline"):out.index("outputs and their lineage")]
     kinds = [k for k in ("queued", "running", "cache_hit", "succeeded") if k in timeline]
     assert kinds == ["queued", "running", "cache_hit", "succeeded"]

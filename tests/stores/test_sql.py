@@ -572,6 +572,7 @@ def test_history_is_rebuilt_from_events_alone(store: MetadataStore) -> None:
     assert (prep.task, prep.inputs_hash, prep.outputs) == ("pkg.prep", "h1",
                                                            {"o0": {"value": 4}})
     assert (fit.attempt, fit.source_run_id, fit.inputs_hash) == (2, None, "h2")
+    assert history.node_states == {"prep": "succeeded", "fit": "succeeded"}
     doc = history.to_json()
     assert doc["lineage"]["fit"]["outputs"]["model"]["uri"] == "file:///m"
     assert [e["kind"] for e in doc["events"]][:2] == ["queued", "running"]
@@ -583,8 +584,11 @@ def test_history_tolerates_unknown_kinds_and_missing_fields() -> None:
         EventRecord(1, "r", "queued", None, None, {}, now),
         EventRecord(2, "r", "something_new", "n", 1, {"x": 1}, now),
         EventRecord(3, "r", "succeeded", "n", 1, {}, now),
-        EventRecord(4, "r", "failed", None, None, {"error": "bad"}, now),
+        EventRecord(4, "r", "running", "m", 1, {}, now),
+        EventRecord(5, "r", "failed", "m", 1, {"kind": "user", "message": "bad"}, now),
+        EventRecord(6, "r", "failed", None, None, {"message": "node m failed"}, now),
     ]
     history = reconstruct_history("r", events)
-    assert history.status == "failed" and history.error == "bad"
+    assert history.status == "failed" and history.error == "node m failed"
+    assert history.node_states == {"n": "succeeded", "m": "failed"}
     assert history.nodes["n"].outputs == {} and history.nodes["n"].task is None
