@@ -32,7 +32,7 @@ from typing import Any
 os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="flytepath-bench-"))
 os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 
-from flytepath_airflow.ir.models import (  # noqa: E402
+from flytepath_airflow.ir.models import (
     InputRef,
     NodeSpec,
     OutputRef,
@@ -43,7 +43,7 @@ from flytepath_airflow.ir.models import (  # noqa: E402
     Variable,
     WorkflowSpec,
 )
-from flytepath_airflow.ir.spec_io import dump_spec, load_spec, with_version  # noqa: E402
+from flytepath_airflow.ir.spec_io import dump_spec, load_spec, with_version
 
 INT = SimpleType(name="int")
 FANOUT = 4

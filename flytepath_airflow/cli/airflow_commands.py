@@ -29,14 +29,14 @@ if TYPE_CHECKING:
 ProgressFn = Callable[[str, str, str], None]
 """progress(node, state, detail); state is running, succeeded, failed or retrying."""
 
-LOADER_SOURCE = '''"""Airflow DAG file written by FlytePath: one DAG per compiled spec in the specs folder."""
+LOADER_SOURCE = '''"""Airflow DAG file written by FlytePath: one DAG per compiled spec."""
 
 from flytepath_airflow.backends.airflow.loader import load_dags
 
 globals().update(load_dags())
 '''
 
-ERRORS_SOURCE = '''"""Airflow DAG file written by FlytePath: reports broken specs as an import error."""
+ERRORS_SOURCE = '''"""Airflow DAG file written by FlytePath: broken specs as an import error."""
 
 from flytepath_airflow.backends.airflow.loader import raise_spec_errors
 
@@ -286,6 +286,10 @@ def standalone_command(embedded: EmbeddedAirflow, port: int) -> tuple[list[str],
     env["PATH"] = os.pathsep.join([str(airflow_bin.parent), env.get("PATH", "")])
     env["AIRFLOW__API__PORT"] = str(port)
     env.setdefault("AIRFLOW__API__HOST", "127.0.0.1")
+    # Workers reach the execution API on the API server; its default assumes port 8080.
+    env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] = f"http://127.0.0.1:{port}/execution/"
+    # One machine runs the API server, scheduler, processor and tasks: be patient under load.
+    env.setdefault("AIRFLOW__WORKERS__EXECUTION_API_TIMEOUT", "60")
     env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE"] = str(
         embedded.airflow_home / "simple_auth_manager_passwords.json.generated")
     return cmd, env

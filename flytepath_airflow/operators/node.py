@@ -133,7 +133,8 @@ class FlytePathNodeMixin:
         `airflow_kwargs` are the BaseOperator arguments build_dag decided (task_id, dag,
         retries, retry_delay, execution_timeout, pool, pool_slots, owner, doc_md).
         """
-        return cls(
+        operator_cls: Any = cls  # a concrete runner: the mixin plus an Airflow operator
+        return operator_cls(
             flytepath_node=node.id,
             spec_uri=spec_uri,
             spec_version=spec.version,
