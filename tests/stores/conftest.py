@@ -41,7 +41,8 @@ def postgres_admin() -> Iterator[Any]:
             conn.execute(text("SELECT 1"))
     except OperationalError as exc:
         engine.dispose()
-        reason = (f"PostgreSQL at {redact_url(url)} is unreachable ({exc.orig}); set "
+        detail = " ".join(str(exc.orig).split())
+        reason = (f"PostgreSQL at {redact_url(url)} is unreachable ({detail}); set "
                   "FLYTEPATH_TEST_POSTGRES_URL to a server to run the PostgreSQL store tests")
         if os.environ.get("FLYTEPATH_REQUIRE_SERVICES") == "1":
             pytest.fail(f"FLYTEPATH_REQUIRE_SERVICES=1 but {reason}", pytrace=False)
