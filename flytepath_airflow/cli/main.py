@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import click
 import typer
 
 from flytepath_airflow.errors import FlytePathError, FlytePathUserError, TaskExecutionError
@@ -82,29 +81,19 @@ def _progress(node: str, state: str, detail: str) -> None:
     _err(f"  [{marks.get(state, '  ')}] {node:<28} {state:<10} {detail}".rstrip())
 
 
-@app.command()
-def run(
-    target: str = typer.Argument(..., help=TARGET_HELP),
-    inputs: list[str] = typer.Option([], "-i", "--input", help="name=value (repeatable)"),
-    project: str | None = typer.Option(None, "--project"),
-    domain: str | None = typer.Option(None, "--domain"),
-    local: bool = typer.Option(False, "--local", help="run with the local backend, no Airflow"),
-    as_json: bool = typer.Option(False, "--json", help="print outputs as one JSON line"),
-    run_id: str | None = typer.Option(None, "--run-id", help="use this run id"),
-) -> None:
-    """Compile and run a workflow: through Airflow by default, or with --local."""
+def _execute(spec: Any, values: dict[str, Any], *, local: bool, run_id: str | None,
+             as_json: bool, overwrite_cache: bool) -> None:
     from flytepath_airflow.stores.blob import default_home, default_root
-    from flytepath_airflow.translators.python import load_target
 
-    spec = load_target(target, project=project, domain=domain)
-    values = parse_inputs(spec, inputs)
     _err(f"running {spec.name} version {spec.version} "
          f"({spec.tenant.project}/{spec.tenant.domain}) "
          f"on {'the local backend' if local else 'Airflow'}")
+    options = {"overwrite_cache": True} if overwrite_cache else None
     if local:
         from flytepath_airflow.backends.local import run_local
 
-        result = run_local(spec, values, root=default_root(), run_id=run_id, progress=_progress)
+        result = run_local(spec, values, root=default_root(), run_id=run_id,
+                           progress=_progress, options=options)
     else:
         try:
             from flytepath_airflow.cli.airflow_commands import run_with_airflow
@@ -114,7 +103,7 @@ def run(
                 "pip install 'airflow-provider-flytepath[airflow]', or pass --local."
             ) from None
         result = run_with_airflow(spec, values, root=default_root(), home=str(default_home()),
-                                  run_id=run_id, progress=_progress)
+                                  run_id=run_id, progress=_progress, options=options)
     if not result.succeeded:
         _err(f"run {result.run_id} failed at node '{result.failed_node}': {result.error}")
         raise typer.Exit(code=1)
@@ -126,30 +115,104 @@ def run(
         typer.echo(f"{name} = {json.dumps(value, sort_keys=True)}")
 
 
-def _register_optional_commands() -> None:
+def _resolve_spec(target: str, project: str | None, domain: str | None,
+                  version: str | None) -> Any:
+    from flytepath_airflow.stores.registry import load_registered
+    from flytepath_airflow.translators.python import load_target
+
+    looks_like_name = ":" not in target and not target.lower().endswith(
+        (".py", ".yaml", ".yml", ".json"))
+    if looks_like_name:
+        return load_registered(target, project=project or "default",
+                               domain=domain or "development", version=version)
+    spec = load_target(target, project=project, domain=domain)
+    if version is not None and version != spec.version:
+        return load_registered(spec.name, project=spec.tenant.project,
+                               domain=spec.tenant.domain, version=version)
+    return spec
+
+
+@app.command()
+def run(
+    target: str = typer.Argument(..., help=TARGET_HELP + ", or a registered workflow name"),
+    inputs: list[str] = typer.Option([], "-i", "--input", help="name=value (repeatable)"),
+    project: str | None = typer.Option(None, "--project"),
+    domain: str | None = typer.Option(None, "--domain"),
+    version: str | None = typer.Option(None, "--version",
+                                       help="run this registered version"),
+    local: bool = typer.Option(False, "--local", help="run with the local backend, no Airflow"),
+    as_json: bool = typer.Option(False, "--json", help="print outputs as one JSON line"),
+    run_id: str | None = typer.Option(None, "--run-id", help="use this run id"),
+    overwrite_cache: bool = typer.Option(False, "--overwrite-cache",
+                                         help="recompute cached tasks and replace entries"),
+) -> None:
+    """Compile and run a workflow: through Airflow by default, or with --local."""
+    spec = _resolve_spec(target, project, domain, version)
+    values = parse_inputs(spec, inputs)
+    _execute(spec, values, local=local, run_id=run_id, as_json=as_json,
+             overwrite_cache=overwrite_cache)
+
+
+@app.command()
+def register(
+    target: str = typer.Argument(..., help="FILE.py, package.module, FILE.py:WF or spec.yaml"),
+    project: str = typer.Option("default", "--project"),
+    domain: str = typer.Option("development", "--domain"),
+) -> None:
+    """Store immutable versions of workflows and refresh the specs the DAG loader reads."""
+    from flytepath_airflow.stores.blob import default_root
+    from flytepath_airflow.stores.registry import register_spec
+    from flytepath_airflow.translators.python import load_module_workflows, load_target
+
+    if target.lower().endswith((".yaml", ".yml", ".json")) or ":" in target:
+        specs = [load_target(target, project=project, domain=domain)]
+    else:
+        specs = load_module_workflows(target, project=project, domain=domain)
+    for spec in specs:
+        reg = register_spec(spec, root=default_root())
+        state = "registered" if reg.created else "already registered (no change)"
+        typer.echo(f"{spec.name} version {spec.version} {state} in {project}/{domain}")
+
+
+@app.command()
+def rerun(
+    run_id: str = typer.Argument(..., help="the run to reproduce"),
+    local: bool = typer.Option(False, "--local", help="run with the local backend, no Airflow"),
+    as_json: bool = typer.Option(False, "--json", help="print outputs as one JSON line"),
+) -> None:
+    """Run again with exactly the spec version and inputs a past run used."""
+    from flytepath_airflow.runtime.run import load_run_spec, read_run_inputs
+    from flytepath_airflow.stores.blob import default_root
+
+    root = default_root()
     try:
-        from flytepath_airflow.cli import airflow_commands
-    except ImportError:  # the module exists from the Airflow backend on; keep the CLI usable
-        return
+        spec = load_run_spec(run_id, root)
+        values = read_run_inputs(run_id, root)
+    except (FileNotFoundError, FlytePathError):
+        raise FlytePathUserError(
+            f"run '{run_id}' is not in the store at {root}; list runs with "
+            "`flytepath executions`."
+        ) from None
+    _execute(spec, values, local=local, run_id=None, as_json=as_json, overwrite_cache=False)
+
+
+def _register_optional_commands() -> None:
+    from flytepath_airflow.cli import airflow_commands, data_commands
+
     airflow_commands.register(app)
+    data_commands.register(app)
 
 
 _register_optional_commands()
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Console entry point: maps errors onto exit codes without tracebacks."""
+    """Console entry point: maps errors onto exit codes without tracebacks.
+
+    Typer (standalone mode) handles usage errors itself: exit 2 with its message.
+    """
     try:
-        rv = app(args=argv, standalone_mode=False)
-    except click.exceptions.UsageError as exc:
-        exc.show()
-        sys.exit(2)
-    except click.exceptions.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        _err("aborted")
-        sys.exit(1)
+        app(args=argv, prog_name="flytepath")
     except TaskExecutionError as exc:
         _err(f"error: {exc}")
         sys.exit(1)
@@ -159,7 +222,6 @@ def main(argv: list[str] | None = None) -> None:
     except FlytePathError as exc:
         _err(f"error: {exc}")
         sys.exit(exc.exit_code)
-    sys.exit(rv if isinstance(rv, int) else 0)
 
 
 if __name__ == "__main__":

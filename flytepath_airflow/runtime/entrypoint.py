@@ -33,6 +33,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--root", default=None, help="blob store root URI")
     parser.add_argument("--prepare-inputs", default=None,
                         help="JSON object of workflow inputs; prepares the run if needed")
+    parser.add_argument("--prepare-options", default=None,
+                        help="JSON object of run options (e.g. overwrite_cache) used when "
+                             "preparing the run")
+    parser.add_argument("--backend", default="airflow",
+                        help="backend recorded with a run this process prepares")
     return parser
 
 
@@ -51,7 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         spec = load_spec(args.spec)
         if args.prepare_inputs is not None:
-            prepare_run(spec, json.loads(args.prepare_inputs), root, args.run_id)
+            options = json.loads(args.prepare_options) if args.prepare_options else None
+            prepare_run(spec, json.loads(args.prepare_inputs), root, args.run_id,
+                        options=options, backend=args.backend)
         pointer = execute_node(spec, args.node, args.run_id, args.attempt, root)
     except TaskExecutionError as exc:
         print(f"flytepath: {exc}", file=sys.stderr)
