@@ -87,9 +87,9 @@ def main() -> None:
     os.environ.setdefault("FLYTEPATH_HOME", tempfile.mkdtemp(prefix="fp-bench-home-"))
     bench(None, "sqlite", args.repeat)
     try:
-        import sqlalchemy
+        from flytepath_airflow.stores.sql import MetadataStore
 
-        sqlalchemy.create_engine(args.postgres).connect().close()
+        MetadataStore(args.postgres).migrate()
     except Exception as exc:  # report, don't fail: the SQLite numbers still stand
         print(f"[postgres] skipped: {args.postgres} is not reachable ({exc})")
         return

@@ -46,7 +46,11 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from flytepath_airflow.errors import FlytePathUserError, TaskExecutionError
+    from flytepath_airflow.errors import (
+        FlytePathSystemError,
+        FlytePathUserError,
+        TaskExecutionError,
+    )
     from flytepath_airflow.ir.spec_io import load_spec
     from flytepath_airflow.runtime.executor import execute_node
     from flytepath_airflow.runtime.run import prepare_run
@@ -66,8 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     except FlytePathUserError as exc:
         print(f"flytepath: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except OSError as exc:
-        print(f"flytepath: storage error: {exc}", file=sys.stderr)
+    except (OSError, FlytePathSystemError) as exc:
+        print(f"flytepath: system error: {exc}", file=sys.stderr)
         return EXIT_SYSTEM_ERROR
     sys.stdout.flush()
     print(json.dumps(pointer, sort_keys=True))

@@ -24,6 +24,7 @@ import traceback
 from typing import Any
 
 from flytepath_airflow.errors import (
+    FlytePathSystemError,
     FlytePathUserError,
     RecoverableError,
     TaskExecutionError,
@@ -88,20 +89,38 @@ def _record_failure(
 
 
 class _Events:
-    """Appends this node attempt's events to the metadata store's event log."""
+    """This node attempt's events for the metadata store's event log.
+
+    Events are buffered and written in one transaction at each flush: before the task's
+    own code runs (so a running node is visible) and when the attempt ends.
+    """
 
     def __init__(self, meta: Any, run_id: str, node_id: str, attempt: int) -> None:
         self.meta, self.run_id, self.node_id, self.attempt = meta, run_id, node_id, attempt
+        self.pending: list[dict[str, Any]] = []
 
     def emit(self, kind: str, payload: dict[str, Any] | None = None) -> None:
-        self.meta.append_event(run_id=self.run_id, kind=kind, node_id=self.node_id,
-                               attempt=self.attempt, payload=payload or {})
+        self.pending.append({"run_id": self.run_id, "kind": kind, "node_id": self.node_id,
+                             "attempt": self.attempt, "payload": payload or {}})
+
+    def flush(self) -> None:
+        if self.pending:
+            batch, self.pending = self.pending, []
+            self.meta.append_events(batch)
+
+
+_STORES: dict[tuple[str | None, int], Any] = {}
 
 
 def _metadata(metadata_url: str | None) -> Any:
-    from flytepath_airflow.stores.sql import MetadataStore
+    """One metadata store (and connection pool) per URL per process, reused across nodes."""
+    from flytepath_airflow.stores.sql import MetadataStore, default_metadata_url
 
-    return MetadataStore(metadata_url)
+    key = (metadata_url or default_metadata_url(), os.getpid())
+    store = _STORES.get(key)
+    if store is None:
+        store = _STORES[key] = MetadataStore(key[0])
+    return store
 
 
 def execute_node(
@@ -132,7 +151,6 @@ def execute_node(
     prefix = attempt_key(run_id, node_id, attempt)
     scratch = tempfile.mkdtemp(prefix=f"flytepath-{node_id}-")
     blobs = NodeBlobContext(store, prefix, scratch=os.path.join(scratch, "blobs"))
-    meta = None
     try:
         meta = _metadata(metadata_url)
         events = _Events(meta, run_id, node_id, attempt)
@@ -141,13 +159,14 @@ def execute_node(
         events.emit("running", {"task": task.name, "version": spec.version})
         run = _NodeRun(spec, node_id, task, run_id, attempt, store, prefix, blobs, scratch,
                        meta, events)
-        return run.execute()
-    except SQLAlchemyError as exc:
+        try:
+            return run.execute()
+        finally:
+            events.flush()
+    except (SQLAlchemyError, FlytePathSystemError) as exc:
         raise _failure(store, prefix, node_id, "system", exc,
                        f"metadata store error: {exc}") from exc
     finally:
-        if meta is not None:
-            meta.close()
         shutil.rmtree(scratch, ignore_errors=True)
 
 
@@ -301,6 +320,7 @@ class _NodeRun:
 
     def run_task(self, literals: dict[str, Any], ctx: ExecutionContext,
                  prepared: tuple[Any, Any, dict[str, Any]] | None) -> dict[str, Any]:
+        self.events.flush()
         if prepared is None:
             return _run_process(self, literals, ctx)
         return _call_python(self, prepared, ctx)

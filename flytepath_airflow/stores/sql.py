@@ -874,6 +874,27 @@ class MetadataStore:
             session.flush()
             return int(row.id)
 
+    def append_events(self, events: list[dict[str, Any]]) -> None:
+        """Append several events in one transaction (each a dict of append_event's arguments).
+
+        All or none are written, in the order given.
+        """
+        rows = []
+        now = utcnow()
+        for ev in events:
+            kind = ev["kind"]
+            if not _KIND.match(kind):
+                raise ValueError(f"event kind {kind!r} is not lower_snake_case")
+            body = _json_value(ev.get("payload") or {}, f"payload of event '{kind}'")
+            if not isinstance(body, dict):
+                raise TypeError(f"payload of event '{kind}' must be a JSON object")
+            rows.append(EventRow(run_id=ev["run_id"], kind=kind, node_id=ev.get("node_id"),
+                                 attempt=ev.get("attempt"), payload=body, created_at=now))
+        if not rows:
+            return
+        with self._writing() as session:
+            session.add_all(rows)
+
     def events(self, run_id: str) -> list[EventRecord]:
         """A run's events in the order they were appended."""
         query = select(EventRow).where(EventRow.run_id == run_id).order_by(EventRow.id)
