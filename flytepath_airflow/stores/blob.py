@@ -10,14 +10,18 @@ Must not import: airflow, kubernetes.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import os
 import shutil
 import tempfile
 import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from fsspec.core import url_to_fs
 
@@ -26,14 +30,19 @@ from flytepath_airflow.types.context import BlobRef
 
 logger = logging.getLogger(__name__)
 
+T = TypeVar("T")
+
 _CHUNK = 1 << 20
+_PARALLEL_HASH_MIN = 16 << 20
+"""From this size on, hashing runs in a thread beside the write or the decode
+(hashlib releases the GIL), so the sha256 costs little wall time on a second core."""
 
 
 class BlobIntegrityError(FlytePathSystemError):
     """A blob is missing, or its bytes do not match the sha256 its writer recorded."""
 
 
-def sha256_bytes(data: bytes) -> str:
+def sha256_bytes(data: bytes | memoryview) -> str:
     """The sha256 hex digest of `data`."""
     return hashlib.sha256(data).hexdigest()
 
@@ -87,19 +96,42 @@ class BlobStore:
         parent, _, name = final_path.rpartition("/")
         return f"{parent}/.tmp-{uuid.uuid4().hex}-{name}"
 
-    def write_bytes(self, key: str, data: bytes) -> BlobRef:
+    def write_bytes(self, key: str, data: bytes | memoryview) -> BlobRef:
         """Publish `data` at `key` atomically and return its reference."""
+        final = self.path(key)
+        self.fs.makedirs(final.rpartition("/")[0], exist_ok=True)
+        tmp = self._tmp_for(final)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            digest = pool.submit(sha256_bytes, data) if len(data) >= _PARALLEL_HASH_MIN \
+                else None
+            try:
+                with self.fs.open(tmp, "wb") as fh:
+                    fh.write(data)
+                self._publish(tmp, final)
+            except BaseException:
+                _remove_quietly(self.fs, tmp)
+                raise
+            sha = digest.result() if digest is not None else sha256_bytes(data)
+        return BlobRef(uri=self.uri(key), sha256=sha)
+
+    @contextmanager
+    def open_for_write(self, key: str) -> Iterator[HashingWriter]:
+        """A file-like writer that hashes what it is given; published when the block ends.
+
+        On an exception nothing is published. The reference is `writer.ref` afterwards.
+        """
         final = self.path(key)
         self.fs.makedirs(final.rpartition("/")[0], exist_ok=True)
         tmp = self._tmp_for(final)
         try:
             with self.fs.open(tmp, "wb") as fh:
-                fh.write(data)
+                writer = HashingWriter(fh)
+                yield writer
             self._publish(tmp, final)
         except BaseException:
             _remove_quietly(self.fs, tmp)
             raise
-        return BlobRef(uri=self.uri(key), sha256=sha256_bytes(data))
+        writer.ref = BlobRef(uri=self.uri(key), sha256=writer.digest.hexdigest())
 
     def write_file(self, key: str, local_path: str) -> BlobRef:
         """Publish a local file at `key` atomically and return its reference."""
@@ -152,11 +184,40 @@ class BlobStore:
         except FileNotFoundError:
             raise BlobIntegrityError(f"blob {uri} is missing from the store") from None
         if sha256 is not None and sha256_bytes(data) != sha256:
-            raise BlobIntegrityError(
-                f"blob {uri} does not match its recorded sha256 (it was truncated or "
-                "modified after it was written)"
-            )
+            raise BlobIntegrityError(_mismatch(uri))
         return data
+
+    def read_and_decode(self, uri: str, sha256: str, decode: Callable[[Any], T]) -> T:
+        """Decode a blob while its sha256 is verified in a thread beside the decode.
+
+        `decode` receives a local path when the blob is on a local filesystem, else a
+        binary file object. The decoded value is returned only when the bytes match;
+        otherwise BlobIntegrityError, and the decoded value is dropped.
+        """
+        fs, path = url_to_fs(uri)
+        local = "file" in _protocols(fs)
+        # Locally the hash and the decode read the file separately; published blobs are
+        # never rewritten in place (publishing is a rename), so both see the same bytes.
+        if local:
+            if not os.path.exists(path):
+                raise BlobIntegrityError(f"blob {uri} is missing from the store")
+            hashing: Callable[[], str] = lambda: sha256_file(path)  # noqa: E731
+            source: Any = path
+        else:
+            data = self.read_uri(uri)
+            hashing = lambda: sha256_bytes(data)  # noqa: E731
+            source = io.BytesIO(data)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            digest = pool.submit(hashing)
+            try:
+                value = decode(source)
+            except Exception:
+                if digest.result() != sha256:
+                    raise BlobIntegrityError(_mismatch(uri)) from None
+                raise
+            if digest.result() != sha256:
+                raise BlobIntegrityError(_mismatch(uri))
+        return value
 
     def download_uri(self, uri: str, sha256: str, dest: str) -> str:
         """Copy a blob to a local path, verifying its sha256."""
@@ -186,6 +247,30 @@ class BlobStore:
             self.fs.rm(path, recursive=True)
 
 
+class HashingWriter(io.RawIOBase):
+    """A write-only file object that computes the sha256 of everything written to it."""
+
+    def __init__(self, target: Any) -> None:
+        super().__init__()
+        self._target = target
+        self.digest = hashlib.sha256()
+        self.ref: BlobRef | None = None
+        self._size = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data)
+        self.digest.update(view)
+        self._target.write(view)
+        self._size += view.nbytes
+        return view.nbytes
+
+    def tell(self) -> int:
+        return self._size
+
+
 class NodeBlobContext:
     """A `BlobContext` for one node attempt: writes go under its attempt prefix."""
 
@@ -194,9 +279,15 @@ class NodeBlobContext:
         self.prefix = prefix.strip("/")
         self._scratch = scratch
 
-    def write_bytes(self, name: str, data: bytes) -> BlobRef:
+    def write_bytes(self, name: str, data: bytes | memoryview) -> BlobRef:
         """Publish bytes as `<prefix>/<name>`."""
         return self.store.write_bytes(f"{self.prefix}/{name}", data)
+
+    @contextmanager
+    def open_for_write(self, name: str) -> Iterator[HashingWriter]:
+        """Stream a new blob `<prefix>/<name>`; see BlobStore.open_for_write."""
+        with self.store.open_for_write(f"{self.prefix}/{name}") as writer:
+            yield writer
 
     def write_file(self, name: str, local_path: str) -> BlobRef:
         """Publish a local file as `<prefix>/<name>`."""
@@ -209,6 +300,10 @@ class NodeBlobContext:
     def read_bytes(self, ref: BlobRef) -> bytes:
         """Read and verify a blob."""
         return self.store.read_uri(ref["uri"], ref["sha256"])
+
+    def read_and_decode(self, ref: BlobRef, decode: Callable[[Any], T]) -> T:
+        """Read a blob and decode it, verifying its sha256 beside the decode."""
+        return self.store.read_and_decode(ref["uri"], ref["sha256"], decode)
 
     def download_file(self, ref: BlobRef) -> str:
         """Download and verify a file into scratch."""
@@ -231,6 +326,11 @@ class NodeBlobContext:
             self._scratch = tempfile.mkdtemp(prefix="flytepath-")
         os.makedirs(self._scratch, exist_ok=True)
         return self._scratch
+
+
+def _mismatch(uri: str) -> str:
+    return (f"blob {uri} does not match its recorded sha256 (it was truncated or modified "
+            "after it was written)")
 
 
 def _protocols(fs: Any) -> tuple[str, ...]:

@@ -21,9 +21,13 @@ class BlobRef(TypedDict):
 
 
 class BlobContext(Protocol):
-    """Storage as seen by a transformer while encoding or decoding one node's values."""
+    """Storage as seen by a transformer while encoding or decoding one node's values.
 
-    def write_bytes(self, name: str, data: bytes) -> BlobRef:
+    An implementation may also offer `read_and_decode(ref, decode)`, which verifies the
+    sha256 beside the decode; transformers use it when present.
+    """
+
+    def write_bytes(self, name: str, data: bytes | memoryview) -> BlobRef:
         """Publish `data` under this node attempt's prefix as `name` (atomic)."""
         ...
 

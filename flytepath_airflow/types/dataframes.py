@@ -90,22 +90,32 @@ class PandasDataFrameTransformer(TypeTransformer[Any]):
         assert isinstance(lt, DataFrameType)
         _check_columns(value, lt.columns, name, ptypes, check_dtypes=True)
         ctx = need_ctx(ctx, "DataFrame", name, "storing")
-        buffer = io.BytesIO()
-        try:
-            value.to_parquet(buffer, engine="pyarrow")
-        except (ValueError, TypeError) as exc:
-            raise LiteralValueError(
-                f"{name}: this DataFrame cannot be written as Parquet ({exc}). Parquet needs "
-                f"string column names and columns of one type each."
-            ) from exc
-        except Exception as exc:
-            if type(exc).__module__.startswith("pyarrow"):
+        def write(target: Any) -> None:
+            try:
+                value.to_parquet(target, engine="pyarrow")
+            except (ValueError, TypeError) as exc:
                 raise LiteralValueError(
-                    f"{name}: this DataFrame cannot be written as Parquet ({exc}). Make each "
-                    f"column hold one type (mixed object columns are the usual cause)."
+                    f"{name}: this DataFrame cannot be written as Parquet ({exc}). Parquet "
+                    f"needs string column names and columns of one type each."
                 ) from exc
-            raise
-        ref = ctx.write_bytes(blob_name(name, ".parquet"), buffer.getvalue())
+            except Exception as exc:
+                if type(exc).__module__.startswith("pyarrow"):
+                    raise LiteralValueError(
+                        f"{name}: this DataFrame cannot be written as Parquet ({exc}). Make "
+                        f"each column hold one type (mixed object columns are the usual cause)."
+                    ) from exc
+                raise
+
+        blob = blob_name(name, ".parquet")
+        open_for_write = getattr(ctx, "open_for_write", None)
+        if open_for_write is not None:  # streams into the store, hashing as it writes
+            with open_for_write(blob) as writer:
+                write(writer)
+            ref = writer.ref
+        else:
+            buffer = io.BytesIO()
+            write(buffer)
+            ref = ctx.write_bytes(blob, buffer.getbuffer())
         return {"uri": ref["uri"], "sha256": ref["sha256"], "format": "parquet"}
 
     def to_python(
@@ -119,7 +129,14 @@ class PandasDataFrameTransformer(TypeTransformer[Any]):
                 f'{{"uri": ..., "sha256": ..., "format": "parquet"}}.'
             )
         ctx = need_ctx(ctx, "DataFrame", str(literal["uri"]), "reading")
-        frame = pd.read_parquet(io.BytesIO(ctx.read_bytes(ref_of(literal))), engine="pyarrow")
+        def decode(source: Any) -> Any:
+            return pd.read_parquet(source, engine="pyarrow")
+
+        read_and_decode = getattr(ctx, "read_and_decode", None)
+        if read_and_decode is not None:  # verifies the sha256 beside the decode
+            frame = read_and_decode(ref_of(literal), decode)
+        else:
+            frame = decode(io.BytesIO(ctx.read_bytes(ref_of(literal))))
         lt = engine.to_literal_type(py_type)
         assert isinstance(lt, DataFrameType)
         _check_columns(frame, lt.columns, str(literal["uri"]), ptypes, check_dtypes=False)
