@@ -151,7 +151,7 @@ def training_pipeline(
     n_rows: int = 2000,
     seed: int = 7,
     test_fraction: float = 0.25,
-    config: TrainingConfig = TrainingConfig(),  # noqa: B008 - a frozen default spec value
+    config: TrainingConfig = TrainingConfig(),
 ) -> PipelineResult:
     """Train and evaluate a churn model on synthetic customer data.
 

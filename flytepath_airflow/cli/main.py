@@ -82,18 +82,25 @@ def _progress(node: str, state: str, detail: str) -> None:
 
 
 def _execute(spec: Any, values: dict[str, Any], *, local: bool, run_id: str | None,
-             as_json: bool, overwrite_cache: bool) -> None:
+             as_json: bool, overwrite_cache: bool,
+             code_bundle: dict[str, str] | None = None) -> None:
     from flytepath_airflow.stores.blob import default_home, default_root
 
     _err(f"running {spec.name} version {spec.version} "
          f"({spec.tenant.project}/{spec.tenant.domain}) "
          f"on {'the local backend' if local else 'Airflow'}")
-    options = {"overwrite_cache": True} if overwrite_cache else None
+    options: dict[str, Any] = {}
+    if overwrite_cache:
+        options["overwrite_cache"] = True
+    if code_bundle:
+        options["code_bundle"] = code_bundle
     if local:
         from flytepath_airflow.backends.local import run_local
 
+        # A stored code bundle must win over modules this process already imported.
         result = run_local(spec, values, root=default_root(), run_id=run_id,
-                           progress=_progress, options=options)
+                           progress=_progress, options=options or None,
+                           isolate=code_bundle is not None)
     else:
         try:
             from flytepath_airflow.cli.airflow_commands import run_with_airflow
@@ -103,7 +110,8 @@ def _execute(spec: Any, values: dict[str, Any], *, local: bool, run_id: str | No
                 "pip install 'airflow-provider-flytepath[airflow]', or pass --local."
             ) from None
         result = run_with_airflow(spec, values, root=default_root(), home=str(default_home()),
-                                  run_id=run_id, progress=_progress, options=options)
+                                  run_id=run_id, progress=_progress,
+                                  options=options or None)
     if not result.succeeded:
         _err(f"run {result.run_id} failed at node '{result.failed_node}': {result.error}")
         raise typer.Exit(code=1)
@@ -116,20 +124,24 @@ def _execute(spec: Any, values: dict[str, Any], *, local: bool, run_id: str | No
 
 
 def _resolve_spec(target: str, project: str | None, domain: str | None,
-                  version: str | None) -> Any:
-    from flytepath_airflow.stores.registry import load_registered
+                  version: str | None) -> tuple[Any, dict[str, str] | None]:
+    """The spec to run, and the code bundle stored with it when it is a registered version."""
+    from flytepath_airflow.stores.blob import default_root
+    from flytepath_airflow.stores.registry import load_registered, registered_code_bundle
     from flytepath_airflow.translators.python import load_target
 
     looks_like_name = ":" not in target and not target.lower().endswith(
         (".py", ".yaml", ".yml", ".json"))
     if looks_like_name:
-        return load_registered(target, project=project or "default",
+        spec = load_registered(target, project=project or "default",
                                domain=domain or "development", version=version)
-    spec = load_target(target, project=project, domain=domain)
-    if version is not None and version != spec.version:
-        return load_registered(spec.name, project=spec.tenant.project,
+    else:
+        spec = load_target(target, project=project, domain=domain)
+        if version is None or version == spec.version:
+            return spec, None
+        spec = load_registered(spec.name, project=spec.tenant.project,
                                domain=spec.tenant.domain, version=version)
-    return spec
+    return spec, registered_code_bundle(spec, root=default_root())
 
 
 @app.command()
@@ -147,10 +159,10 @@ def run(
                                          help="recompute cached tasks and replace entries"),
 ) -> None:
     """Compile and run a workflow: through Airflow by default, or with --local."""
-    spec = _resolve_spec(target, project, domain, version)
+    spec, code_bundle = _resolve_spec(target, project, domain, version)
     values = parse_inputs(spec, inputs)
     _execute(spec, values, local=local, run_id=run_id, as_json=as_json,
-             overwrite_cache=overwrite_cache)
+             overwrite_cache=overwrite_cache, code_bundle=code_bundle)
 
 
 @app.command()
@@ -162,14 +174,18 @@ def register(
     """Store immutable versions of workflows and refresh the specs the DAG loader reads."""
     from flytepath_airflow.stores.blob import default_root
     from flytepath_airflow.stores.registry import register_spec
-    from flytepath_airflow.translators.python import load_module_workflows, load_target
+    from flytepath_airflow.translators.python import (
+        code_root_of,
+        load_module_workflows,
+        load_target,
+    )
 
     if target.lower().endswith((".yaml", ".yml", ".json")) or ":" in target:
         specs = [load_target(target, project=project, domain=domain)]
     else:
         specs = load_module_workflows(target, project=project, domain=domain)
     for spec in specs:
-        reg = register_spec(spec, root=default_root())
+        reg = register_spec(spec, root=default_root(), code_root=code_root_of(spec))
         state = "registered" if reg.created else "already registered (no change)"
         typer.echo(f"{spec.name} version {spec.version} {state} in {project}/{domain}")
 
@@ -181,19 +197,22 @@ def rerun(
     as_json: bool = typer.Option(False, "--json", help="print outputs as one JSON line"),
 ) -> None:
     """Run again with exactly the spec version and inputs a past run used."""
+    from flytepath_airflow.runtime.executor import read_run_options
     from flytepath_airflow.runtime.run import load_run_spec, read_run_inputs
-    from flytepath_airflow.stores.blob import default_root
+    from flytepath_airflow.stores.blob import BlobStore, default_root
 
     root = default_root()
     try:
         spec = load_run_spec(run_id, root)
         values = read_run_inputs(run_id, root)
+        code_bundle = read_run_options(BlobStore(root), run_id).get("code_bundle")
     except (FileNotFoundError, FlytePathError):
         raise FlytePathUserError(
             f"run '{run_id}' is not in the store at {root}; list runs with "
             "`flytepath executions`."
         ) from None
-    _execute(spec, values, local=local, run_id=None, as_json=as_json, overwrite_cache=False)
+    _execute(spec, values, local=local, run_id=None, as_json=as_json, overwrite_cache=False,
+             code_bundle=code_bundle)
 
 
 def _register_optional_commands() -> None:

@@ -10,7 +10,7 @@ Must not import: airflow, kubernetes, the sdk, or user code.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -143,17 +143,15 @@ class PickledType(_Kinded):
 
 
 LiteralType = Annotated[
-    Union[
-        SimpleType,
-        ListType,
-        MapType,
-        StructType,
-        EnumType,
-        UnionType,
-        BlobType,
-        DataFrameType,
-        PickledType,
-    ],
+    SimpleType
+    | ListType
+    | MapType
+    | StructType
+    | EnumType
+    | UnionType
+    | BlobType
+    | DataFrameType
+    | PickledType,
     Field(discriminator="kind"),
 ]
 
@@ -393,7 +391,7 @@ class MapBinding(_Kinded):
 
 
 BindingSpec = Annotated[
-    Union[LiteralBinding, OutputRef, InputRef, ListBinding, MapBinding],
+    LiteralBinding | OutputRef | InputRef | ListBinding | MapBinding,
     Field(discriminator="kind"),
 ]
 

@@ -300,12 +300,25 @@ class _NodeRun:
         return pointer
 
     def prepare_python(self, literals: dict[str, Any]) -> tuple[Any, Any, dict[str, Any]]:
+        from flytepath_airflow.runtime.code import activate_code_bundle
         from flytepath_airflow.sdk.interface import python_interface
+        from flytepath_airflow.sdk.task import code_digest
 
         engine = _engine()
         assert self.task.fn is not None
         try:
+            bundle = read_run_options(self.store, self.run_id).get("code_bundle")
+            if bundle:
+                activate_code_bundle(self.store, bundle)
             fn = load_callable(self.task.fn)
+            if self.task.code_digest and code_digest(fn) != self.task.code_digest:
+                raise FlytePathUserError(
+                    f"the code of task '{self.task.name}' where it runs differs from the "
+                    f"code version {self.spec.version} was compiled from, so running it "
+                    "would not reproduce that version. Register the current code as a new "
+                    "version (`flytepath register`), or run a registered version, whose "
+                    "code is stored with it."
+                )
             py = python_interface(fn)
             values = {
                 name: engine.to_python(lit, py.inputs[name], self.blobs)

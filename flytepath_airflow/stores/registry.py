@@ -52,16 +52,23 @@ def register_spec(
     root: str,
     metadata_url: str | None = None,
     specs_dir: str | None = None,
+    code_root: str | Path | None = None,
 ) -> Registration:
     """Store `spec` as an immutable version and point the DAG loader at it.
 
-    Re-registering identical code is a no-op that returns the same version.
+    With `code_root`, the .py files under it are stored with the version (a code
+    bundle), so the version runs later with exactly this code. Re-registering identical
+    code is a no-op that returns the same version (the first bundle stays).
     """
+    from flytepath_airflow.runtime.code import build_code_bundle, store_code_bundle
     from flytepath_airflow.stores.sql import MetadataStore
 
     store = BlobStore(root)
     key = spec_key(spec.tenant.project, spec.tenant.domain, spec.name, spec.version)
     text = dump_spec(spec)
+    code_key = key.removesuffix(".json") + ".code.json"
+    if code_root is not None and not store.exists(code_key):
+        store.write_json(code_key, store_code_bundle(store, build_code_bundle(code_root)))
     if not store.exists(key):
         store.write_bytes(key, text.encode())
     meta = MetadataStore(metadata_url)
@@ -113,3 +120,13 @@ def load_registered(
                "Register it with `flytepath register FILE.py --project P --domain D`.")
         )
     return loads_spec(record.spec_json, f"{name}@{record.version}")
+
+
+def registered_code_bundle(spec: WorkflowSpec, *, root: str) -> dict[str, str] | None:
+    """The code bundle stored with a registered version, if any."""
+    store = BlobStore(root)
+    key = spec_key(spec.tenant.project, spec.tenant.domain, spec.name, spec.version)
+    code_key = key.removesuffix(".json") + ".code.json"
+    if not store.exists(code_key):
+        return None
+    return dict(store.read_json(code_key))

@@ -233,6 +233,17 @@ def import_source(source: str, target: str | None = None) -> Any:
         ) from None
 
 
+def code_root_of(spec: WorkflowSpec) -> Path | None:
+    """The import root (folder on sys.path) the spec's Python tasks were loaded from."""
+    for task in spec.tasks.values():
+        if task.fn:
+            module = sys.modules.get(task.fn.partition(":")[0])
+            path = getattr(module, "__file__", None)
+            if path:
+                return _module_name_for(Path(path).resolve())[1]
+    return None
+
+
 def load_module_workflows(source: str, *, project: str = "default",
                           domain: str = "development") -> list[WorkflowSpec]:
     """Compile every @workflow defined in a file or module (for `flytepath register`)."""

@@ -187,7 +187,7 @@ def test_version_changes_with_task_code_and_options(tmp_path: Path) -> None:
         # the module name differs per file; compare with the name normalized out
         module = Path(path).stem
         doc = json.loads(dump_spec(spec).replace(module, "ver_flow"))
-        versions.add((json.dumps(doc["tasks"], sort_keys=True)))
+        versions.add(json.dumps(doc["tasks"], sort_keys=True))
     assert len(versions) == 3
 
 

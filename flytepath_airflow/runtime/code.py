@@ -1,0 +1,81 @@
+"""Code bundles: the Python source a registered version was compiled from.
+
+`flytepath register` zips the .py files under the workflow's import root into the blob
+store (content-addressed), so any registered version can be run later with exactly its
+own code, as an image pins code in production. A run that names a bundle extracts it
+once per machine under `$FLYTEPATH_HOME/code/<sha256>/` and puts it first on sys.path.
+
+Must not import: airflow, kubernetes.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+from flytepath_airflow.errors import FlytePathUserError
+from flytepath_airflow.stores.blob import BlobStore, default_home, sha256_bytes
+
+MAX_BUNDLE_BYTES = 64 << 20
+_SKIP_DIRS = {"__pycache__", "node_modules", "site-packages", "venv", "env"}
+
+
+def build_code_bundle(import_root: str | Path) -> bytes:
+    """A deterministic zip of every .py file under `import_root` (hidden folders and
+    virtualenvs skipped)."""
+    root = Path(import_root)
+    files = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames
+                             if not d.startswith(".") and d not in _SKIP_DIRS
+                             and not (Path(dirpath, d) / "pyvenv.cfg").exists())
+        files += [Path(dirpath, f) for f in sorted(filenames) if f.endswith(".py")]
+    buffer = io.BytesIO()
+    size = 0
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
+        for path in files:
+            data = path.read_bytes()
+            size += len(data)
+            if size > MAX_BUNDLE_BYTES:
+                raise FlytePathUserError(
+                    f"the Python code under {root} is over {MAX_BUNDLE_BYTES >> 20} MiB; "
+                    "register from a folder that holds only the workflow's code."
+                )
+            info = zipfile.ZipInfo(path.relative_to(root).as_posix(), (1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, data)
+    return buffer.getvalue()
+
+
+def store_code_bundle(store: BlobStore, data: bytes) -> dict[str, str]:
+    """Publish a bundle under `code/<sha256>.zip` (once) and return its reference."""
+    digest = sha256_bytes(data)
+    key = f"code/{digest}.zip"
+    if not store.exists(key):
+        store.write_bytes(key, data)
+    return {"uri": store.uri(key), "sha256": digest}
+
+
+def activate_code_bundle(store: BlobStore, ref: dict[str, Any]) -> str:
+    """Extract a bundle (verified, once per machine) and put it first on sys.path."""
+    target = default_home() / "code" / ref["sha256"]
+    if not target.exists():
+        data = store.read_uri(ref["uri"], ref["sha256"])
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".extract-", dir=target.parent))
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            zf.extractall(tmp)
+        try:
+            tmp.rename(target)
+        except OSError:  # another process extracted it first; theirs is identical
+            shutil.rmtree(tmp, ignore_errors=True)
+    path = str(target)
+    if path not in sys.path:
+        sys.path.insert(0, path)
+    return path

@@ -1,0 +1,89 @@
+"""Registering immutable versions, running any of them, rerunning and reading history."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def flytepath(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "flytepath_airflow.cli.main", *args],
+                          capture_output=True, text=True, cwd=cwd, env=dict(os.environ))
+
+
+def _flow(tmp_path: Path, factor: int) -> None:
+    (tmp_path / "flow.py").write_text(textwrap.dedent(f"""
+        from flytepath_airflow import task, workflow
+
+        @task(cache=True, cache_version="1")
+        def scale(n: int) -> int:
+            return n * {factor}
+
+        @workflow
+        def wf(n: int = 2) -> int:
+            return scale(n=n)
+    """))
+
+
+def test_register_versions_run_old_version_and_rerun(tmp_path: Path) -> None:
+    _flow(tmp_path, 10)
+    first = flytepath("register", "flow.py", "--project", "p", "--domain", "development",
+                      cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "registered in p/development" in first.stdout
+    again = flytepath("register", "flow.py", "--project", "p", cwd=tmp_path)
+    assert "already registered (no change)" in again.stdout
+    v1 = first.stdout.split(" version ")[1].split()[0]
+
+    _flow(tmp_path, 100)
+    second = flytepath("register", "flow.py", "--project", "p", cwd=tmp_path)
+    v2 = second.stdout.split(" version ")[1].split()[0]
+    assert v1 != v2
+    specs = Path(os.environ["FLYTEPATH_HOME"]) / "specs"
+    assert json.loads((specs / "p.development.flow.wf.json").read_text())["version"] == v2
+
+    listed = flytepath("versions", "flow.wf", "--project", "p", cwd=tmp_path)
+    assert listed.returncode == 0 and v1 in listed.stdout and v2 in listed.stdout
+
+    old = flytepath("run", "flow.wf", "--project", "p", "--version", v1, "-i", "n=3",
+                    "--local", "--json", cwd=tmp_path)
+    assert old.returncode == 0, old.stderr
+    assert json.loads(old.stdout.splitlines()[-1]) == {"o0": 30}
+    # n=4: with an unchanged cache_version, n=3 would (rightly) hit v1's cached value
+    new = flytepath("run", "flow.wf", "--project", "p", "-i", "n=4", "--local", "--json",
+                    cwd=tmp_path)
+    assert json.loads(new.stdout.splitlines()[-1]) == {"o0": 400}
+
+    run_id = old.stderr.split("run ")[-1].split()[0]
+    rerun = flytepath("rerun", run_id, "--local", "--json", cwd=tmp_path)
+    assert rerun.returncode == 0, rerun.stderr
+    assert json.loads(rerun.stdout.splitlines()[-1]) == {"o0": 30}
+    assert "cache hit" in rerun.stderr
+
+    history = flytepath("history", run_id, cwd=tmp_path)
+    assert history.returncode == 0, history.stderr
+    assert v1 in history.stdout and "scale" in history.stdout
+
+
+def test_unknown_version_is_a_user_error(tmp_path: Path) -> None:
+    _flow(tmp_path, 1)
+    flytepath("register", "flow.py", cwd=tmp_path)
+    proc = flytepath("run", "flow.wf", "--version", "0000", "--local", cwd=tmp_path)
+    assert proc.returncode == 2
+    assert "no version 0000 of workflow 'flow.wf'" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_spec_compiled_from_other_code_refuses_to_run(tmp_path: Path) -> None:
+    _flow(tmp_path, 10)
+    assert flytepath("compile", "flow.py:wf", "-o", "wf.json", cwd=tmp_path).returncode == 0
+    _flow(tmp_path, 11)
+    proc = flytepath("run", "wf.json", "--local", cwd=tmp_path)
+    assert proc.returncode == 1
+    assert "differs from the code version" in proc.stderr
