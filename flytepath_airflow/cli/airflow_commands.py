@@ -108,6 +108,7 @@ def run_with_airflow(
     home: str,
     progress: ProgressFn | None = None,
     run_id: str | None = None,
+    options: dict[str, Any] | None = None,
 ) -> RunResult:
     """Run a workflow through a real Airflow (`dag.test()`, SQLite metadata DB).
 
@@ -117,11 +118,12 @@ def run_with_airflow(
     :param home: FLYTEPATH_HOME; Airflow's files go to its `airflow` subfolder.
     :param progress: called as progress(node, state, detail) while tasks run.
     :param run_id: FlytePath run id to use (a new one when None).
+    :param options: run options (overwrite_cache, code_bundle) recorded with the run.
     :returns: the run's status, the failed node and its error, and the outputs.
     """
     from flytepath_airflow.backends.airflow.naming import dag_id_for
     from flytepath_airflow.backends.airflow.settings import AirflowBackendSettings
-    from flytepath_airflow.operators.node import RUN_ID_CONF_KEY
+    from flytepath_airflow.operators.node import OPTIONS_CONF_KEY, RUN_ID_CONF_KEY
     from flytepath_airflow.runtime.run import (
         RunResult,
         collect_outputs,
@@ -138,6 +140,8 @@ def run_with_airflow(
     dag_id = dag_id_for(spec)
     pool = AirflowBackendSettings().pool_for(spec.tenant.project, spec.tenant.domain)
     conf = {**values, RUN_ID_CONF_KEY: run_id}
+    if options:
+        conf[OPTIONS_CONF_KEY] = options
 
     log_dir = embedded.airflow_home / "logs" / "flytepath-run"
     log_dir.mkdir(parents=True, exist_ok=True)

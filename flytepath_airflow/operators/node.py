@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -36,6 +36,8 @@ EXIT_SYSTEM_ERROR = 11
 ENTRYPOINT_MODULE = "flytepath_airflow.runtime.entrypoint"
 
 RUN_ID_CONF_KEY = "flytepath_run_id"
+OPTIONS_CONF_KEY = "flytepath_options"
+"""DAG-run conf key of FlytePath run options (overwrite_cache, code_bundle)."""
 """DAG run conf key that names the FlytePath run id explicitly (`flytepath run --run-id`)."""
 
 
@@ -49,6 +51,7 @@ class NodeInvocation:
     :param attempt: Airflow's try number, from 1.
     :param root: the store root URI.
     :param inputs: workflow inputs from the DAG run's params, to prepare the run.
+    :param options: run options from the DAG run's conf (e.g. overwrite_cache).
     """
 
     spec_uri: str
@@ -57,6 +60,7 @@ class NodeInvocation:
     attempt: int
     root: str
     inputs: dict[str, Any]
+    options: dict[str, Any] = field(default_factory=dict)
 
     def argv(self) -> list[str]:
         """Arguments of `flytepath-execute` (after the program name)."""
@@ -67,6 +71,8 @@ class NodeInvocation:
             "--attempt", str(self.attempt),
             "--root", self.root,
             "--prepare-inputs", json.dumps(self.inputs, sort_keys=True, default=str),
+            *(["--prepare-options", json.dumps(self.options, sort_keys=True)]
+              if self.options else []),
         ]
 
 
@@ -174,6 +180,7 @@ class FlytePathNodeMixin:
             attempt=int(ti.try_number or 1),
             root=root,
             inputs=inputs,
+            options=dict(conf.get(OPTIONS_CONF_KEY) or {}),
         )
 
     def _pinned_spec_uri(self, run_id: str, root: str) -> str | None:
