@@ -57,7 +57,7 @@ def plain_overhead():
         return a + 1
     value = 0
     for _ in range({k}):
-        value = trivial.override(task_id=None)(value)
+        value = trivial(value)
 
 plain_overhead()
 '''
@@ -84,16 +84,16 @@ def flytepath_spec(k: int):  # type: ignore[no-untyped-def]
 
     integer = SimpleType(name="int")
     task = TaskSpec(name="trivial", fn="overhead_tasks:trivial", interface=TypedInterface(
-        inputs=(Variable(name="a", type=integer),), outputs=(Variable(name="o", type=integer),)))
+        inputs=(Variable(name="a", type=integer),), outputs=(Variable(name="o0", type=integer),)))
     nodes = [NodeSpec(id="t0", task="trivial", inputs={"a": InputRef(name="x")})]
     for i in range(1, k):
         nodes.append(NodeSpec(id=f"t{i}", task="trivial",
-                              inputs={"a": OutputRef(node=f"t{i - 1}", output="o")}))
+                              inputs={"a": OutputRef(node=f"t{i - 1}", output="o0")}))
     return with_version(WorkflowSpec(
         schema_version=1, name="fp_overhead", tenant=TenantSpec(project="bench"),
         interface=TypedInterface(inputs=(Variable(name="x", type=integer),)),
         tasks={"trivial": task}, nodes=tuple(nodes),
-        outputs={"o": OutputRef(node=f"t{k - 1}", output="o")},
+        outputs={"o0": OutputRef(node=f"t{k - 1}", output="o0")},
     ))
 
 
