@@ -12,8 +12,10 @@ from __future__ import annotations
 import inspect
 import re
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, get_args, get_origin
+from functools import cached_property
+from typing import Any, ClassVar, get_args, get_origin
 
 from flytepath_airflow.errors import CompileError, UnsupportedTypeError
 from flytepath_airflow.ir.models import TypedInterface, Variable
@@ -204,3 +206,42 @@ def join_outputs(py: PythonInterface, values: dict[str, Any]) -> Any:
     if py.output_tuple is not None:
         return py.output_tuple(*ordered)
     return tuple(ordered)
+
+
+class DecoratedFunction:
+    """What `@task` and `@workflow` share: a named, typed wrapper around a function."""
+
+    KIND: ClassVar[str] = "function"
+
+    def __init__(self, fn: Callable[..., Any]) -> None:
+        self.fn = fn
+        self.__name__ = fn.__name__
+        self.__qualname__ = fn.__qualname__
+        self.__module__ = fn.__module__
+        self.__doc__ = fn.__doc__
+        self.__wrapped__ = fn
+
+    def __repr__(self) -> str:
+        return f"<{self.KIND} {self.name}>"
+
+    @property
+    def name(self) -> str:
+        """The name in specs: `module.function`."""
+        return f"{self.fn.__module__}.{self.fn.__qualname__}"
+
+    @property
+    def location(self) -> str:
+        """Where the function is defined (file:line)."""
+        return describe_callable(self.fn)
+
+    @cached_property
+    def python_interface(self) -> PythonInterface:
+        """Inputs, defaults and outputs as Python types."""
+        return python_interface(self.fn, self.KIND)
+
+    @cached_property
+    def interface(self) -> TypedInterface:
+        """Inputs and outputs as spec types."""
+        from flytepath_airflow.types import default_engine
+
+        return typed_interface(self.fn, self.python_interface, default_engine(), self.KIND)

@@ -15,7 +15,6 @@ import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import cached_property
 from typing import Any, TypeVar, overload
 
 from flytepath_airflow.errors import CompileError
@@ -26,16 +25,9 @@ from flytepath_airflow.ir.models import (
     ResourcesSpec,
     SecretRef,
     TaskSpec,
-    TypedInterface,
 )
 from flytepath_airflow.ir.quantities import check_resources
-from flytepath_airflow.sdk.interface import (
-    PythonInterface,
-    describe_callable,
-    parse_docstring,
-    python_interface,
-    typed_interface,
-)
+from flytepath_airflow.sdk.interface import DecoratedFunction, parse_docstring
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -112,45 +104,16 @@ def code_digest(fn: Callable[..., Any]) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-class PythonTask:
+class PythonTask(DecoratedFunction):
     """A Python function decorated with `@task`."""
 
+    KIND = "task"
     __flytepath_task__ = True
 
     def __init__(self, fn: Callable[..., Any], options: dict[str, Any]) -> None:
-        self.fn = fn
+        super().__init__(fn)
         self.__flytepath_fn__ = fn
         self.options = options
-        self.__name__ = fn.__name__
-        self.__qualname__ = fn.__qualname__
-        self.__module__ = fn.__module__
-        self.__doc__ = fn.__doc__
-        self.__wrapped__ = fn
-
-    def __repr__(self) -> str:
-        return f"<task {self.name}>"
-
-    @property
-    def name(self) -> str:
-        """The task's name in specs: `module.function`."""
-        return f"{self.fn.__module__}.{self.fn.__qualname__}"
-
-    @property
-    def location(self) -> str:
-        """Where the function is defined (file:line)."""
-        return describe_callable(self.fn)
-
-    @cached_property
-    def python_interface(self) -> PythonInterface:
-        """Inputs, defaults and outputs as Python types."""
-        return python_interface(self.fn, "task")
-
-    @cached_property
-    def interface(self) -> TypedInterface:
-        """Inputs and outputs as spec types."""
-        from flytepath_airflow.types import default_engine
-
-        return typed_interface(self.fn, self.python_interface, default_engine(), "task")
 
     def to_spec(self) -> TaskSpec:
         """Compile the task into its spec (validating every option)."""
