@@ -199,7 +199,22 @@ def _detail(event: dict[str, Any], root: str, run_id: str) -> str:
         error = _node_error(root, run_id, event["task_id"], attempt)
         text = error["message"] if error else event.get("error", "")
         return f"attempt {attempt}: {text}".strip()
+    if state == "succeeded":
+        cache = _node_cache(root, run_id, event["task_id"])
+        if cache.get("status") == "hit":
+            return f"cache hit (key {str(cache.get('key'))[:12]}, from run " \
+                   f"{cache.get('source_run_id')})"
     return f"attempt {attempt}" if state == "running" and attempt and attempt > 1 else ""
+
+
+def _node_cache(root: str, run_id: str, node: str) -> dict[str, Any]:
+    from flytepath_airflow.runtime.run import read_pointer
+    from flytepath_airflow.stores.blob import BlobStore
+
+    try:
+        return dict(read_pointer(BlobStore(root), run_id, node).get("cache") or {})
+    except Exception:  # progress is best effort; the run's result says what happened
+        return {}
 
 
 def _node_error(root: str, run_id: str, node: str, attempt: Any) -> dict[str, Any] | None:
@@ -246,7 +261,8 @@ def render_spec(spec: WorkflowSpec) -> str:
     for var in spec.interface.inputs:
         default = "required" if var.required else f"default {json.dumps(var.default)}"
         lines.append(f"    {var.name}: {render_input_type(var.type)} ({default})")
-    lines.append(f"    flytepath_version: {spec.version} (read-only)")
+    lines.append(f"    flytepath_version: {spec.version} (default; another registered "
+                 "version with the same graph may be chosen)")
     lines.append("  tasks:")
     for node in spec.nodes:
         task = spec.tasks.get(node.task or "")

@@ -37,6 +37,9 @@ ENTRYPOINT_MODULE = "flytepath_airflow.runtime.entrypoint"
 
 RUN_ID_CONF_KEY = "flytepath_run_id"
 OPTIONS_CONF_KEY = "flytepath_options"
+VERSION_PARAM = "flytepath_version"
+"""The DAG param naming the registered version to run (default: the DAG's own).
+backends/airflow/dag_builder.py declares the same name for the param it builds."""
 """DAG-run conf key of FlytePath run options (overwrite_cache, code_bundle)."""
 """DAG run conf key that names the FlytePath run id explicitly (`flytepath run --run-id`)."""
 
@@ -173,6 +176,12 @@ class FlytePathNodeMixin:
                 "spec_uri. Build it with build_dag(spec, spec_uri=...) or load it with "
                 "the FlytePath DAG loader."
             )
+        options = dict(conf.get(OPTIONS_CONF_KEY) or {})
+        requested = params.get(VERSION_PARAM)
+        if requested and requested != self.spec_version and spec_uri == self.spec_uri:
+            spec_uri, bundle = self._registered_version(str(requested), root)
+            if bundle:
+                options["code_bundle"] = bundle
         return NodeInvocation(
             spec_uri=spec_uri,
             node_id=self.flytepath_node,
@@ -180,8 +189,44 @@ class FlytePathNodeMixin:
             attempt=int(ti.try_number or 1),
             root=root,
             inputs=inputs,
-            options=dict(conf.get(OPTIONS_CONF_KEY) or {}),
+            options=options,
         )
+
+    def _registered_version(self, version: str, root: str) -> tuple[str, dict[str, str] | None]:
+        """The spec URI and code bundle of another registered version of this DAG's workflow.
+
+        Airflow runs the DAG's own tasks, so the other version must have the same nodes and
+        edges; otherwise the task fails without retry and says how to run that version.
+        """
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from flytepath_airflow.ir.spec_io import load_spec
+        from flytepath_airflow.stores.blob import BlobStore
+        from flytepath_airflow.stores.registry import registered_code_bundle, spec_key
+
+        assert self.spec_uri is not None
+        current = load_spec(self.spec_uri)
+        store = BlobStore(root)
+        key = spec_key(current.tenant.project, current.tenant.domain, current.name, version)
+        if not store.exists(key):
+            raise AirflowFailException(
+                f"version {version!r} of workflow {current.name!r} is not registered in "
+                f"{current.tenant.project}/{current.tenant.domain}; list versions with "
+                f"`flytepath versions {current.name}`."
+            )
+        other = load_spec(store.uri(key))
+
+        def shape(spec: Any) -> dict[str, list[str]]:
+            return {n.id: sorted(n.dependencies()) for n in spec.nodes}
+
+        if shape(other) != shape(current):
+            raise AirflowFailException(
+                f"version {version!r} of {current.name!r} has a different graph from the one "
+                f"this DAG was built from ({self.spec_version}); run it with `flytepath run "
+                f"{current.name} --version {version} --project {current.tenant.project} "
+                f"--domain {current.tenant.domain}`."
+            )
+        return store.uri(key), registered_code_bundle(other, root=root)
 
     def _pinned_spec_uri(self, run_id: str, root: str) -> str | None:
         """The run's own spec.json once the run is prepared, else the DAG's spec file.

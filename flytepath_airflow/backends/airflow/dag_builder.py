@@ -186,9 +186,10 @@ def _params(spec: WorkflowSpec, version: str) -> dict[str, Any]:
         params[var.name] = _param_for(var, Param)
     params[VERSION_PARAM] = Param(
         version,
-        description="FlytePath spec version this DAG was built from (read-only).",
+        description="Registered FlytePath version to run; defaults to the one this DAG was "
+        "built from. Another version must have the same tasks and edges.",
         type="string",
-        const=version,
+        pattern="^[0-9a-f]{16}$",
         title="FlytePath spec version",
     )
     return params

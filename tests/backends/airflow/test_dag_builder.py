@@ -68,7 +68,8 @@ def test_workflow_inputs_become_typed_params(spec):
     assert not x.has_value  # required: the trigger form must fill it in
     assert scale.value == 3
     version = dag.params.get_param(VERSION_PARAM)
-    assert version.schema["const"] == spec.version
+    assert version.value == spec.version  # defaults to the DAG's own version
+    assert version.schema["pattern"] == "^[0-9a-f]{16}$"
 
 
 def test_trigger_params_reject_a_wrong_typed_value(spec):
