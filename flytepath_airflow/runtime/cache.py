@@ -210,5 +210,10 @@ def wait_for_entry_or_reservation(meta: Any, key: str, owner: str, ttl: float,
         if entry is not None:
             return entry
         if meta.acquire_reservation(key, owner, ttl):
-            return None
+            # The previous holder may have written the entry and released between the
+            # lookup above and this acquire: look again before computing.
+            entry = meta.get_cache_entry(key)
+            if entry is not None:
+                meta.release_reservation(key, owner)
+            return entry
         time.sleep(poll)

@@ -223,6 +223,8 @@ class _NodeRun:
                         owner = cache.reservation_owner()
                         entry = cache.wait_for_entry_or_reservation(
                             self.meta, key.key, owner, cache.RESERVATION_TTL)
+                        if entry is not None:  # someone else computed it; we hold nothing
+                            owner = None
                     if entry is not None:
                         reason = cache.verify_outputs(self.store, task, entry.outputs)
                         if reason is None:
