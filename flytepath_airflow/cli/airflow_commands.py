@@ -127,6 +127,7 @@ def run_with_airflow(
     from flytepath_airflow.runtime.run import (
         RunResult,
         collect_outputs,
+        finish_run,
         new_run_id,
         sanitize_run_id,
         validate_inputs,
@@ -175,15 +176,29 @@ def run_with_airflow(
     states = {tid: st for tid, st in (done or {}).get("task_states", {}).items()}
     node_states = {node.id: states.get(_task_id(node.id), "not run") for node in spec.nodes}
     if done is not None and done.get("state") == "success":
-        return RunResult(run_id=run_id, succeeded=True,
-                         outputs=collect_outputs(spec, run_id, root), node_states=node_states)
-    failed_node, message, kind = _failure(spec, events, root, run_id)
-    if message is None:
-        message = (done or {}).get("error") or (
-            f"Airflow exited with code {child.returncode} before the run finished; "
-            f"see {log_path}")
-    return RunResult(run_id=run_id, succeeded=False, failed_node=failed_node, error=message,
-                     error_kind=kind, node_states=node_states)
+        result = RunResult(run_id=run_id, succeeded=True,
+                           outputs=collect_outputs(spec, run_id, root), node_states=node_states)
+    else:
+        failed_node, message, kind = _failure(spec, events, root, run_id)
+        if message is None:
+            message = (done or {}).get("error") or (
+                f"Airflow exited with code {child.returncode} before the run finished; "
+                f"see {log_path}")
+        result = RunResult(run_id=run_id, succeeded=False, failed_node=failed_node,
+                           error=message, error_kind=kind, node_states=node_states)
+    if _run_was_prepared(root, run_id):
+        from flytepath_airflow.stores.sql import default_metadata_url
+
+        # The same metadata store the task processes used (they run with this home).
+        finish_run(result, metadata_url=default_metadata_url(home))
+    return result
+
+
+def _run_was_prepared(root: str, run_id: str) -> bool:
+    from flytepath_airflow.runtime.run import run_key
+    from flytepath_airflow.stores.blob import BlobStore
+
+    return BlobStore(root).exists(f"{run_key(run_id)}/inputs.json")
 
 
 def _task_id(node_id: str) -> str:

@@ -106,14 +106,18 @@ class MetadataStoreError(FlytePathSystemError):
     """The metadata database could not be reached or stayed locked; retrying may help."""
 
 
-def default_metadata_url() -> str:
-    """FLYTEPATH_METADATA_URL, else `sqlite:///$FLYTEPATH_HOME/metadata.db`."""
+def default_metadata_url(home: str | Path | None = None) -> str:
+    """FLYTEPATH_METADATA_URL, else `sqlite:///<home>/metadata.db`.
+
+    Args:
+        home: the FlytePath home; defaults to $FLYTEPATH_HOME (~/.flytepath).
+    """
     url = os.environ.get("FLYTEPATH_METADATA_URL")
     if url:
         return url
     from flytepath_airflow.stores.blob import default_home
 
-    return f"sqlite:///{default_home() / 'metadata.db'}"
+    return f"sqlite:///{Path(home) if home else default_home()}/metadata.db"
 
 
 def utcnow() -> datetime:

@@ -15,6 +15,7 @@ from flytepath_airflow.cli.airflow_commands import run_with_airflow
 from flytepath_airflow.runtime.run import read_pointer
 from flytepath_airflow.stores.blob import BlobStore, default_root
 from flytepath_airflow.stores.registry import load_registered
+from flytepath_airflow.stores.sql import MetadataStore, default_metadata_url
 from flytepath_airflow.translators.python import load_target
 
 pytestmark = [pytest.mark.airflow, pytest.mark.slow]
@@ -38,6 +39,10 @@ def test_cached_task_hits_on_the_second_airflow_run(tmp_path: Path) -> None:
         "source_run_id": first.run_id, "source_node_id": "square"}
     assert read_pointer(store, third.run_id, "square")["cache"]["status"] == "miss"
     assert any(state == "succeeded" and "cache hit" in detail for _, state, detail in events)
+    meta = MetadataStore(default_metadata_url(home))
+    execution = meta.get_execution(second.run_id)
+    assert execution is not None and execution.status == "succeeded"
+    assert [e.kind for e in meta.events(second.run_id)][-1] == "succeeded"
 
 
 def _register(tmp_path: Path, factor: int) -> str:
