@@ -10,13 +10,13 @@ PYTEST_ARGS ?=
 
 .PHONY: install demo test lint browser tools clean
 
+# The virtualenv is byte-compiled once: where PYTHONDONTWRITEBYTECODE is set, every import
+# (Airflow's thousands of modules, in each task process) would otherwise compile from source.
+# Some packages ship non-Python-3 template files, so compileall's exit code is not checked.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip uv
 	$(BIN)/uv pip install --quiet --python $(BIN)/python -e '.[all,dev]'
-	# Byte-compile once: where PYTHONDONTWRITEBYTECODE is set, every import (Airflow's
-	# thousands of modules in each task process) would otherwise compile from source.
-	# (Some packages ship non-Python-3 template files, so its exit code is not checked.)
 	$(BIN)/python -m compileall -q -j 0 $(VENV)/lib flytepath_airflow >/dev/null || true
 	touch $(STAMP)
 
