@@ -5,7 +5,8 @@
 The checks run in a fixed order so the same spec always gives the same error:
 
 1. node ids are unique;
-2. every node runs a task the workflow defines;
+2. every node runs a task the workflow defines, and shell or container tasks declare no
+   File, Directory, DataFrame or pickled outputs (they return text);
 3. every explicit upstream dependency names an existing node;
 4. every node input exists on its task, and every reference in a binding names an existing
    node and output, or an existing workflow input;
@@ -37,6 +38,8 @@ from typing import Any
 from flytepath_airflow.errors import CompileError, LiteralValueError, TypeMismatchError
 from flytepath_airflow.ir.models import (
     BindingSpec,
+    BlobType,
+    DataFrameType,
     InputRef,
     ListBinding,
     ListType,
@@ -46,7 +49,9 @@ from flytepath_airflow.ir.models import (
     MapType,
     NodeSpec,
     OutputRef,
+    PickledType,
     SimpleType,
+    StructType,
     UnionType,
     WorkflowSpec,
 )
@@ -150,6 +155,7 @@ class _Checker:
         self.check_unique_ids()
         for index, node in enumerate(self.spec.nodes):
             self.check_task(index, node)
+        self.check_process_outputs()
         for index, node in enumerate(self.spec.nodes):
             self.check_upstream(index, node)
         for index, node in enumerate(self.spec.nodes):
@@ -395,6 +401,23 @@ class _Checker:
                     f"node '{node.id}', or give the task input a default.",
                 )
 
+    def check_process_outputs(self) -> None:
+        """Shell and container tasks write outputs as text; blobs cannot come back that way."""
+        for name, task in self.spec.tasks.items():
+            if task.kind == "python":
+                continue
+            for j, var in enumerate(task.interface.outputs):
+                if _holds_blob(var.type):
+                    raise self.fail(
+                        f"Task '{name}' ({task.kind}) declares output '{var.name}' as "
+                        f"{render_type(var.type)}",
+                        ("tasks", name, "interface", "outputs", j),
+                        "Shell and container tasks return outputs as text in "
+                        "$FLYTEPATH_OUTPUT_DIR, so they cannot produce File, Directory, "
+                        "DataFrame or pickled values yet. Return text (a path or JSON), or "
+                        "produce the value in a python task.",
+                    )
+
     def check_outputs_bound(self) -> None:
         for j, var in enumerate(self.spec.interface.outputs):
             binding = self.spec.outputs.get(var.name)
@@ -409,6 +432,20 @@ class _Checker:
             self.check_binding_type(binding, var.type, ("outputs", var.name),
                                     "Workflow output", var.name,
                                     f"workflow output '{var.name}'")
+
+
+def _holds_blob(lt: LiteralType) -> bool:
+    if isinstance(lt, (BlobType, DataFrameType, PickledType)):
+        return True
+    if isinstance(lt, ListType):
+        return _holds_blob(lt.item)
+    if isinstance(lt, MapType):
+        return _holds_blob(lt.value)
+    if isinstance(lt, UnionType):
+        return any(_holds_blob(v) for v in lt.variants)
+    if isinstance(lt, StructType):
+        return any(_holds_blob(f.type) for f in lt.fields)
+    return False
 
 
 def check_workflow(spec: WorkflowSpec, locate: Locate | None = None) -> None:

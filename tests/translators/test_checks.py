@@ -42,7 +42,8 @@ def task(name: str, inputs: dict[str, Any] | None = None,
          ) -> dict[str, Any]:
     defaults = defaults or {}
     return {
-        "name": name, "kind": "shell", "script": "true",
+        # Python tasks: the graph checks do not run them, and any output type is allowed.
+        "name": name, "kind": "python", "fn": f"checked_pipeline:{name}",
         "interface": {
             "inputs": [{"name": k, "type": t,
                         **({"required": False, "default": defaults[k]} if k in defaults
@@ -384,3 +385,24 @@ def test_long_chains_are_checked_without_recursion_limits() -> None:
             r"cycle: n0 -> n1 -> n2 -> n3 -> n4 -> \.\.\. \(2991 more\) -> n2996 -> n2997 "
             r"-> n2998 -> n2999 -> n0\. ")):
         check_workflow(make_spec(nodes=nodes, tasks=[task("t")]))
+
+
+def test_shell_task_cannot_declare_a_dataframe_output() -> None:
+    from flytepath_airflow.ir.models import (
+        DataFrameType,
+        NodeSpec,
+        TaskSpec,
+        TypedInterface,
+        Variable,
+        WorkflowSpec,
+    )
+    from flytepath_airflow.translators.checks import check_workflow
+
+    task = TaskSpec(name="dump", kind="shell", script="echo hi",
+                    interface=TypedInterface(outputs=(Variable(name="df",
+                                                               type=DataFrameType()),)))
+    spec = WorkflowSpec(schema_version=1, name="wf", tasks={"dump": task},
+                        nodes=(NodeSpec(id="dump", task="dump"),))
+    with pytest.raises(CompileError,
+                       match=r"Task 'dump' \(shell\) declares output 'df' as DataFrame"):
+        check_workflow(spec)
