@@ -36,8 +36,8 @@ from flytepath_airflow.runtime.run import (
     attempt_key,
     pointer_entry,
     pointer_key,
-    read_run_inputs,
     resolve_binding,
+    run_key,
 )
 from flytepath_airflow.stores.blob import BlobIntegrityError, BlobStore, NodeBlobContext
 
@@ -51,9 +51,9 @@ def _engine() -> Any:
 
 
 def _node_literals(
-    spec: WorkflowSpec, node: NodeSpec, task: TaskSpec, store: BlobStore, run_id: str
+    node: NodeSpec, task: TaskSpec, store: BlobStore, run_id: str,
+    workflow_inputs: dict[str, Any],
 ) -> dict[str, Any]:
-    workflow_inputs = read_run_inputs(run_id, store.root)
     pointers: dict[str, dict[str, Any]] = {}
     literals: dict[str, Any] = {}
     for var in task.interface.inputs:
@@ -189,7 +189,10 @@ class _NodeRun:
 
         spec, task, node = self.spec, self.task, self.spec.node(self.node_id)
         try:
-            literals = _node_literals(spec, node, task, self.store, self.run_id)
+            # inputs.json holds the workflow inputs and the run options; read it once.
+            run_doc = self.store.read_json(f"{run_key(self.run_id)}/inputs.json")
+            self.options: dict[str, Any] = dict(run_doc.get("options") or {})
+            literals = _node_literals(node, task, self.store, self.run_id, run_doc["inputs"])
         except (BlobIntegrityError, OSError) as exc:
             raise self.fail("system", exc, f"reading inputs: {exc}") from exc
         except FlytePathUserError as exc:
@@ -212,8 +215,7 @@ class _NodeRun:
                     hashes = cache.hash_method_inputs(prepared[1].inputs, prepared[2],
                                                       task.cache.ignore_inputs)
                 key = cache.compute_key(spec, task, literals, hashes)
-                replace_entry = bool(read_run_options(self.store, self.run_id)
-                                     .get("overwrite_cache"))
+                replace_entry = bool(self.options.get("overwrite_cache"))
                 if replace_entry:
                     logger.info("cache overwrite requested for %s (key=%s)", self.node_id,
                                 key.key)
@@ -309,7 +311,7 @@ class _NodeRun:
         engine = _engine()
         assert self.task.fn is not None
         try:
-            bundle = read_run_options(self.store, self.run_id).get("code_bundle")
+            bundle = self.options.get("code_bundle")
             if bundle:
                 activate_code_bundle(self.store, bundle)
             fn = load_callable(self.task.fn)
