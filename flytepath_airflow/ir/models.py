@@ -318,11 +318,33 @@ class PodOverridesSpec(SpecModel):
         return spec
 
 
+class OperatorSpec(SpecModel):
+    """An Airflow operator kept as it was, for a converted DAG (a pass-through node).
+
+    `kwargs` are the operator's own arguments as JSON values; the Airflow backend builds
+    `class_path(**kwargs)` unchanged. Only DAGs converted by `flytepath convert` use it.
+    """
+
+    class_path: str
+    kwargs: dict[str, JsonValue] = {}
+
+
+class DynamicOptions(SpecModel):
+    """How far a `@dynamic` task's generated graph may reach.
+
+    On Airflow the generated nodes run level by level in `max_levels` mapped tasks
+    (ADR 0014), so a graph deeper than that is refused with a message.
+    """
+
+    max_levels: int = Field(default=8, ge=1, le=64)
+
+
 class TaskSpec(SpecModel):
-    """One unit of work: a Python function, a container, or a shell script."""
+    """One unit of work: a Python function, a container, a shell script, a dynamic
+    workflow body, or (in converted DAGs) an Airflow operator kept as is."""
 
     name: str
-    kind: Literal["python", "container", "shell"] = "python"
+    kind: Literal["python", "container", "shell", "dynamic", "airflow"] = "python"
     fn: str | None = None
     container: ContainerSpec | None = None
     script: str | None = None
@@ -339,11 +361,15 @@ class TaskSpec(SpecModel):
     docs: str | None = None
     code_digest: str | None = None
     pod_overrides: PodOverridesSpec | None = None
+    dynamic: DynamicOptions | None = None
+    operator: OperatorSpec | None = None
 
     @model_validator(mode="after")
     def _check_kind(self) -> TaskSpec:
-        if self.kind == "python" and not self.fn:
-            raise ValueError("a python task needs 'fn' (\"module:qualname\")")
+        if self.kind in ("python", "dynamic") and not self.fn:
+            raise ValueError(f"a {self.kind} task needs 'fn' (\"module:qualname\")")
+        if self.kind == "airflow" and self.operator is None:
+            raise ValueError("an airflow task needs 'operator' (class_path, kwargs)")
         if self.kind == "container" and self.container is None:
             raise ValueError("a container task needs 'container' (image, command, args)")
         if self.kind == "shell" and not self.script:
@@ -410,21 +436,153 @@ def binding_refs(binding: BindingSpec) -> list[OutputRef]:
 # -------------------------------------------------------------------- nodes, specs
 
 
+class ComparisonSpec(_Kinded):
+    """`left <op> right`, where each side is a literal, a workflow input or a node output."""
+
+    kind: Literal["compare"] = "compare"
+    op: Literal["==", "!=", "<", "<=", ">", ">="]
+    left: BindingSpec
+    right: BindingSpec
+
+
+class ConjunctionSpec(_Kinded):
+    """`left & right` (kind "and") or `left | right` (kind "or")."""
+
+    kind: Literal["and", "or"]
+    left: ConditionSpec
+    right: ConditionSpec
+
+
+class NegationSpec(_Kinded):
+    """`~operand`."""
+
+    kind: Literal["not"] = "not"
+    operand: ConditionSpec
+
+
+ConditionSpec = Annotated[
+    ComparisonSpec | ConjunctionSpec | NegationSpec, Field(discriminator="kind")
+]
+
+
+def condition_refs(condition: ConditionSpec) -> list[OutputRef]:
+    """Upstream output references a condition reads, in order."""
+    if isinstance(condition, ComparisonSpec):
+        return binding_refs(condition.left) + binding_refs(condition.right)
+    if isinstance(condition, ConjunctionSpec):
+        return condition_refs(condition.left) + condition_refs(condition.right)
+    return condition_refs(condition.operand)
+
+
+class CaseSpec(SpecModel):
+    """One case of a branch: `condition` None is the `else_`; `fail` fails the run."""
+
+    condition: ConditionSpec | None = None
+    fail: str | None = None
+
+
+class BranchSpec(SpecModel):
+    """A conditional's decision: the first case whose condition holds is taken.
+
+    Nodes of case i carry `guard=(this node, i)`; the others are skipped. A spec without
+    a final `else_` case is refused at compile time.
+    """
+
+    cases: tuple[CaseSpec, ...] = Field(min_length=1)
+
+
+class GuardSpec(SpecModel):
+    """A node runs only when branch node `branch` takes case `case`."""
+
+    branch: str
+    case: int = Field(ge=0)
+
+
+class MergeSpec(SpecModel):
+    """A conditional's outputs: per case, the bindings of the outputs all cases share."""
+
+    branch: str
+    cases: tuple[dict[str, BindingSpec], ...]
+
+
+class MapSpec(SpecModel):
+    """A task run once per element of its `mapped` list inputs (Flyte's map task).
+
+    The other inputs are fixed for every element (`functools.partial`). Outputs become
+    lists; with `min_success_ratio` below 1 their items are optional (None where the
+    element failed) and the node fails only when too few elements succeed.
+    """
+
+    mapped: tuple[str, ...] = Field(min_length=1)
+    concurrency: int | None = Field(default=None, ge=1)
+    min_success_ratio: float = Field(default=1.0, gt=0, le=1)
+
+
+class AirflowNodeOptions(SpecModel):
+    """Airflow task settings kept from a converted DAG (FlytePath-built DAGs leave it unset)."""
+
+    trigger_rule: str | None = None
+    pool: str | None = None
+    pool_slots: int | None = Field(default=None, ge=1)
+    priority_weight: int | None = None
+    weight_rule: str | None = None
+    queue: str | None = None
+    owner: str | None = None
+    task_display_name: str | None = None
+
+
+NodeKind = Literal["task", "map", "branch", "merge", "dynamic"]
+
+
 class NodeSpec(SpecModel):
-    """One node of a workflow graph."""
+    """One node of a workflow graph.
+
+    kind "task" runs `task` once; "map" runs it per element (`map`); "dynamic" runs a
+    `@dynamic` task's body and then the graph it builds; "branch" decides a conditional
+    (`branch`) and "merge" publishes its outputs (`merge`, typed by `outputs`).
+    `group` is the path of subworkflow calls the node was inlined from (Airflow
+    TaskGroups); `guard` ties a node to one case of a conditional.
+    """
 
     id: str
+    kind: NodeKind = "task"
     task: str | None = None
     inputs: dict[str, BindingSpec] = {}
     upstream: tuple[str, ...] = ()
+    group: tuple[str, ...] = ()
+    guard: GuardSpec | None = None
+    map: MapSpec | None = None
+    branch: BranchSpec | None = None
+    merge: MergeSpec | None = None
+    outputs: tuple[Variable, ...] = ()
+    airflow: AirflowNodeOptions | None = None
+
+    @model_validator(mode="after")
+    def _check_kind(self) -> NodeSpec:
+        needs = {"map": "map", "branch": "branch", "merge": "merge"}
+        for kind, attr in needs.items():
+            if (self.kind == kind) != (getattr(self, attr) is not None):
+                raise ValueError(f"node {self.id!r}: '{attr}' is set exactly on {kind} nodes")
+        if self.kind in ("branch", "merge") and self.task:
+            raise ValueError(f"node {self.id!r}: a {self.kind} node runs no task")
+        return self
 
     def dependencies(self) -> list[str]:
-        """Upstream node ids, from bindings first and explicit dependencies after."""
+        """Upstream node ids: bindings, conditions and merged outputs first, then explicit ones."""
+        refs = [ref for binding in self.inputs.values() for ref in binding_refs(binding)]
+        if self.branch is not None:
+            refs += [ref for case in self.branch.cases if case.condition is not None
+                     for ref in condition_refs(case.condition)]
         deps: list[str] = []
-        for binding in self.inputs.values():
-            for ref in binding_refs(binding):
-                if ref.node not in deps:
-                    deps.append(ref.node)
+        if self.merge is not None:
+            deps.append(self.merge.branch)
+            refs += [ref for case in self.merge.cases for binding in case.values()
+                     for ref in binding_refs(binding)]
+        if self.guard is not None and self.guard.branch not in deps:
+            deps.append(self.guard.branch)
+        for ref in refs:
+            if ref.node not in deps:
+                deps.append(ref.node)
         for node in self.upstream:
             if node not in deps:
                 deps.append(node)
@@ -451,12 +609,15 @@ class WorkflowSpec(SpecModel):
     tasks: dict[str, TaskSpec] = {}
     outputs: dict[str, BindingSpec] = {}
     labels: dict[str, str] = {}
+    on_failure: NodeSpec | None = None
 
     def node(self, node_id: str) -> NodeSpec:
-        """Return the node `node_id`; KeyError names the known ids."""
+        """Return the node `node_id` (the failure node too); KeyError names the known ids."""
         for node in self.nodes:
             if node.id == node_id:
                 return node
+        if self.on_failure is not None and self.on_failure.id == node_id:
+            return self.on_failure
         raise KeyError(f"workflow {self.name!r} has no node {node_id!r}")
 
     def task_of(self, node: NodeSpec) -> TaskSpec:
@@ -466,6 +627,45 @@ class WorkflowSpec(SpecModel):
         return self.tasks[node.task]
 
 
+class ScheduleSpec(SpecModel):
+    """When a launch plan runs: a cron expression or a fixed rate, in a timezone.
+
+    `kickoff_time_input` names a workflow input that receives the scheduled time
+    (Flyte's kickoff time argument); `catchup` replays missed intervals (off by default).
+    """
+
+    cron: str | None = None
+    fixed_rate: float | None = Field(default=None, gt=0)
+    timezone: str = "UTC"
+    kickoff_time_input: str | None = None
+    catchup: bool = False
+    start_date: str | None = None
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> ScheduleSpec:
+        if (self.cron is None) == (self.fixed_rate is None):
+            raise ValueError("a schedule needs exactly one of 'cron' and 'fixed_rate'")
+        return self
+
+
+class LaunchPlanSpec(SpecModel):
+    """A named way to launch a workflow: defaults, fixed inputs and a schedule.
+
+    Built into its own Airflow DAG; `fixed_inputs` cannot be overridden by a trigger.
+    """
+
+    schema_version: Literal[1]
+    kind: Literal["launch_plan"] = "launch_plan"
+    name: str
+    version: str = ""
+    workflow: WorkflowSpec
+    default_inputs: dict[str, JsonValue] = {}
+    fixed_inputs: dict[str, JsonValue] = {}
+    schedule: ScheduleSpec | None = None
+    description: str | None = None
+
+
 for _model in (ListType, MapType, FieldSpec, StructType, UnionType, DataFrameType, Variable,
-               ListBinding, MapBinding):
+               ListBinding, MapBinding, ComparisonSpec, ConjunctionSpec, NegationSpec, CaseSpec,
+               BranchSpec, MergeSpec, NodeSpec):
     _model.model_rebuild()
