@@ -19,6 +19,12 @@ from typing import TYPE_CHECKING, Any
 from flytepath_airflow.errors import CompileError, TypeMismatchError
 from flytepath_airflow.ir.models import (
     BindingSpec,
+    BranchSpec,
+    CaseSpec,
+    ComparisonSpec,
+    ConditionSpec,
+    ConjunctionSpec,
+    GuardSpec,
     InputRef,
     ListBinding,
     ListType,
@@ -26,14 +32,19 @@ from flytepath_airflow.ir.models import (
     LiteralType,
     MapBinding,
     MapType,
+    MergeSpec,
+    NegationSpec,
     NodeSpec,
     OutputRef,
     TaskSpec,
+    TypedInterface,
     UnionType,
+    Variable,
 )
 
 if TYPE_CHECKING:
     from flytepath_airflow.sdk.task import PythonTask
+    from flytepath_airflow.sdk.workflow import PythonWorkflow
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -91,9 +102,13 @@ class ComparisonExpression(_NoBool):
 
 
 class Promise(_NoBool):
-    """The future value of a workflow input or of one node output."""
+    """The future value of a workflow input or of one node output.
 
-    def __init__(self, ref: OutputRef | InputRef, type_: LiteralType, location: str) -> None:
+    `ref` is usually an OutputRef or an InputRef; a subworkflow output that passes one of
+    its inputs straight through carries the caller's binding (possibly a constant).
+    """
+
+    def __init__(self, ref: BindingSpec, type_: LiteralType, location: str) -> None:
         self.ref = ref
         self.type = type_
         self.location = location
@@ -103,7 +118,19 @@ class Promise(_NoBool):
         """`node.output` or `input 'x'`, as messages show it."""
         if isinstance(self.ref, OutputRef):
             return f"'{self.ref.node}.{self.ref.output}'"
-        return f"workflow input '{self.ref.name}'"
+        if isinstance(self.ref, InputRef):
+            return f"workflow input '{self.ref.name}'"
+        if isinstance(self.ref, LiteralBinding):
+            return f"the constant {self.ref.value!r}"
+        return "a collection of values"
+
+    def is_true(self) -> ComparisonExpression:
+        """`promise == True`, for a bool promise used as a conditional's condition."""
+        return ComparisonExpression(self, "==", True)
+
+    def is_false(self) -> ComparisonExpression:
+        """`promise == False`, for a bool promise used as a conditional's condition."""
+        return ComparisonExpression(self, "==", False)
 
     def _describe(self) -> str:
         return f"the promise {self.source_name}"
@@ -212,16 +239,25 @@ def _order(left: Any, right: Any) -> Any:
 
 @dataclass
 class TraceContext:
-    """Collects nodes and tasks while one workflow body is traced."""
+    """Collects nodes and tasks while one workflow body is traced.
+
+    `dynamic` names the `@dynamic` task whose body is being traced at run time (nested
+    dynamic tasks are refused there). `open_conditionals` are conditionals whose chain has
+    not reached `else_()` yet; the workflow is refused while any is open.
+    """
 
     workflow: str
     nodes: list[NodeSpec] = field(default_factory=list)
     tasks: dict[str, TaskSpec] = field(default_factory=dict)
     locations: dict[str, str] = field(default_factory=dict)
+    dynamic: str | None = None
+    open_conditionals: dict[str, str] = field(default_factory=dict)
     _extra_deps: dict[str, list[str]] = field(default_factory=dict)
+    _calls: dict[str, list[str]] = field(default_factory=dict)
 
-    def _new_id(self, base: str) -> str:
-        taken = {n.id for n in self.nodes}
+    def new_id(self, base: str) -> str:
+        """`base`, or `base_2`, `base_3`, ... when a node or subworkflow call has it."""
+        taken = {n.id for n in self.nodes} | set(self._calls)
         if base not in taken:
             return base
         i = 2
@@ -229,24 +265,102 @@ class TraceContext:
             i += 1
         return f"{base}_{i}"
 
+    _new_id = new_id
+
+    def add_node(self, node: NodeSpec, location: str) -> None:
+        """Append a node traced at `location`."""
+        self.nodes.append(node)
+        self.locations[node.id] = location
+
+    def add_task(self, spec: TaskSpec, location: str) -> None:
+        """Record a task the graph runs; two different tasks with one name are refused."""
+        existing = self.tasks.get(spec.name)
+        if existing is not None and existing != spec:
+            raise CompileError(f"two different tasks are both named '{spec.name}' ({location}).")
+        self.tasks[spec.name] = spec
+
+    def _members(self, node_id: str) -> list[str]:
+        return self._calls.get(node_id, [node_id])
+
     def add_dependency(self, upstream: str, downstream: str) -> None:
-        """Record an order-only dependency (`a >> b`)."""
-        deps = self._extra_deps.setdefault(downstream, [])
-        if upstream not in deps:
-            deps.append(upstream)
+        """Record an order-only dependency (`a >> b`); a subworkflow call stands for all
+        of its nodes."""
+        for down in self._members(downstream):
+            deps = self._extra_deps.setdefault(down, [])
+            for up in self._members(upstream):
+                if up not in deps:
+                    deps.append(up)
 
     def finished_nodes(self) -> tuple[NodeSpec, ...]:
         """The nodes with their order-only dependencies attached."""
         out = []
         for node in self.nodes:
-            extra = tuple(d for d in self._extra_deps.get(node.id, ()) if d != node.id)
-            out.append(node.model_copy(update={"upstream": extra}) if extra else node)
+            extra = tuple(d for d in self._extra_deps.get(node.id, ())
+                          if d != node.id and d not in node.upstream)
+            out.append(node.model_copy(update={"upstream": (*node.upstream, *extra)})
+                       if extra else node)
         return tuple(out)
+
+    def check_closed(self, owner: str) -> None:
+        """Refuse a traced body that left a conditional without its `else_`."""
+        for name, location in self.open_conditionals.items():
+            raise CompileError(
+                f"conditional '{name}' in {owner} ({location}) has no else_ case, so some "
+                "runs would produce no value. Add .else_().then(...) or .else_().fail(...) "
+                "at the end of the chain."
+            )
+
+    def outputs_of(self, node_id: str, outputs: tuple[Variable, ...], location: str,
+                   multiple: bool) -> Any:
+        """What a call returns: a Promise, NodeOutputs, or a NodeHandle (no outputs)."""
+        promises = {
+            v.name: Promise(OutputRef(node=node_id, output=v.name), v.type, location)
+            for v in outputs
+        }
+        if not promises:
+            return NodeHandle(node_id)
+        if not multiple:
+            return promises[outputs[0].name]
+        return NodeOutputs(node_id, promises)
+
+    def bind_inputs(self, owner: str, node_id: str, interface: TypedInterface,
+                    py_inputs: dict[str, Any], kwargs: dict[str, Any], location: str,
+                    fixed: dict[str, Any] | None = None) -> dict[str, BindingSpec]:
+        """Type-check and bind call arguments against `interface` (task or subworkflow).
+
+        `owner` names the callee in messages ("task 'add'"); `fixed` are arguments a
+        partial already binds (they may not be passed again).
+        """
+        from flytepath_airflow.types.literals import castability_error, render_type
+
+        inputs: dict[str, BindingSpec] = {}
+        for name, value in kwargs.items():
+            var = interface.input(name)
+            if var is None:
+                known = [v.name for v in interface.inputs]
+                close = difflib.get_close_matches(name, known, n=1)
+                raise CompileError(
+                    f"node '{node_id}' ({location}): {owner} has no input '{name}'"
+                    + (f"; did you mean '{close[0]}'?" if close else "") +
+                    f" Its inputs are: {', '.join(known) or '(none)'}."
+                )
+            inputs[name] = self.bind(
+                value, var.type, py_inputs[name], what=f"node '{node_id}' input '{name}'",
+                location=location, castability_error=castability_error,
+                render_type=render_type,
+            )
+        missing = [v.name for v in interface.inputs
+                   if v.required and v.name not in inputs and v.name not in (fixed or {})]
+        if missing:
+            raise CompileError(
+                f"node '{node_id}' ({location}): {owner} needs input "
+                f"{', '.join(repr(m) for m in missing)}, which the call does not pass. "
+                "Pass it as a keyword argument or give the parameter a default."
+            )
+        return inputs
 
     def call_task(self, task: PythonTask, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
         """Record a node for `task(**kwargs)` and return its promises."""
-        from flytepath_airflow.types.literals import castability_error, render_type
-
         location = caller_location()
         if args:
             raise CompileError(
@@ -256,45 +370,67 @@ class TraceContext:
                 f"{', '.join(f'{n}=...' for n in task.python_interface.inputs)})."
             )
         spec = task.to_spec()
-        existing = self.tasks.get(spec.name)
-        if existing is not None and existing != spec:
-            raise CompileError(f"two different tasks are both named '{spec.name}' ({location}).")
-        self.tasks[spec.name] = spec
-        node_id = self._new_id(task.fn.__name__)
-        inputs: dict[str, BindingSpec] = {}
-        for name, value in kwargs.items():
-            var = spec.interface.input(name)
-            if var is None:
-                known = [v.name for v in spec.interface.inputs]
-                close = difflib.get_close_matches(name, known, n=1)
-                raise CompileError(
-                    f"node '{node_id}' ({location}): task '{task.fn.__name__}' has no input "
-                    f"'{name}'" + (f"; did you mean '{close[0]}'?" if close else "") +
-                    f" Its inputs are: {', '.join(known) or '(none)'}."
-                )
-            inputs[name] = self.bind(
-                value, var.type, task.python_interface.inputs[name],
-                what=f"node '{node_id}' input '{name}'", location=location,
-                castability_error=castability_error, render_type=render_type,
-            )
-        missing = [v.name for v in spec.interface.inputs if v.required and v.name not in inputs]
-        if missing:
+        is_dynamic = spec.kind == "dynamic"
+        if is_dynamic and self.dynamic is not None:
             raise CompileError(
-                f"node '{node_id}' ({location}): task '{task.fn.__name__}' needs input "
-                f"{', '.join(repr(m) for m in missing)}, which the call does not pass. "
-                "Pass it as a keyword argument or give the parameter a default."
+                f"@dynamic task '{task.fn.__name__}' is called at {location} inside the body "
+                f"of @dynamic task '{self.dynamic}'; nested dynamic tasks are not supported. "
+                "Call its tasks directly in the outer body, or call it from a @workflow."
             )
-        self.nodes.append(NodeSpec(id=node_id, task=spec.name, inputs=inputs))
-        self.locations[node_id] = location
-        outputs = {
-            v.name: Promise(OutputRef(node=node_id, output=v.name), v.type, location)
-            for v in spec.interface.outputs
+        self.add_task(spec, location)
+        node_id = self.new_id(task.fn.__name__)
+        inputs = self.bind_inputs(f"task '{task.fn.__name__}'", node_id, spec.interface,
+                                  task.python_interface.inputs, kwargs, location)
+        self.add_node(NodeSpec(id=node_id, kind="dynamic" if is_dynamic else "task",
+                               task=spec.name, inputs=inputs), location)
+        return self.outputs_of(node_id, spec.interface.outputs, location,
+                               task.python_interface.multiple_outputs)
+
+    def call_workflow(self, wf: PythonWorkflow, args: tuple[Any, ...],
+                      kwargs: dict[str, Any]) -> Any:
+        """Inline a subworkflow call: its nodes join this graph under `<call_id>.`.
+
+        The subworkflow's input references become the caller's bindings (type-checked
+        like a task call), its nodes join the group `(call_id,)`, and its outputs become
+        promises of the inlined nodes.
+        """
+        from flytepath_airflow.sdk.workflow import trace_body
+
+        location = caller_location()
+        short = wf.fn.__name__
+        if args:
+            raise CompileError(
+                f"workflow '{short}' was called with positional arguments at {location}; "
+                f"FlytePath calls take keyword arguments only, e.g. {short}("
+                f"{', '.join(f'{n}=...' for n in wf.python_interface.inputs)})."
+            )
+        call_id = self.new_id(short)
+        iface = wf.interface
+        inputs = self.bind_inputs(f"workflow '{short}'", call_id, iface,
+                                  wf.python_interface.inputs, kwargs, location)
+        for var in iface.inputs:
+            if var.name not in inputs:
+                inputs[var.name] = LiteralBinding(value=var.default)
+        child = TraceContext(wf.name, dynamic=self.dynamic)
+        results = trace_body(wf, child)
+        for spec in child.tasks.values():
+            self.add_task(spec, location)
+        members = []
+        for node in child.finished_nodes():
+            inlined = inline_node(node, call_id, inputs)
+            self.add_node(inlined, child.locations.get(node.id, location))
+            members.append(inlined.id)
+        self._calls[call_id] = members
+        promises = {
+            var.name: Promise(substitute(promise.ref, call_id, inputs), var.type,
+                              promise.location)
+            for var, promise in results
         }
-        if not outputs:
-            return NodeHandle(node_id)
-        if not task.python_interface.multiple_outputs:
-            return outputs["o0"]
-        return NodeOutputs(node_id, outputs)
+        if not promises:
+            return NodeHandle(call_id)
+        if not wf.python_interface.multiple_outputs:
+            return next(iter(promises.values()))
+        return NodeOutputs(call_id, promises)
 
     def bind(self, value: Any, target: LiteralType, py_type: Any, *, what: str, location: str,
              castability_error: Any, render_type: Any) -> BindingSpec:
@@ -393,6 +529,58 @@ def _contains_promise(value: Any) -> bool:
     if isinstance(value, dict):
         return any(_contains_promise(v) for v in value.values())
     return False
+
+
+def substitute(binding: BindingSpec, call_id: str,
+               inputs: dict[str, BindingSpec]) -> BindingSpec:
+    """A subworkflow's binding as seen from its caller: inputs replaced, nodes prefixed."""
+    if isinstance(binding, InputRef):
+        return inputs[binding.name]
+    if isinstance(binding, OutputRef):
+        return OutputRef(node=f"{call_id}.{binding.node}", output=binding.output)
+    if isinstance(binding, ListBinding):
+        return ListBinding(items=tuple(substitute(b, call_id, inputs) for b in binding.items))
+    if isinstance(binding, MapBinding):
+        return MapBinding(entries={k: substitute(b, call_id, inputs)
+                                   for k, b in binding.entries.items()})
+    return binding
+
+
+def _substitute_condition(condition: ConditionSpec, call_id: str,
+                          inputs: dict[str, BindingSpec]) -> ConditionSpec:
+    if isinstance(condition, ComparisonSpec):
+        return ComparisonSpec(op=condition.op, left=substitute(condition.left, call_id, inputs),
+                              right=substitute(condition.right, call_id, inputs))
+    if isinstance(condition, ConjunctionSpec):
+        return ConjunctionSpec(kind=condition.kind,
+                               left=_substitute_condition(condition.left, call_id, inputs),
+                               right=_substitute_condition(condition.right, call_id, inputs))
+    return NegationSpec(operand=_substitute_condition(condition.operand, call_id, inputs))
+
+
+def inline_node(node: NodeSpec, call_id: str, inputs: dict[str, BindingSpec]) -> NodeSpec:
+    """A subworkflow's node, renamed `<call_id>.<id>` and grouped under `call_id`."""
+    update: dict[str, Any] = {
+        "id": f"{call_id}.{node.id}",
+        "group": (call_id, *node.group),
+        "inputs": {k: substitute(b, call_id, inputs) for k, b in node.inputs.items()},
+        "upstream": tuple(f"{call_id}.{u}" for u in node.upstream),
+    }
+    if node.guard is not None:
+        update["guard"] = GuardSpec(branch=f"{call_id}.{node.guard.branch}",
+                                    case=node.guard.case)
+    if node.branch is not None:
+        update["branch"] = BranchSpec(cases=tuple(
+            CaseSpec(condition=(None if c.condition is None
+                                else _substitute_condition(c.condition, call_id, inputs)),
+                     fail=c.fail)
+            for c in node.branch.cases))
+    if node.merge is not None:
+        update["merge"] = MergeSpec(
+            branch=f"{call_id}.{node.merge.branch}",
+            cases=tuple({k: substitute(b, call_id, inputs) for k, b in case.items()}
+                        for case in node.merge.cases))
+    return node.model_copy(update=update)
 
 
 _ACTIVE: ContextVar[TraceContext | None] = ContextVar("flytepath_trace", default=None)

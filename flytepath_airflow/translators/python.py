@@ -27,76 +27,32 @@ from flytepath_airflow.ir.models import (
 )
 from flytepath_airflow.ir.spec_io import load_spec, with_version
 from flytepath_airflow.sdk.interface import PythonInterface, join_outputs, parse_docstring
-from flytepath_airflow.sdk.promise import (
-    NodeHandle,
-    Promise,
-    TraceContext,
-    reset_trace,
-    set_trace,
-)
+from flytepath_airflow.sdk.promise import TraceContext
 from flytepath_airflow.sdk.task import PythonTask
-from flytepath_airflow.sdk.workflow import PythonWorkflow
+from flytepath_airflow.sdk.workflow import PythonWorkflow, trace_body
 
 
 def compile_workflow(
     wf: PythonWorkflow, *, project: str = "default", domain: str = "development"
 ) -> WorkflowSpec:
-    """Trace the workflow body with promises and return its checked, versioned spec."""
+    """Trace the workflow body with promises and return its checked, versioned spec.
+
+    Subworkflow calls are inlined: their nodes get the id prefix `<call_id>.` and the
+    group `(call_id,)`, where call_id is the subworkflow's function name (made unique
+    like task node ids: `name`, `name_2`, ...).
+    """
     from flytepath_airflow.translators.checks import check_workflow
-    from flytepath_airflow.types.literals import castability_error, render_type
 
-    iface = wf.interface
     trace = TraceContext(wf.name)
-    promises = {
-        v.name: Promise(InputRef(name=v.name), v.type, wf.location) for v in iface.inputs
-    }
-    token = set_trace(trace)
-    try:
-        result = wf.fn(**promises)
-    finally:
-        reset_trace(token)
-
-    outputs: dict[str, BindingSpec] = {}
-    expected = iface.outputs
-    if not expected:
-        if result is not None and not isinstance(result, NodeHandle):
-            raise CompileError(
-                f"workflow '{wf.name}' ({wf.location}) returns a value but its return "
-                "annotation is None. Annotate the outputs, e.g. `-> float`."
-            )
-    else:
-        if wf.python_interface.multiple_outputs:
-            values = tuple(result) if isinstance(result, tuple) else (result,)
-        else:
-            values = (result,)
-        if len(values) != len(expected):
-            raise CompileError(
-                f"workflow '{wf.name}' ({wf.location}) declares {len(expected)} outputs "
-                f"({', '.join(v.name for v in expected)}) but returns {len(values)} values."
-            )
-        for var, value in zip(expected, values, strict=True):
-            if not isinstance(value, Promise):
-                raise CompileError(
-                    f"workflow '{wf.name}' ({wf.location}) output '{var.name}' is bound to "
-                    f"{value!r}, which is not the result of a task call or a workflow input. "
-                    "Return promises from task calls; compute constants inside a @task."
-                )
-            reason = castability_error(value.type, var.type)
-            if reason is not None:
-                raise CompileError(
-                    f"workflow '{wf.name}' output '{var.name}' expects "
-                    f"{render_type(var.type)} but {value.source_name} produces "
-                    f"{render_type(value.type)} ({value.location}): {reason}. Change the "
-                    "return annotation or the task's output type."
-                )
-            outputs[var.name] = value.ref
+    results = trace_body(wf, trace)
+    outputs: dict[str, BindingSpec] = {var.name: promise.ref for var, promise in results}
     description, _ = parse_docstring(wf.fn.__doc__)
     spec = WorkflowSpec(
         schema_version=SCHEMA_VERSION,
         name=wf.name,
         tenant=TenantSpec(project=project, domain=domain),
         description=description,
-        interface=iface,
+        interface=wf.interface,
         nodes=trace.finished_nodes(),
         tasks=dict(sorted(trace.tasks.items())),
         outputs=outputs,
