@@ -16,6 +16,9 @@ __version__ = "0.1.0"
 _EXPORTS: dict[str, str] = {
     "task": "flytepath_airflow.sdk.task",
     "workflow": "flytepath_airflow.sdk.workflow",
+    "map_task": "flytepath_airflow.sdk.map_task",
+    "MapTask": "flytepath_airflow.sdk.map_task",
+    "FailureInfo": "flytepath_airflow.sdk.workflow",
     "Resources": "flytepath_airflow.sdk.task",
     "Secret": "flytepath_airflow.sdk.task",
     "PythonTask": "flytepath_airflow.sdk.task",
@@ -58,6 +61,7 @@ if TYPE_CHECKING:
         RecoverableError,
     )
     from flytepath_airflow.runtime.context import ExecutionContext, current_context
+    from flytepath_airflow.sdk.map_task import MapTask, map_task
     from flytepath_airflow.sdk.task import PythonTask, Resources, Secret, task
-    from flytepath_airflow.sdk.workflow import PythonWorkflow, workflow
+    from flytepath_airflow.sdk.workflow import FailureInfo, PythonWorkflow, workflow
     from flytepath_airflow.types import JSON, Columns, Directory, File, HashMethod, Pickled

@@ -1,19 +1,23 @@
-"""Authoring: `@task`, `@workflow`, resources, secrets and the execution context.
+"""Authoring: `@task`, `@workflow`, `map_task`, resources, secrets and the execution context.
 
 Must not import: airflow, kubernetes.
 """
 
 from flytepath_airflow.runtime.context import ExecutionContext, current_context
+from flytepath_airflow.sdk.map_task import MapTask, map_task
 from flytepath_airflow.sdk.task import PythonTask, Resources, Secret, task
-from flytepath_airflow.sdk.workflow import PythonWorkflow, workflow
+from flytepath_airflow.sdk.workflow import FailureInfo, PythonWorkflow, workflow
 
 __all__ = [
     "ExecutionContext",
+    "FailureInfo",
+    "MapTask",
     "PythonTask",
     "PythonWorkflow",
     "Resources",
     "Secret",
     "current_context",
+    "map_task",
     "task",
     "workflow",
 ]

@@ -5,21 +5,35 @@
 The checks run in a fixed order so the same spec always gives the same error:
 
 1. node ids are unique;
-2. every node runs a task the workflow defines, and shell or container tasks declare no
+2. every task, map and dynamic node runs a task the workflow defines (a dynamic node a
+   dynamic task, a map node a Python task), and shell or container tasks declare no
    File, Directory, DataFrame or pickled outputs (they return text);
-3. every explicit upstream dependency names an existing node;
-4. every node input exists on its task, and every reference in a binding names an existing
-   node and output, or an existing workflow input;
+3. every explicit upstream dependency names an existing node; every guard names a branch
+   node and one of its cases; every branch ends with an `else_` case (condition None,
+   possibly a fail case); every merge names a branch node and binds, for each of its
+   cases, every merged output (fail cases bind nothing);
+4. every node input exists on its task (a map node's mapped inputs are among its inputs),
+   and every reference in a binding, a condition or a merge names an existing node and
+   output, or an existing workflow input;
 5. every workflow output binding names a declared output, with valid references;
 6. the graph has no cycle;
-7. node by node: every binding's type is castable to the input it feeds (literals are
-   validated against the type), then every required task input is bound;
-8. every declared workflow output is bound, with a castable type.
+7. node by node: every binding's type is castable to the input it feeds (a mapped input
+   feeds a list of the task input's type; literals are validated against the type), every
+   required task input is bound, every comparison compares comparable types, and every
+   merged binding is castable to the merge output;
+8. every declared workflow output is bound, with a castable type;
+9. the failure node (`on_failure`) runs a defined task, reads only workflow inputs and
+   literals, and binds every required input but `err` (which the runtime fills in).
+
+Outputs of a node: a task or dynamic node has its task's outputs; a map node has
+`list[O]` per task output (`list[Optional[O]]` when min_success_ratio < 1); a merge node
+has its `outputs`; a branch node has none (see `node_outputs`).
 
 `locate(path)` lets a front-end put a source position in messages. `path` is the field path
 inside the spec, e.g. `("nodes", 2, "inputs", "x")`, `("nodes", 2, "inputs", "xs", "items",
 0)`, `("nodes", 2, "task")`, `("nodes", 2, "upstream", 0)`, `("nodes", 2, "id")`,
-`("nodes", 2)`, `("outputs", "total")` or `("interface", "outputs", 0)`; it returns a
+`("nodes", 2)`, `("on_failure",)`, `("outputs", "total")` or `("interface", "outputs", 0)`;
+it returns a
 "file:line" string or None. When a path is not known, its shorter prefixes are tried.
 
 `topological_order(spec)` is the execution order the runtime and backends use.
@@ -39,7 +53,11 @@ from flytepath_airflow.errors import CompileError, LiteralValueError, TypeMismat
 from flytepath_airflow.ir.models import (
     BindingSpec,
     BlobType,
+    ComparisonSpec,
+    ConditionSpec,
+    ConjunctionSpec,
     DataFrameType,
+    EnumType,
     InputRef,
     ListBinding,
     ListType,
@@ -52,7 +70,9 @@ from flytepath_airflow.ir.models import (
     PickledType,
     SimpleType,
     StructType,
+    TaskSpec,
     UnionType,
+    Variable,
     WorkflowSpec,
 )
 from flytepath_airflow.types.literals import castability_error, render_type, validate_literal
@@ -104,11 +124,49 @@ def binding_type(spec: WorkflowSpec, binding: BindingSpec,
     if isinstance(binding, OutputRef):
         node = (nodes.get(binding.node) if nodes is not None
                 else next((n for n in spec.nodes if n.id == binding.node), None))
-        if node is None or node.task is None or node.task not in spec.tasks:
+        if node is None:
             return None
-        out = spec.tasks[node.task].interface.output(binding.output)
+        outs = node_outputs(spec, node)
+        out = next((v for v in outs or () if v.name == binding.output), None)
         return out.type if out is not None else None
     return None
+
+
+_NONE = SimpleType(name="none")
+
+
+def optional_of(lt: LiteralType) -> LiteralType:
+    """`Optional[lt]` (unchanged when `lt` already admits None)."""
+    if lt == _NONE or (isinstance(lt, UnionType) and _NONE in lt.variants):
+        return lt
+    return UnionType(variants=(lt, _NONE))
+
+
+def map_outputs(task: TaskSpec, min_success_ratio: float) -> tuple[Variable, ...]:
+    """A map node's outputs: `list[O]` per task output, `list[Optional[O]]` below ratio 1."""
+    return tuple(
+        Variable(name=v.name, type=ListType(
+            item=optional_of(v.type) if min_success_ratio < 1 else v.type))
+        for v in task.interface.outputs
+    )
+
+
+def node_outputs(spec: WorkflowSpec, node: NodeSpec) -> tuple[Variable, ...] | None:
+    """The outputs other nodes can read from `node`, or None when its task is unknown.
+
+    Task and dynamic nodes: their task's outputs. Map nodes: a list per task output (of
+    optionals when min_success_ratio < 1). Merge nodes: `node.outputs`. Branch nodes: none.
+    """
+    if node.kind == "merge":
+        return node.outputs
+    if node.kind == "branch":
+        return ()
+    if node.task is None or node.task not in spec.tasks:
+        return None
+    task = spec.tasks[node.task]
+    if node.kind == "map" and node.map is not None:
+        return map_outputs(task, node.map.min_success_ratio)
+    return task.interface.outputs
 
 
 def _leaves(binding: BindingSpec, path: FieldPath, label: str
@@ -158,6 +216,7 @@ class _Checker:
         self.check_process_outputs()
         for index, node in enumerate(self.spec.nodes):
             self.check_upstream(index, node)
+            self.check_control(index, node)
         for index, node in enumerate(self.spec.nodes):
             self.check_node_references(index, node)
         self.check_output_references()
@@ -168,6 +227,7 @@ class _Checker:
             self.check_node_types(index, node)
             self.check_required_inputs(index, node)
         self.check_outputs_bound()
+        self.check_failure_node()
 
     def check_unique_ids(self) -> None:
         first: dict[str, int] = {}
@@ -183,6 +243,8 @@ class _Checker:
             first[node.id] = index
 
     def check_task(self, index: int, node: NodeSpec) -> None:
+        if node.kind in ("branch", "merge"):
+            return
         if node.task is None:
             raise self.fail(
                 f"Node '{node.id}' runs nothing", ("nodes", index),
@@ -197,6 +259,21 @@ class _Checker:
                 f"{did_you_mean(node.task, self.spec.tasks)} "
                 "Define the task or correct the name.",
             )
+        task = self.spec.tasks[node.task]
+        if (node.kind == "dynamic") != (task.kind == "dynamic"):
+            raise self.fail(
+                f"Node '{node.id}' is a {node.kind} node but task '{task.name}' is a "
+                f"{task.kind} task",
+                ("nodes", index, "task"),
+                "A dynamic task runs only in a node of kind 'dynamic', and a dynamic node "
+                "runs only a dynamic task. Make the two agree.",
+            )
+        if node.kind == "map" and task.kind != "python":
+            raise self.fail(
+                f"Map node '{node.id}' maps task '{task.name}', a {task.kind} task",
+                ("nodes", index, "task"),
+                "Only Python tasks can be mapped. Map a @task instead.",
+            )
 
     def check_upstream(self, index: int, node: NodeSpec) -> None:
         for k, dep in enumerate(node.upstream):
@@ -207,6 +284,82 @@ class _Checker:
                     f"Nodes: {_listing(self.node_ids)}.{did_you_mean(dep, self.node_ids)} "
                     "Correct the id or remove the dependency.",
                 )
+
+    def branch_node(self, name: str, path: FieldPath, subject: str) -> NodeSpec:
+        """The branch node `name`, or a CompileError saying `subject` names a non-branch."""
+        target = self.by_id.get(name)
+        if target is None or target.branch is None:
+            branches = [n.id for n in self.spec.nodes if n.branch is not None]
+            what = ("does not exist" if target is None
+                    else f"is a {target.kind} node, not a branch")
+            raise self.fail(
+                f"{subject} names branch node '{name}', which {what}",
+                path,
+                f"Branch nodes: {_listing(branches)}.{did_you_mean(name, branches)} "
+                "Name the branch node of the conditional.",
+            )
+        return target
+
+    def check_control(self, index: int, node: NodeSpec) -> None:
+        """Guards, branches and merges fit together (before references and types)."""
+        if node.guard is not None:
+            branch = self.branch_node(node.guard.branch, ("nodes", index, "guard"),
+                                      f"Node '{node.id}' guard")
+            assert branch.branch is not None
+            count = len(branch.branch.cases)
+            if node.guard.case >= count:
+                raise self.fail(
+                    f"Node '{node.id}' is guarded by case {node.guard.case} of branch "
+                    f"'{branch.id}', which has only {count} cases",
+                    ("nodes", index, "guard"),
+                    f"Cases are numbered from 0 to {count - 1}. Correct the case number.",
+                )
+        if node.branch is not None:
+            last = node.branch.cases[-1]
+            if last.condition is not None:
+                raise self.fail(
+                    f"Branch '{node.id}' has no else case",
+                    ("nodes", index, "branch"),
+                    "When no condition holds, no case would run and the conditional would "
+                    "have no value. End the cases with one whose condition is empty "
+                    "(.else_().then(...) or .else_().fail(...)).",
+                )
+            for k, case in enumerate(node.branch.cases[:-1]):
+                if case.condition is None:
+                    raise self.fail(
+                        f"Branch '{node.id}' case {k} has no condition but is not last",
+                        ("nodes", index, "branch"),
+                        "Cases after it could never be taken. Only the last case (the "
+                        "else_) may have no condition.",
+                    )
+        if node.merge is not None:
+            branch = self.branch_node(node.merge.branch, ("nodes", index, "merge"),
+                                      f"Merge node '{node.id}'")
+            assert branch.branch is not None
+            cases = branch.branch.cases
+            if len(node.merge.cases) != len(cases):
+                raise self.fail(
+                    f"Merge node '{node.id}' lists {len(node.merge.cases)} cases but branch "
+                    f"'{branch.id}' has {len(cases)}",
+                    ("nodes", index, "merge"),
+                    "Give one entry per case of the branch, in order (an empty one for a "
+                    "fail case).",
+                )
+            names = [v.name for v in node.outputs]
+            for k, (case, bound) in enumerate(zip(cases, node.merge.cases, strict=True)):
+                if case.fail is not None:
+                    continue
+                missing = [n for n in names if n not in bound]
+                extra = [n for n in bound if n not in names]
+                if missing or extra:
+                    problem = (f"does not bind output {_listing(missing)}" if missing
+                               else f"binds {_listing(extra)}, which it does not declare")
+                    raise self.fail(
+                        f"Merge node '{node.id}' case {k} {problem}",
+                        ("nodes", index, "merge"),
+                        f"Every case that does not fail binds exactly the merged outputs "
+                        f"({_listing(names)}).",
+                    )
 
     def check_reference(self, leaf: BindingSpec, path: FieldPath, subject: str) -> None:
         spec = self.spec
@@ -230,18 +383,44 @@ class _Checker:
                     f"{did_you_mean(leaf.node, self.node_ids)} "
                     "Correct the node id in the reference.",
                 )
-            task = spec.task_of(node)
-            if task.interface.output(leaf.output) is None:
-                outs = [v.name for v in task.interface.outputs]
+            outputs = node_outputs(spec, node) or ()
+            if not any(v.name == leaf.output for v in outputs):
+                outs = [v.name for v in outputs]
+                owner = (f"its task '{node.task}'" if node.kind in ("task", "dynamic")
+                         else f"this {node.kind} node")
                 raise self.fail(
                     f"{subject} refers to output '{leaf.output}' of node '{leaf.node}', "
-                    f"but its task '{task.name}' has no such output",
+                    f"but {owner} has no such output",
                     path,
-                    f"Outputs of '{task.name}': {_listing(outs)}."
+                    f"Outputs of '{leaf.node}': {_listing(outs)}."
                     f"{did_you_mean(leaf.output, outs)} Correct the output name.",
                 )
 
     def check_node_references(self, index: int, node: NodeSpec) -> None:
+        if node.branch is not None:
+            for k, case in enumerate(node.branch.cases):
+                if case.condition is not None:
+                    for leaf, leaf_path in _condition_leaves(
+                            case.condition, ("nodes", index, "branch", "cases", k)):
+                        self.check_reference(leaf, leaf_path,
+                                             f"Branch '{node.id}' case {k} condition")
+        if node.merge is not None:
+            for k, bound in enumerate(node.merge.cases):
+                for name, binding in bound.items():
+                    at: FieldPath = ("nodes", index, "merge", "cases", k, name)
+                    for leaf, leaf_path, label in _leaves(binding, at, name):
+                        self.check_reference(leaf, leaf_path,
+                                             f"Merge node '{node.id}' case {k} output '{label}'")
+        if node.kind in ("branch", "merge"):
+            if node.inputs:
+                raise self.fail(
+                    f"{node.kind.capitalize()} node '{node.id}' has inputs",
+                    ("nodes", index, "inputs"),
+                    f"A {node.kind} node reads values through its "
+                    f"{'conditions' if node.kind == 'branch' else 'merge cases'}. Remove "
+                    "its inputs.",
+                )
+            return
         task = self.spec.task_of(node)
         known = [v.name for v in task.interface.inputs]
         for name, binding in node.inputs.items():
@@ -256,6 +435,15 @@ class _Checker:
                 )
             for leaf, leaf_path, label in _leaves(binding, path, name):
                 self.check_reference(leaf, leaf_path, f"Node '{node.id}' input '{label}'")
+        if node.map is not None:
+            for name in node.map.mapped:
+                if name not in node.inputs:
+                    raise self.fail(
+                        f"Map node '{node.id}' maps over input '{name}', which it does not "
+                        "bind",
+                        ("nodes", index, "map", "mapped"),
+                        f"Bind '{name}' to a list, or remove it from 'mapped'.",
+                    )
 
     def check_output_references(self) -> None:
         declared = [v.name for v in self.spec.interface.outputs]
@@ -291,8 +479,10 @@ class _Checker:
 
     def fix_text(self, leaf: BindingSpec, target_side: str) -> str:
         if isinstance(leaf, OutputRef):
-            task = self.spec.task_of(self.by_id[leaf.node])
-            source_side = f"output '{leaf.output}' of task '{task.name}'"
+            node = self.by_id[leaf.node]
+            source_side = (f"output '{leaf.output}' of task '{node.task}'"
+                           if node.kind in ("task", "dynamic") and node.task
+                           else f"output '{leaf.output}' of node '{node.id}'")
         else:
             assert isinstance(leaf, InputRef)
             source_side = f"workflow input '{leaf.name}'"
@@ -381,15 +571,86 @@ class _Checker:
                                         f"{label}[{json.dumps(key)}]", target_side)
 
     def check_node_types(self, index: int, node: NodeSpec) -> None:
+        if node.branch is not None:
+            for k, case in enumerate(node.branch.cases):
+                if case.condition is not None:
+                    self.check_condition(node, case.condition,
+                                         ("nodes", index, "branch", "cases", k), k)
+            return
+        if node.merge is not None:
+            for k, bound in enumerate(node.merge.cases):
+                for out in node.outputs:
+                    if out.name in bound:
+                        self.check_binding_type(
+                            bound[out.name], out.type,
+                            ("nodes", index, "merge", "cases", k, out.name),
+                            f"Merge node '{node.id}' case {k} output", out.name,
+                            f"output '{out.name}' of merge node '{node.id}'")
+            return
         task = self.spec.task_of(node)
+        mapped = node.map.mapped if node.map is not None else ()
         for name, binding in node.inputs.items():
             var = task.interface.input(name)
             assert var is not None, "input names are checked before types"
-            self.check_binding_type(binding, var.type, ("nodes", index, "inputs", name),
+            target = ListType(item=var.type) if name in mapped else var.type
+            self.check_binding_type(binding, target, ("nodes", index, "inputs", name),
                                     f"Node '{node.id}' input", name,
-                                    f"input '{name}' of task '{task.name}'")
+                                    f"input '{name}' of task '{task.name}'"
+                                    + (" (mapped: it takes a list)" if name in mapped else ""))
+
+    def operand_type(self, binding: BindingSpec) -> LiteralType | None:
+        if isinstance(binding, (OutputRef, InputRef)):
+            return binding_type(self.spec, binding, self.by_id)
+        return None
+
+    def check_condition(self, node: NodeSpec, condition: ConditionSpec, path: FieldPath,
+                        case: int) -> None:
+        if isinstance(condition, ConjunctionSpec):
+            self.check_condition(node, condition.left, path, case)
+            self.check_condition(node, condition.right, path, case)
+            return
+        if not isinstance(condition, ComparisonSpec):
+            self.check_condition(node, condition.operand, path, case)
+            return
+        subject = f"Branch '{node.id}' case {case} compares"
+        sides = []
+        for side in (condition.left, condition.right):
+            if isinstance(side, (ListBinding, MapBinding)):
+                raise self.fail(f"{subject} a collection of bindings", path,
+                                "Compare single values: node outputs, workflow inputs or "
+                                "constants.", TypeMismatchError)
+            lt = self.operand_type(side)
+            if lt is not None:
+                reason = _comparable(lt, condition.op)
+                if reason is not None:
+                    raise self.fail(
+                        f"{subject} {_operand_text(side)}, which is {render_type(lt)}", path,
+                        f"{reason} Compare a scalar output instead, or compute a bool in a "
+                        "@task and compare it with True.", TypeMismatchError)
+            sides.append((side, lt))
+        (left, lt_left), (right, lt_right) = sides
+        if lt_left is not None and lt_right is not None:
+            if (castability_error(lt_left, lt_right) is not None
+                    and castability_error(lt_right, lt_left) is not None):
+                raise self.fail(
+                    f"{subject} {_operand_text(left)} ({render_type(lt_left)}) with "
+                    f"{_operand_text(right)} ({render_type(lt_right)})", path,
+                    "Values of these types are never equal or ordered. Compare values of "
+                    "the same type.", TypeMismatchError)
+        for ref_side, lt, other in ((left, lt_left, right), (right, lt_right, left)):
+            if lt is not None and isinstance(other, LiteralBinding) and other.value is not None:
+                try:
+                    validate_literal(other.value, lt, "constant")
+                except LiteralValueError:
+                    raise self.fail(
+                        f"{subject} {_operand_text(ref_side)} ({render_type(lt)}) with the "
+                        f"constant {_literal_text(other.value)}", path,
+                        f"The constant is not a {render_type(lt)}. Compare with a value of "
+                        "the same type.", TypeMismatchError) from None
 
     def check_required_inputs(self, index: int, node: NodeSpec) -> None:
+        if node.kind in ("branch", "merge"):
+            return
         task = self.spec.task_of(node)
         for var in task.interface.inputs:
             if var.required and var.name not in node.inputs:
@@ -432,6 +693,102 @@ class _Checker:
             self.check_binding_type(binding, var.type, ("outputs", var.name),
                                     "Workflow output", var.name,
                                     f"workflow output '{var.name}'")
+
+
+    def check_failure_node(self) -> None:
+        node = self.spec.on_failure
+        if node is None:
+            return
+        path: FieldPath = ("on_failure",)
+        if node.kind != "task" or node.task is None or node.task not in self.spec.tasks:
+            raise self.fail(
+                f"The failure node '{node.id}' runs task '{node.task}', which workflow "
+                f"'{self.spec.name}' does not define" if node.kind == "task" else
+                f"The failure node '{node.id}' is a {node.kind} node",
+                path, "The failure node is a plain task node; define its task in 'tasks'.",
+            )
+        task = self.spec.tasks[node.task]
+        for name, binding in node.inputs.items():
+            var = task.interface.input(name)
+            if var is None:
+                known = [v.name for v in task.interface.inputs]
+                raise self.fail(
+                    f"The failure node sets input '{name}', which task '{task.name}' does "
+                    "not have", (*path, "inputs", name),
+                    f"Inputs of '{task.name}': {_listing(known)}. Remove the binding.",
+                )
+            for leaf, leaf_path, label in _leaves(binding, (*path, "inputs", name), name):
+                if isinstance(leaf, OutputRef):
+                    raise self.fail(
+                        f"The failure node input '{label}' reads output '{leaf.output}' of "
+                        f"node '{leaf.node}'", leaf_path,
+                        "The failure node runs when the workflow failed, when outputs may "
+                        "not exist. Bind it to workflow inputs or constants only.",
+                    )
+                self.check_reference(leaf, leaf_path, f"The failure node input '{label}'")
+            self.check_binding_type(binding, var.type, (*path, "inputs", name),
+                                    "The failure node input", name,
+                                    f"input '{name}' of task '{task.name}'")
+        for var in task.interface.inputs:
+            if var.required and var.name not in node.inputs and var.name != FAILURE_INPUT:
+                raise self.fail(
+                    f"The failure node does not bind required input '{var.name}' of task "
+                    f"'{task.name}'", path,
+                    f"Bind it to a workflow input of the same name, or give it a default "
+                    f"('{FAILURE_INPUT}' alone is filled in by the runtime).",
+                )
+
+
+FAILURE_INPUT = "err"
+"""The failure node input the runtime fills with the failure (a FailureInfo struct)."""
+
+_ORDERED = {"int", "float", "str", "datetime", "date", "duration"}
+_EQUATABLE = _ORDERED | {"bool", "none"}
+
+
+def _comparable(lt: LiteralType, op: str) -> str | None:
+    """Why values of `lt` cannot be compared with `op`, or None when they can."""
+    if isinstance(lt, UnionType):
+        for variant in lt.variants:
+            if isinstance(variant, SimpleType) and variant.name == "none":
+                if op in ("==", "!="):
+                    continue
+                return (f"An optional value may be None, which {op} cannot order; compare "
+                        "it with == or != only, or make it non-optional.")
+            reason = _comparable(variant, op)
+            if reason is not None:
+                return reason
+        return None
+    if isinstance(lt, EnumType):
+        return None if op in ("==", "!=") else f"Enums are compared with == and != only, not {op}."
+    if isinstance(lt, SimpleType):
+        allowed = _ORDERED if op not in ("==", "!=") else _EQUATABLE
+        if lt.name in allowed:
+            return None
+        return f"{render_type(lt)} values cannot be compared with {op}."
+    return f"{render_type(lt)} values cannot be compared in a condition."
+
+
+def _operand_text(binding: BindingSpec) -> str:
+    if isinstance(binding, OutputRef):
+        return f"'{binding.node}.{binding.output}'"
+    if isinstance(binding, InputRef):
+        return f"workflow input '{binding.name}'"
+    if isinstance(binding, LiteralBinding):
+        return f"the constant {_literal_text(binding.value)}"
+    return "a collection"
+
+
+def _condition_leaves(condition: ConditionSpec, path: FieldPath
+                      ) -> Iterator[tuple[BindingSpec, FieldPath]]:
+    if isinstance(condition, ComparisonSpec):
+        yield condition.left, (*path, "condition", "left")
+        yield condition.right, (*path, "condition", "right")
+    elif isinstance(condition, ConjunctionSpec):
+        yield from _condition_leaves(condition.left, path)
+        yield from _condition_leaves(condition.right, path)
+    else:
+        yield from _condition_leaves(condition.operand, path)
 
 
 def _holds_blob(lt: LiteralType) -> bool:
@@ -548,11 +905,15 @@ def topological_order(spec: WorkflowSpec) -> list[str]:
 
 
 __all__ = [
+    "FAILURE_INPUT",
     "FieldPath",
     "Locate",
     "binding_type",
     "check_workflow",
     "did_you_mean",
     "find_cycle",
+    "map_outputs",
+    "node_outputs",
+    "optional_of",
     "topological_order",
 ]
