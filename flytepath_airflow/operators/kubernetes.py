@@ -82,6 +82,10 @@ class FlytePathKubernetesOperator(FlytePathNodeMixin, KubernetesPodOperator):
         spec_version: str,
         input_names: tuple[str, ...] = (),
         store_root: str | None = None,
+        flytepath_item: Any = None,
+        dynamic_parent: str | None = None,
+        guarded: bool = False,
+        failure_node: bool = False,
         max_attempts: int = 1,
         kubernetes_settings_file: str | None = None,
         **kwargs: Any,
@@ -100,6 +104,10 @@ class FlytePathKubernetesOperator(FlytePathNodeMixin, KubernetesPodOperator):
             spec_version=spec_version,
             input_names=input_names,
             store_root=store_root,
+            flytepath_item=flytepath_item,
+            dynamic_parent=dynamic_parent,
+            guarded=guarded,
+            failure_node=failure_node,
         )
         self.max_attempts = max_attempts
         self.kubernetes_settings_file = kubernetes_settings_file
@@ -139,7 +147,8 @@ class FlytePathKubernetesOperator(FlytePathNodeMixin, KubernetesPodOperator):
                 "which runs on regular capacity. Give it retries to use spot capacity.",
                 task.name,
             )
-        return cls(
+        return cls.create(
+            airflow_kwargs.pop("expand", None),
             flytepath_node=node.id,
             spec_uri=spec_uri,
             spec_version=spec.version,
@@ -205,7 +214,7 @@ class FlytePathKubernetesOperator(FlytePathNodeMixin, KubernetesPodOperator):
         self.log.info("node %s published outputs: %s", invocation.node_id,
                       ", ".join(sorted(pointer.get("outputs", {}))) or "(none)")
         context["ti"].xcom_push(key=XCOM_RETURN_KEY, value=pointer)
-        return pointer
+        return self.finish(invocation, pointer)
 
     def build_pod_request_obj(self, context: Any = None, *, dry_run: bool = False) -> Any:
         """The pod composed by `execute()` (the provider calls this to create it)."""

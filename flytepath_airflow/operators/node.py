@@ -32,6 +32,7 @@ EXIT_OK = 0
 EXIT_USAGE = 2
 EXIT_USER_ERROR = 10
 EXIT_SYSTEM_ERROR = 11
+EXIT_SKIPPED = 12
 
 ENTRYPOINT_MODULE = "flytepath_airflow.runtime.entrypoint"
 
@@ -64,6 +65,7 @@ class NodeInvocation:
     root: str
     inputs: dict[str, Any]
     options: dict[str, Any] = field(default_factory=dict)
+    item: int | None = None
 
     def argv(self) -> list[str]:
         """Arguments of `flytepath-execute` (after the program name)."""
@@ -73,6 +75,7 @@ class NodeInvocation:
             "--run-id", self.run_id,
             "--attempt", str(self.attempt),
             "--root", self.root,
+            *(["--item", str(self.item)] if self.item is not None else []),
             "--prepare-inputs", json.dumps(self.inputs, sort_keys=True, default=str),
             *(["--prepare-options", json.dumps(self.options, sort_keys=True)]
               if self.options else []),
@@ -101,6 +104,12 @@ class FlytePathNodeMixin:
     :param spec_version: the spec version the DAG was built from.
     :param input_names: names of the workflow inputs, taken from the run's params.
     :param store_root: store root URI; None resolves it on the worker.
+    :param flytepath_item: for a map node, the element this (mapped) task instance runs;
+        for a level of a dynamic node, the id of the generated node it runs.
+    :param dynamic_parent: the dynamic node whose generated graph this task runs nodes of.
+    :param guarded: the node belongs to a conditional case (skipped when not taken).
+    :param failure_node: this is the workflow's on_failure node: it runs when a node has
+        failed, and the run still fails after it.
     """
 
     ui_color = "#e8f1fb"
@@ -109,6 +118,10 @@ class FlytePathNodeMixin:
     spec_version: str
     input_names: tuple[str, ...]
     store_root: str | None
+    flytepath_item: Any
+    dynamic_parent: str | None
+    guarded: bool
+    failure_node: bool
 
     def _init_node(
         self,
@@ -118,12 +131,28 @@ class FlytePathNodeMixin:
         spec_version: str,
         input_names: tuple[str, ...] = (),
         store_root: str | None = None,
+        flytepath_item: Any = None,
+        dynamic_parent: str | None = None,
+        guarded: bool = False,
+        failure_node: bool = False,
     ) -> None:
         self.flytepath_node = flytepath_node
         self.spec_uri = spec_uri
         self.spec_version = spec_version
         self.input_names = tuple(input_names)
         self.store_root = store_root
+        self.flytepath_item = flytepath_item
+        self.dynamic_parent = dynamic_parent
+        self.guarded = guarded
+        self.failure_node = failure_node
+
+    @classmethod
+    def create(cls, expand: dict[str, Any] | None, **kwargs: Any) -> Any:
+        """`cls(**kwargs)`, or a mapped task `cls.partial(**kwargs).expand(**expand)`."""
+        operator_cls: Any = cls
+        if expand is None:
+            return operator_cls(**kwargs)
+        return operator_cls.partial(**kwargs).expand(**expand)
 
     # -- building (parse time; pure) -------------------------------------------------
     @classmethod
@@ -142,8 +171,8 @@ class FlytePathNodeMixin:
         `airflow_kwargs` are the BaseOperator arguments build_dag decided (task_id, dag,
         retries, retry_delay, execution_timeout, pool, pool_slots, owner, doc_md).
         """
-        operator_cls: Any = cls  # a concrete runner: the mixin plus an Airflow operator
-        return operator_cls(
+        return cls.create(
+            airflow_kwargs.pop("expand", None),
             flytepath_node=node.id,
             spec_uri=spec_uri,
             spec_version=spec.version,
@@ -182,15 +211,42 @@ class FlytePathNodeMixin:
             spec_uri, bundle = self._registered_version(str(requested), root)
             if bundle:
                 options["code_bundle"] = bundle
-        return NodeInvocation(
+        node_id, item = self.flytepath_node, self.flytepath_item
+        if self.dynamic_parent is not None:
+            from flytepath_airflow.runtime.control import child_run_id
+            from flytepath_airflow.runtime.run import run_key
+            from flytepath_airflow.stores.blob import BlobStore
+
+            run_id = child_run_id(run_id, self.dynamic_parent)
+            spec_uri = BlobStore(root).uri(f"{run_key(run_id)}/spec.json")
+            node_id, item, inputs = str(item), None, {}
+        invocation = NodeInvocation(
             spec_uri=spec_uri,
-            node_id=self.flytepath_node,
+            node_id=node_id,
             run_id=run_id,
             attempt=int(ti.try_number or 1),
             root=root,
             inputs=inputs,
             options=options,
+            item=None if item is None else int(item),
         )
+        if self.guarded:
+            self.skip_if_guarded_out(invocation)
+        return invocation
+
+    def skip_if_guarded_out(self, invocation: NodeInvocation) -> None:
+        """Skip this task when its node's conditional case was not taken."""
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        from flytepath_airflow.runtime.control import guarded_out
+        from flytepath_airflow.runtime.run import load_run_spec
+
+        spec = load_run_spec(invocation.run_id, invocation.root)
+        if guarded_out(spec, spec.node(invocation.node_id), invocation.run_id,
+                       invocation.root):
+            raise AirflowSkipException(
+                f"node {invocation.node_id!r}: its conditional case was not taken"
+            )
 
     def _registered_version(self, version: str, root: str) -> tuple[str, dict[str, str] | None]:
         """The spec URI and code bundle of another registered version of this DAG's workflow.
@@ -243,17 +299,61 @@ class FlytePathNodeMixin:
             return store.uri(key)
         return self.spec_uri
 
+    def finish(self, invocation: NodeInvocation, pointer: dict[str, Any]) -> dict[str, Any]:
+        """After a successful run: a failure node still fails the run, with the cause."""
+        if not self.failure_node:
+            return pointer
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from flytepath_airflow.runtime.control import failure_literal
+        from flytepath_airflow.stores.blob import BlobStore
+
+        cause = failure_literal(BlobStore(invocation.root), invocation.run_id)
+        raise AirflowFailException(
+            f"the workflow failed at node {cause['failed_node']!r} ({cause['message']}); "
+            f"its on_failure node {invocation.node_id!r} ran"
+        )
+
+    def record_run_failure(self, invocation: NodeInvocation, message: str, kind: str,
+                           final: bool) -> None:
+        """Record the first node failure of the run, for the workflow's failure node."""
+        if not final or self.failure_node:
+            return
+        from flytepath_airflow.runtime.control import FAILURE_KEY, record_failure
+        from flytepath_airflow.runtime.run import run_key
+        from flytepath_airflow.stores.blob import BlobStore
+
+        store = BlobStore(invocation.root)
+        try:
+            if not store.exists(f"{run_key(invocation.run_id)}/{FAILURE_KEY}"):
+                record_failure(store, invocation.run_id, invocation.node_id, message, kind)
+        except OSError:
+            logger.warning("could not record the failure of %s", invocation.node_id,
+                           exc_info=True)
+
     def raise_for_exit(self, invocation: NodeInvocation, exit_code: int) -> NoReturn:
         """Turn a failed `flytepath-execute` into Airflow's retry semantics (DESIGN 4).
 
         10 (the task raised, a bad input value) and 2 (bad spec or arguments) fail without
         retry; 11 (storage, infrastructure) and any other code (killed, crashed) retry.
         """
-        from airflow.sdk.exceptions import AirflowException, AirflowFailException
+        from airflow.sdk.exceptions import (
+            AirflowException,
+            AirflowFailException,
+            AirflowSkipException,
+        )
 
+        if exit_code == EXIT_SKIPPED:
+            raise AirflowSkipException(
+                f"node {invocation.node_id!r}: its conditional case was not taken"
+            )
         message = self.error_message(invocation, exit_code)
         if exit_code in (EXIT_USER_ERROR, EXIT_USAGE):
+            self.record_run_failure(invocation, message, "user", final=True)
             raise AirflowFailException(message)
+        retries = int(getattr(self, "retries", 0) or 0)
+        self.record_run_failure(invocation, message, "system",
+                                final=invocation.attempt > retries)
         raise AirflowException(message)
 
     def error_message(self, invocation: NodeInvocation, exit_code: int) -> str:

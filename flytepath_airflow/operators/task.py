@@ -39,6 +39,9 @@ class FlytePathTaskOperator(FlytePathNodeMixin, BaseOperator):
     :param store_root: store root URI; None resolves it on the worker
         (`[flytepath] store_root`, else `$FLYTEPATH_HOME/store`).
     :param python: interpreter for the child process; defaults to the worker's own.
+    :param in_process: run the node in the task's own process instead of a child process
+        (map elements: Airflow already gives each task instance its own process, and a
+        child interpreter per element would dominate a large map's run time).
     :param kwargs: BaseOperator arguments (task_id, retries, pool, ...).
     """
 
@@ -50,7 +53,12 @@ class FlytePathTaskOperator(FlytePathNodeMixin, BaseOperator):
         spec_version: str,
         input_names: tuple[str, ...] = (),
         store_root: str | None = None,
+        flytepath_item: Any = None,
+        dynamic_parent: str | None = None,
+        guarded: bool = False,
+        failure_node: bool = False,
         python: str | None = None,
+        in_process: bool = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -60,8 +68,13 @@ class FlytePathTaskOperator(FlytePathNodeMixin, BaseOperator):
             spec_version=spec_version,
             input_names=input_names,
             store_root=store_root,
+            flytepath_item=flytepath_item,
+            dynamic_parent=dynamic_parent,
+            guarded=guarded,
+            failure_node=failure_node,
         )
         self.python = python
+        self.in_process = in_process
         self._process: subprocess.Popen[str] | None = None
 
     def command(self, invocation: NodeInvocation) -> list[str]:
@@ -75,13 +88,16 @@ class FlytePathTaskOperator(FlytePathNodeMixin, BaseOperator):
             "FlytePath node %s (spec version %s), run %s, attempt %d",
             invocation.node_id, self.spec_version, invocation.run_id, invocation.attempt,
         )
-        exit_code = self._run_child(self.command(invocation))
+        if self.in_process:
+            exit_code = run_in_process(invocation)
+        else:
+            exit_code = self._run_child(self.command(invocation))
         if exit_code != EXIT_OK:
             self.raise_for_exit(invocation, exit_code)
         pointer = self.read_pointer(invocation)
         self.log.info("node %s published outputs: %s", invocation.node_id,
                       ", ".join(sorted(pointer.get("outputs", {}))) or "(none)")
-        return pointer
+        return self.finish(invocation, pointer)
 
     def _run_child(self, cmd: list[str]) -> int:
         env = dict(os.environ)
@@ -115,6 +131,13 @@ class FlytePathTaskOperator(FlytePathNodeMixin, BaseOperator):
         """Stop the child process group when Airflow kills the task."""
         if self._process is not None:
             _stop(self._process)
+
+
+def run_in_process(invocation: NodeInvocation) -> int:
+    """Run `flytepath-execute`'s work in this process; returns the exit code it would give."""
+    from flytepath_airflow.runtime.entrypoint import main
+
+    return main(invocation.argv())
 
 
 def _stop(process: subprocess.Popen[str]) -> None:

@@ -3,7 +3,11 @@
     flytepath-execute --spec URI --node ID --run-id R --attempt N --root URI
 
 Exit codes: 0 success; 10 user error (the task raised, or a bad input value: not retried);
-11 system error (storage or infrastructure: retried); 2 bad arguments or spec.
+11 system error (storage or infrastructure: retried); 2 bad arguments or spec; 12 skipped
+(the node belongs to a conditional case that was not taken).
+
+A map node runs one element with `--item N`; without it, and for conditional and
+dynamic nodes, the whole node runs in this process (`runtime.node_runner`).
 The last line written to stdout on success is the node's outputs.json pointer as JSON.
 
 Must not import: airflow, kubernetes (a test runs it with Airflow hidden).
@@ -15,11 +19,13 @@ import argparse
 import json
 import logging
 import sys
+from typing import Any
 
 EXIT_OK = 0
 EXIT_USAGE = 2
 EXIT_USER_ERROR = 10
 EXIT_SYSTEM_ERROR = 11
+EXIT_SKIPPED = 12
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -30,6 +36,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--node", required=True, help="id of the node to run")
     parser.add_argument("--run-id", required=True, help="id of the run")
     parser.add_argument("--attempt", type=int, default=1, help="attempt number, from 1")
+    parser.add_argument("--item", type=int, default=None,
+                        help="element of a map node to run, from 0")
     parser.add_argument("--root", default=None, help="blob store root URI")
     parser.add_argument("--prepare-inputs", default=None,
                         help="JSON object of workflow inputs; prepares the run if needed")
@@ -39,6 +47,38 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--backend", default="airflow",
                         help="backend recorded with a run this process prepares")
     return parser
+
+
+def _run(spec: Any, args: argparse.Namespace, root: str) -> tuple[bool, dict[str, Any]]:
+    """Run the node (or element); returns (skipped, published pointer)."""
+    from flytepath_airflow.runtime.control import guarded_out
+    from flytepath_airflow.runtime.executor import execute_node
+    from flytepath_airflow.runtime.run import read_pointer
+    from flytepath_airflow.stores.blob import BlobStore
+
+    try:
+        node = spec.node(args.node)
+    except KeyError:
+        node = None  # execute_node reports the unknown id with the known ones
+    if node is not None and guarded_out(spec, node, args.run_id, root):
+        return True, {}
+    if node is None or node.kind == "task" or args.item is not None:
+        return False, execute_node(spec, args.node, args.run_id, args.attempt, root,
+                                   item=args.item)
+    from flytepath_airflow.runtime.node_runner import NodeRunner
+
+    runner = NodeRunner(spec, args.run_id, root, False,
+                        lambda n, state, detail: print(f"{n}: {state} {detail}",
+                                                       file=sys.stderr))
+    failure = runner.run(node)
+    if failure is not None:
+        from flytepath_airflow.runtime.executor import _failure
+        from flytepath_airflow.runtime.run import attempt_key
+
+        kind, message = failure[0], failure[1] or "failed"
+        raise _failure(BlobStore(root), attempt_key(args.run_id, args.node, args.attempt),
+                       args.node, kind, RuntimeError(message), message)
+    return False, read_pointer(BlobStore(root), args.run_id, args.node)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,7 +92,6 @@ def main(argv: list[str] | None = None) -> int:
         TaskExecutionError,
     )
     from flytepath_airflow.ir.spec_io import load_spec
-    from flytepath_airflow.runtime.executor import execute_node
     from flytepath_airflow.runtime.run import prepare_run
     from flytepath_airflow.stores.blob import default_root
 
@@ -63,7 +102,11 @@ def main(argv: list[str] | None = None) -> int:
             options = json.loads(args.prepare_options) if args.prepare_options else None
             prepare_run(spec, json.loads(args.prepare_inputs), root, args.run_id,
                         options=options, backend=args.backend)
-        pointer = execute_node(spec, args.node, args.run_id, args.attempt, root)
+        skipped, pointer = _run(spec, args, root)
+        if skipped:
+            print(f"flytepath: node {args.node!r} skipped: its conditional case was not "
+                  "taken", file=sys.stderr)
+            return EXIT_SKIPPED
     except TaskExecutionError as exc:
         print(f"flytepath: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR if exc.kind == "user" else EXIT_SYSTEM_ERROR

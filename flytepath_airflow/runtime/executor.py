@@ -41,6 +41,11 @@ from flytepath_airflow.runtime.run import (
 )
 from flytepath_airflow.stores.blob import BlobIntegrityError, BlobStore, NodeBlobContext
 
+
+def sanitize_key(text: str) -> str:
+    """`text` usable in a temporary folder name."""
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text)
+
 logger = logging.getLogger(__name__)
 
 
@@ -52,10 +57,11 @@ def _engine() -> Any:
 
 def _node_literals(
     node: NodeSpec, task: TaskSpec, store: BlobStore, run_id: str,
-    workflow_inputs: dict[str, Any],
+    workflow_inputs: dict[str, Any], item: int | None = None,
 ) -> dict[str, Any]:
     pointers: dict[str, dict[str, Any]] = {}
     literals: dict[str, Any] = {}
+    mapped = set(node.map.mapped) if node.map is not None else set()
     for var in task.interface.inputs:
         binding = node.inputs.get(var.name)
         if binding is not None:
@@ -63,6 +69,13 @@ def _node_literals(
                 binding, store=store, run_id=run_id, workflow_inputs=workflow_inputs,
                 pointers=pointers,
             )
+            if var.name in mapped:
+                values = literals[var.name]
+                if item is None or not isinstance(values, list) or item >= len(values):
+                    raise FlytePathUserError(
+                        f"map node '{node.id}' input '{var.name}' has no item {item}"
+                    )
+                literals[var.name] = values[item]
         elif not var.required:
             literals[var.name] = var.default
         else:  # the compiler rejects this; a hand-edited spec can still get here
@@ -130,15 +143,21 @@ def execute_node(
     attempt: int = 1,
     root: str | None = None,
     *,
+    item: int | None = None,
     metadata_url: str | None = None,
 ) -> dict[str, Any]:
     """Run one node of a prepared run and return its published outputs pointer.
 
     Cached tasks first look up their key; a verified hit publishes the cached outputs
     without running the task. Every state change is appended to the event log.
+
+    A map node runs one element per call (`item`), published as node `id[item]`. A
+    dynamic node runs its body: the graph it builds becomes a child run, and the
+    returned record names it (see runtime/control.py for the rest).
     """
     from sqlalchemy.exc import SQLAlchemyError
 
+    from flytepath_airflow.runtime.control import item_node_id
     from flytepath_airflow.stores.blob import default_root
 
     store = BlobStore(root or default_root())
@@ -148,17 +167,24 @@ def execute_node(
     except KeyError as exc:
         known = ", ".join(n.id for n in spec.nodes)
         raise FlytePathUserError(f"{exc.args[0]}; its nodes are: {known}") from None
-    prefix = attempt_key(run_id, node_id, attempt)
-    scratch = tempfile.mkdtemp(prefix=f"flytepath-{node_id}-")
+    if (node.kind == "map") != (item is not None):
+        raise FlytePathUserError(
+            f"node '{node_id}' is a {node.kind} node: "
+            + ("run one element with --item N." if node.kind == "map"
+               else "only map nodes take --item.")
+        )
+    record_id = item_node_id(node_id, item) if item is not None else node_id
+    prefix = attempt_key(run_id, record_id, attempt)
+    scratch = tempfile.mkdtemp(prefix=f"flytepath-{sanitize_key(record_id)}-")
     blobs = NodeBlobContext(store, prefix, scratch=os.path.join(scratch, "blobs"))
     try:
         meta = _metadata(metadata_url)
-        events = _Events(meta, run_id, node_id, attempt)
+        events = _Events(meta, run_id, record_id, attempt)
         if attempt > 1:
             events.emit("retried", {"attempt": attempt})
         events.emit("running", {"task": task.name, "version": spec.version})
         run = _NodeRun(spec, node_id, task, run_id, attempt, store, prefix, blobs, scratch,
-                       meta, events)
+                       meta, events, item=item)
         try:
             return run.execute()
         finally:
@@ -175,8 +201,13 @@ class _NodeRun:
 
     def __init__(self, spec: WorkflowSpec, node_id: str, task: TaskSpec, run_id: str,
                  attempt: int, store: BlobStore, prefix: str, blobs: NodeBlobContext,
-                 scratch: str, meta: Any, events: _Events) -> None:
-        self.spec, self.node_id, self.task = spec, node_id, task
+                 scratch: str, meta: Any, events: _Events, item: int | None = None) -> None:
+        from flytepath_airflow.runtime.control import item_node_id
+
+        self.spec, self.task, self.item = spec, task, item
+        self.spec_node_id = node_id
+        # Everything recorded (pointer, events, cache source) names the element for a map.
+        self.node_id = item_node_id(node_id, item) if item is not None else node_id
         self.run_id, self.attempt, self.store, self.prefix = run_id, attempt, store, prefix
         self.blobs, self.scratch, self.meta, self.events = blobs, scratch, meta, events
 
@@ -187,12 +218,18 @@ class _NodeRun:
     def execute(self) -> dict[str, Any]:
         from flytepath_airflow.runtime import cache
 
-        spec, task, node = self.spec, self.task, self.spec.node(self.node_id)
+        spec, task, node = self.spec, self.task, self.spec.node(self.spec_node_id)
         try:
             # inputs.json holds the workflow inputs and the run options; read it once.
             run_doc = self.store.read_json(f"{run_key(self.run_id)}/inputs.json")
             self.options: dict[str, Any] = dict(run_doc.get("options") or {})
-            literals = _node_literals(node, task, self.store, self.run_id, run_doc["inputs"])
+            literals = _node_literals(node, task, self.store, self.run_id, run_doc["inputs"],
+                                      self.item)
+            if spec.on_failure is not None and node.id == spec.on_failure.id:
+                from flytepath_airflow.runtime.control import failure_literal
+
+                if task.interface.input("err") is not None:
+                    literals["err"] = failure_literal(self.store, self.run_id)
         except (BlobIntegrityError, OSError) as exc:
             raise self.fail("system", exc, f"reading inputs: {exc}") from exc
         except FlytePathUserError as exc:
@@ -203,7 +240,11 @@ class _NodeRun:
             task_name=task.name, attempt=self.attempt, working_dir=self.scratch,
             blobs=self.blobs,
         )
-        prepared = self.prepare_python(literals) if task.kind == "python" else None
+        prepared = self.prepare_python(literals) if task.kind in ("python", "dynamic") \
+            else None
+        if task.kind == "dynamic":
+            assert prepared is not None
+            return self.run_dynamic_body(prepared)
 
         key = None
         replace_entry = False
@@ -259,6 +300,34 @@ class _NodeRun:
         finally:
             if owner is not None and key is not None:
                 self.meta.release_reservation(key.key, owner)
+
+    def run_dynamic_body(self, prepared: tuple[Any, Any, dict[str, Any]]) -> dict[str, Any]:
+        """Trace the body with real values; its graph becomes this node's child run."""
+        from flytepath_airflow.errors import CompileError
+        from flytepath_airflow.runtime.control import start_dynamic_child
+
+        fn, _py, values = prepared
+        self.events.flush()
+        try:
+            from flytepath_airflow.translators.python import compile_dynamic
+
+            child = compile_dynamic(fn, values, parent=self.spec, node_id=self.node_id)
+        except CompileError as exc:
+            raise self.fail("user", exc, f"the dynamic body built an invalid graph: "
+                            f"{exc}") from exc
+        except FlytePathUserError as exc:
+            raise self.fail("user", exc, str(exc)) from exc
+        except Exception as exc:
+            raise self.fail("user", exc, f"{type(exc).__name__}: {exc}") from exc
+        try:
+            plan = start_dynamic_child(self.spec, self.node_id, child, self.run_id,
+                                       self.store, self.options)
+        except OSError as exc:
+            raise self.fail("system", exc, f"starting the generated graph: {exc}") from exc
+        self.events.emit("dynamic_graph", {"child_run_id": plan["child_run_id"],
+                                           "nodes": len(child.nodes),
+                                           "levels": len(plan["levels"])})
+        return plan
 
     def lineage(self, pointer: dict[str, Any], literals: dict[str, Any],
                 key: Any) -> dict[str, Any]:

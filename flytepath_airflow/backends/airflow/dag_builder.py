@@ -5,7 +5,8 @@ network, so a DAG file that calls it parses in flat time. The same spec and sett
 give the same DAG, and so the same serialized DAG: re-parsing never mints a new Airflow DAG
 version (tested through Airflow's own serializer).
 
-One Airflow task per node; edges come from the nodes' bindings; the DAG id is
+One Airflow task per task node (map, dynamic and conditional nodes: see _GraphBuilder);
+edges come from the nodes' bindings; the DAG id is
 `project.domain.workflow` and stays the same across spec versions, which go into the tags,
 the docs and a read-only param, so Airflow's DAG versioning keeps one history per workflow.
 Workflow inputs become `Param`s whose JSON Schema comes from the type engine, so the trigger
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from flytepath_airflow.backends.airflow.naming import dag_id_for, pool_slots_for, task_id_for
 from flytepath_airflow.backends.airflow.settings import AirflowBackendSettings
 from flytepath_airflow.errors import FlytePathUserError
-from flytepath_airflow.ir.models import Variable, WorkflowSpec
+from flytepath_airflow.ir.models import NodeSpec, TaskSpec, Variable, WorkflowSpec
 from flytepath_airflow.ir.spec_io import compute_version
 
 if TYPE_CHECKING:
@@ -48,13 +49,12 @@ def check_spec(spec: WorkflowSpec) -> None:
     where = f"workflow {spec.name!r}"
     node_ids = {node.id for node in spec.nodes}
     task_ids: dict[str, str] = {}
-    for node in spec.nodes:
-        if node.task is None:
+    for node in _all_nodes(spec):
+        if node.task is None and node.kind not in ("branch", "merge"):
             raise UnsupportedSpecError(
-                f"{where}: node {node.id!r} runs no task; the Airflow backend builds task "
-                "nodes only. Recompile the workflow with a FlytePath version that supports it."
+                f"{where}: {node.kind} node {node.id!r} runs no task. Recompile the workflow."
             )
-        if node.task not in spec.tasks:
+        if node.task is not None and node.task not in spec.tasks:
             raise UnsupportedSpecError(
                 f"{where}: node {node.id!r} runs task {node.task!r}, which the spec does not "
                 f"define (defined: {', '.join(sorted(spec.tasks)) or 'none'}). Recompile it."
@@ -121,34 +121,187 @@ def build_dag(
         is_paused_upon_creation=settings.is_paused_upon_creation,
     )
 
-    operators: dict[str, Any] = {}
+    builder = _GraphBuilder(spec, settings, spec_uri, dag, operator_cls, tenant_pool.pool)
     for node in spec.nodes:
-        task = spec.task_of(node)
-        retry_delay = task.retry_delay if task.retry_delay is not None \
-            else settings.default_retry_delay
-        operators[node.id] = operator_cls.for_node(
-            spec=spec,
-            node=node,
-            task=task,
-            settings=settings,
-            spec_uri=spec_uri,
-            task_id=task_id_for(node.id),
-            dag=dag,
-            owner=settings.owner,
-            retries=task.retries,
-            retry_delay=_timedelta(retry_delay),
-            execution_timeout=_timedelta(task.timeout),
-            pool=tenant_pool.pool,
-            pool_slots=pool_slots_for(
-                task, from_cpu=settings.pool_slots_from_cpu, max_slots=settings.max_pool_slots
-            ),
-            doc_md=task.docs,
+        builder.add(node)
+    for node in spec.nodes:
+        builder.connect(node)
+    if spec.on_failure is not None:
+        builder.add_failure_node(spec.on_failure)
+    return dag
+
+
+def _all_nodes(spec: WorkflowSpec) -> list[NodeSpec]:
+    return [*spec.nodes, *([spec.on_failure] if spec.on_failure is not None else [])]
+
+
+class _GraphBuilder:
+    """Creates the Airflow tasks of each node and wires them.
+
+    A task node is one task; a map node is a TaskGroup of `fanout` (checks the lists),
+    `items` (one mapped task instance per element) and `collect`; a dynamic node is a
+    TaskGroup of `build` (runs the body), then per level a `plan_k` and a mapped `run_k`
+    over the generated nodes of that level, and `collect` (ADR 0014); a conditional is its
+    `decide` task and a merge task. Subworkflow calls become (nested) TaskGroups.
+    """
+
+    def __init__(self, spec: WorkflowSpec, settings: AirflowBackendSettings,
+                 spec_uri: str | None, dag: Any, operator_cls: Any, pool: str) -> None:
+        self.spec, self.settings, self.spec_uri, self.dag = spec, settings, spec_uri, dag
+        self.operator_cls, self.pool = operator_cls, pool
+        self.groups: dict[tuple[str, ...], Any] = {}
+        self.entry: dict[str, Any] = {}
+        self.exit: dict[str, Any] = {}
+
+    # -- groups and common arguments -----------------------------------------------------
+    def group(self, path: tuple[str, ...]) -> Any:
+        if not path:
+            return None
+        if path not in self.groups:
+            from airflow.sdk import TaskGroup
+
+            self.groups[path] = TaskGroup(
+                group_id=path[-1], parent_group=self.group(path[:-1]), dag=self.dag,
+                tooltip=f"subworkflow call {'.'.join(path)}",
+            )
+        return self.groups[path]
+
+    def local_id(self, node: NodeSpec) -> str:
+        prefix = ".".join(node.group)
+        if prefix and node.id.startswith(prefix + "."):
+            return task_id_for(node.id[len(prefix) + 1:])
+        return task_id_for(node.id)
+
+    def task_kwargs(self, node: NodeSpec, task: TaskSpec | None) -> dict[str, Any]:
+        settings = self.settings
+        kwargs: dict[str, Any] = {
+            "dag": self.dag, "owner": settings.owner, "pool": self.pool,
+        }
+        if task is not None:
+            retry_delay = task.retry_delay if task.retry_delay is not None \
+                else settings.default_retry_delay
+            kwargs.update(
+                retries=task.retries,
+                retry_delay=_timedelta(retry_delay),
+                execution_timeout=_timedelta(task.timeout),
+                pool_slots=pool_slots_for(task, from_cpu=settings.pool_slots_from_cpu,
+                                          max_slots=settings.max_pool_slots),
+                doc_md=task.docs,
+            )
+        options = node.airflow
+        if options is not None:
+            for field in ("trigger_rule", "pool", "pool_slots", "priority_weight",
+                          "weight_rule", "queue", "owner", "task_display_name"):
+                value = getattr(options, field)
+                if value is not None:
+                    kwargs[field] = value
+        return kwargs
+
+    def node_args(self) -> dict[str, Any]:
+        return {
+            "spec_uri": self.spec_uri,
+            "spec_version": self.spec.version,
+            "input_names": tuple(v.name for v in self.spec.interface.inputs),
+            "store_root": self.settings.store_root,
+        }
+
+    def control(self, node: NodeSpec, step: str, task_id: str, group: Any,
+                **kwargs: Any) -> Any:
+        from flytepath_airflow.operators.control import FlytePathControlOperator
+
+        base = self.task_kwargs(node, None)
+        base.pop("pool_slots", None)
+        base.update(kwargs)
+        return FlytePathControlOperator(
+            step=step, flytepath_node=node.id, task_id=task_id, task_group=group,
+            guarded=node.guard is not None, **self.node_args(), **base,
         )
-    for node in spec.nodes:
+
+    def runner(self, node: NodeSpec, task_id: str, group: Any, **extra: Any) -> Any:
+        task = self.spec.task_of(node)
+        kwargs = self.task_kwargs(node, task)
+        kwargs.update(extra)
+        if task.kind == "airflow":
+            from flytepath_airflow.backends.airflow.passthrough import build_passthrough_operator
+
+            kwargs.pop("expand", None)
+            return build_passthrough_operator(node, task, task_id=task_id, task_group=group,
+                                              **kwargs)
+        kwargs.setdefault("guarded", node.guard is not None)
+        return self.operator_cls.for_node(
+            spec=self.spec, node=node, task=task, settings=self.settings,
+            spec_uri=self.spec_uri, task_id=task_id, task_group=group, **kwargs,
+        )
+
+    # -- nodes -------------------------------------------------------------------------
+    def add(self, node: NodeSpec) -> None:
+        group = self.group(node.group)
+        local = self.local_id(node)
+        if node.kind == "branch":
+            op = self.control(node, "decide", local, group)
+            self.entry[node.id] = self.exit[node.id] = op
+        elif node.kind == "merge":
+            op = self.control(node, "merge", local, group,
+                              trigger_rule="none_failed_min_one_success")
+            self.entry[node.id] = self.exit[node.id] = op
+        elif node.kind == "map":
+            self.add_map(node, group, local)
+        elif node.kind == "dynamic":
+            self.add_dynamic(node, group, local)
+        else:
+            op = self.runner(node, local, group)
+            self.entry[node.id] = self.exit[node.id] = op
+
+    def add_map(self, node: NodeSpec, parent: Any, local: str) -> None:
+        from airflow.sdk import TaskGroup
+
+        assert node.map is not None
+        group = TaskGroup(group_id=local, parent_group=parent, dag=self.dag,
+                          tooltip=f"map over {', '.join(node.map.mapped)}")
+        fanout = self.control(node, "map_fanout", "fanout", group)
+        extra: dict[str, Any] = {"expand": {"flytepath_item": fanout.output}}
+        if node.map.concurrency is not None:
+            extra["max_active_tis_per_dagrun"] = node.map.concurrency
+        if self.settings.runner == "local":
+            extra["in_process"] = True
+        items = self.runner(node, "items", group, guarded=False, **extra)
+        collect = self.control(node, "map_collect", "collect", group,
+                               trigger_rule="all_done_min_one_success")
+        fanout >> items >> collect
+        collect.set_upstream(fanout)
+        self.entry[node.id], self.exit[node.id] = fanout, collect
+
+    def add_dynamic(self, node: NodeSpec, parent: Any, local: str) -> None:
+        from airflow.sdk import TaskGroup
+
+        task = self.spec.task_of(node)
+        levels = task.dynamic.max_levels if task.dynamic else 8
+        group = TaskGroup(group_id=local, parent_group=parent, dag=self.dag,
+                          tooltip=f"dynamic workflow {task.name}")
+        build = self.runner(node, "build", group)
+        previous = build
+        for level in range(levels):
+            plan = self.control(node, "dynamic_plan", f"plan_{level}", group, level=level,
+                                trigger_rule="none_failed")
+            run = self.runner(node, f"run_{level}", group, guarded=False,
+                              dynamic_parent=node.id,
+                              expand={"flytepath_item": plan.output})
+            previous >> plan >> run
+            previous = run
+        collect = self.control(node, "dynamic_collect", "collect", group,
+                               trigger_rule="none_failed")
+        previous >> collect
+        self.entry[node.id], self.exit[node.id] = build, collect
+
+    def connect(self, node: NodeSpec) -> None:
         deps = node.dependencies()
         if deps:
-            operators[node.id].set_upstream([operators[d] for d in deps])
-    return dag
+            self.entry[node.id].set_upstream([self.exit[d] for d in deps])
+
+    def add_failure_node(self, node: NodeSpec) -> None:
+        op = self.runner(node, task_id_for(node.id), None, trigger_rule="one_failed",
+                         failure_node=True)
+        op.set_upstream(list(self.exit.values()))
 
 
 # ------------------------------------------------------------------------------ parts
