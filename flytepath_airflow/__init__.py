@@ -17,6 +17,7 @@ _EXPORTS: dict[str, str] = {
     "task": "flytepath_airflow.sdk.task",
     "workflow": "flytepath_airflow.sdk.workflow",
     "map_task": "flytepath_airflow.sdk.map_task",
+    "conditional": "flytepath_airflow.sdk.conditional",
     "MapTask": "flytepath_airflow.sdk.map_task",
     "FailureInfo": "flytepath_airflow.sdk.workflow",
     "Resources": "flytepath_airflow.sdk.task",
@@ -61,6 +62,7 @@ if TYPE_CHECKING:
         RecoverableError,
     )
     from flytepath_airflow.runtime.context import ExecutionContext, current_context
+    from flytepath_airflow.sdk.conditional import conditional
     from flytepath_airflow.sdk.map_task import MapTask, map_task
     from flytepath_airflow.sdk.task import PythonTask, Resources, Secret, task
     from flytepath_airflow.sdk.workflow import FailureInfo, PythonWorkflow, workflow

@@ -1,9 +1,11 @@
-"""Authoring: `@task`, `@workflow`, `map_task`, resources, secrets and the execution context.
+"""Authoring: `@task`, `@workflow`, control flow (map tasks, conditionals, dynamic
+workflows, launch plans), resources, secrets and the execution context.
 
 Must not import: airflow, kubernetes.
 """
 
 from flytepath_airflow.runtime.context import ExecutionContext, current_context
+from flytepath_airflow.sdk.conditional import conditional
 from flytepath_airflow.sdk.map_task import MapTask, map_task
 from flytepath_airflow.sdk.task import PythonTask, Resources, Secret, task
 from flytepath_airflow.sdk.workflow import FailureInfo, PythonWorkflow, workflow
@@ -16,6 +18,7 @@ __all__ = [
     "PythonWorkflow",
     "Resources",
     "Secret",
+    "conditional",
     "current_context",
     "map_task",
     "task",

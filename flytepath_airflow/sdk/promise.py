@@ -192,11 +192,14 @@ class NodeOutputs(tuple[Any, ...]):
     """Several outputs of one call: unpack them, index them, or use their names."""
 
     _names: tuple[str, ...]
+    _missing: dict[str, str]
     node_id: str
 
-    def __new__(cls, node_id: str, promises: dict[str, Promise]) -> NodeOutputs:
+    def __new__(cls, node_id: str, promises: dict[str, Promise],
+                missing: dict[str, str] | None = None) -> NodeOutputs:
         obj = super().__new__(cls, promises.values())
         obj._names = tuple(promises)
+        obj._missing = dict(missing or {})
         obj.node_id = node_id
         return obj
 
@@ -204,6 +207,9 @@ class NodeOutputs(tuple[Any, ...]):
         names = object.__getattribute__(self, "_names")
         if name in names:
             return self[names.index(name)]
+        missing = object.__getattribute__(self, "_missing")
+        if name in missing:
+            raise CompileError(missing[name])
         raise AttributeError(
             f"node '{object.__getattribute__(self, 'node_id')}' has no output '{name}'; "
             f"its outputs are {', '.join(names)}"
@@ -252,12 +258,13 @@ class TraceContext:
     locations: dict[str, str] = field(default_factory=dict)
     dynamic: str | None = None
     open_conditionals: dict[str, str] = field(default_factory=dict)
+    reserved: set[str] = field(default_factory=set)
     _extra_deps: dict[str, list[str]] = field(default_factory=dict)
     _calls: dict[str, list[str]] = field(default_factory=dict)
 
     def new_id(self, base: str) -> str:
         """`base`, or `base_2`, `base_3`, ... when a node or subworkflow call has it."""
-        taken = {n.id for n in self.nodes} | set(self._calls)
+        taken = {n.id for n in self.nodes} | set(self._calls) | self.reserved
         if base not in taken:
             return base
         i = 2
@@ -435,6 +442,8 @@ class TraceContext:
     def bind(self, value: Any, target: LiteralType, py_type: Any, *, what: str, location: str,
              castability_error: Any, render_type: Any) -> BindingSpec:
         """The binding for `value` flowing into a slot of type `target`."""
+        if isinstance(value, NodeOutputs) and not value._names and value._missing:
+            raise CompileError(f"{what} ({location}): {next(iter(value._missing.values()))}")
         if isinstance(value, NodeOutputs):
             raise CompileError(
                 f"{what} ({location}) was given all outputs of node '{value.node_id}' "
@@ -490,6 +499,9 @@ class TraceContext:
                 f"{what} ({location}): promises can be passed directly or inside a list or "
                 f"dict, not inside a {type(value).__name__}."
             )
+        unfinished = getattr(type(value), "unfinished_message", None)
+        if unfinished is not None:
+            raise CompileError(f"{what} ({location}): {unfinished(value)}")
         return LiteralBinding(value=self._constant(value, target, py_type, what, location))
 
     @staticmethod
