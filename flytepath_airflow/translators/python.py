@@ -15,7 +15,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from flytepath_airflow.errors import CompileError, FlytePathUserError, TaskExecutionError
+from flytepath_airflow.errors import (
+    CompileError,
+    FlytePathUserError,
+    TaskExecutionError,
+    TypeMismatchError,
+)
 from flytepath_airflow.ir.models import (
     SCHEMA_VERSION,
     BindingSpec,
@@ -29,7 +34,8 @@ from flytepath_airflow.ir.spec_io import load_spec, with_version
 from flytepath_airflow.sdk.interface import PythonInterface, join_outputs, parse_docstring
 from flytepath_airflow.sdk.promise import TraceContext
 from flytepath_airflow.sdk.task import PythonTask
-from flytepath_airflow.sdk.workflow import PythonWorkflow, trace_body
+from flytepath_airflow.sdk.workflow import FailureInfo, PythonWorkflow, trace_body
+from flytepath_airflow.translators.checks import FAILURE_INPUT
 
 
 def compile_workflow(
@@ -46,6 +52,7 @@ def compile_workflow(
     trace = TraceContext(wf.name)
     results = trace_body(wf, trace)
     outputs: dict[str, BindingSpec] = {var.name: promise.ref for var, promise in results}
+    on_failure = _failure_node(wf, trace) if wf.on_failure is not None else None
     description, _ = parse_docstring(wf.fn.__doc__)
     spec = WorkflowSpec(
         schema_version=SCHEMA_VERSION,
@@ -56,12 +63,66 @@ def compile_workflow(
         nodes=trace.finished_nodes(),
         tasks=dict(sorted(trace.tasks.items())),
         outputs=outputs,
+        on_failure=on_failure,
     )
     check_workflow(spec, lambda path: _locate(trace, spec, path))
     return with_version(spec)
 
 
+def _failure_node(wf: PythonWorkflow, trace: TraceContext) -> NodeSpec:
+    """The `on_failure` node: its task's inputs bound to workflow inputs of the same name.
+
+    `err: FailureInfo` is left unbound; the runtime fills it in.
+    """
+    from flytepath_airflow.types.literals import castability_error, render_type
+
+    handler = wf.on_failure
+    if not isinstance(handler, PythonTask) or handler.to_spec().kind != "python":
+        raise CompileError(
+            f"workflow '{wf.name}' ({wf.location}): on_failure must be a @task, got "
+            f"{handler!r}. Decorate the failure handler with @task."
+        )
+    spec = handler.to_spec()
+    short = handler.fn.__name__
+    trace.add_task(spec, handler.location)
+    trace.locations["on_failure"] = handler.location
+    inputs: dict[str, BindingSpec] = {}
+    wf_inputs = [v.name for v in wf.interface.inputs]
+    for var in spec.interface.inputs:
+        if var.name == FAILURE_INPUT:
+            if handler.python_interface.inputs[var.name] is not FailureInfo:
+                raise CompileError(
+                    f"workflow '{wf.name}' on_failure task '{short}' ({handler.location}): "
+                    f"input '{FAILURE_INPUT}' receives the failure, so it must be annotated "
+                    f"`{FAILURE_INPUT}: FailureInfo` (from flytepath_airflow)."
+                )
+            continue
+        source = wf.interface.input(var.name)
+        if source is None:
+            if not var.required:
+                continue
+            raise CompileError(
+                f"workflow '{wf.name}' on_failure task '{short}' ({handler.location}): input "
+                f"'{var.name}' is not an input of the workflow, so nothing can fill it. Its "
+                f"inputs may be the workflow's inputs ({', '.join(wf_inputs) or 'none'}), "
+                f"bound by name, and `{FAILURE_INPUT}: FailureInfo`. Rename or remove it, or "
+                "give it a default."
+            )
+        reason = castability_error(source.type, var.type)
+        if reason is not None:
+            raise TypeMismatchError(
+                f"workflow '{wf.name}' on_failure task '{short}' input '{var.name}' expects "
+                f"{render_type(var.type)} but workflow input '{var.name}' is "
+                f"{render_type(source.type)} ({handler.location}): {reason}. Change one of "
+                "the annotations."
+            )
+        inputs[var.name] = InputRef(name=var.name)
+    return NodeSpec(id="on_failure", task=spec.name, inputs=inputs)
+
+
 def _locate(trace: TraceContext, spec: WorkflowSpec, path: tuple[str | int, ...]) -> str | None:
+    if path and path[0] == "on_failure":
+        return trace.locations.get("on_failure")
     if len(path) >= 2 and path[0] == "nodes" and isinstance(path[1], int):
         if path[1] < len(spec.nodes):
             return trace.locations.get(spec.nodes[path[1]].id)
