@@ -72,6 +72,8 @@ class EmbeddedAirflow:
             "AIRFLOW_HOME": str(self.airflow_home),
             "AIRFLOW__CORE__DAGS_FOLDER": str(self.dags_dir),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            # Map nodes expand one task instance per element (ADR 0013).
+            "AIRFLOW__CORE__MAX_MAP_LENGTH": str(EMBEDDED_MAX_MAP_LENGTH),
             "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{self.airflow_home}/airflow.db",
             "AIRFLOW__FLYTEPATH__SPECS_DIR": str(self.specs_dir),
@@ -90,6 +92,10 @@ class EmbeddedAirflow:
         path = self.specs_dir / f"{dag_id_for(spec)}.json"
         _write_if_changed(path, dump_spec(spec))
         return path
+
+
+EMBEDDED_MAX_MAP_LENGTH = 100_000
+"""`[core] max_map_length` of the embedded Airflow: the largest map node it runs."""
 
 
 def _write_if_changed(path: Path, text: str) -> None:
@@ -168,13 +174,13 @@ def run_with_airflow(
                     continue
                 events.append(event)
                 if event.get("event") == "task" and progress is not None:
-                    progress(event["task_id"], event["state"],
+                    progress(_shown_task(event), event["state"],
                              _detail(event, root, run_id))
         child.wait()
 
     done = next((e for e in reversed(events) if e.get("event") == "done"), None)
     states = {tid: st for tid, st in (done or {}).get("task_states", {}).items()}
-    node_states = {node.id: states.get(_task_id(node.id), "not run") for node in spec.nodes}
+    node_states = {node.id: states.get(_exit_task_id(node), "not run") for node in spec.nodes}
     if done is not None and done.get("state") == "success":
         result = RunResult(run_id=run_id, succeeded=True,
                            outputs=collect_outputs(spec, run_id, root), node_states=node_states)
@@ -207,15 +213,40 @@ def _task_id(node_id: str) -> str:
     return task_id_for(node_id)
 
 
+def _exit_task_id(node: Any) -> str:
+    """The Airflow task whose state is the node's: a map's or dynamic node's `collect`."""
+    if node.kind in ("map", "dynamic"):
+        return f"{_task_id(node.id)}.collect"
+    return _task_id(node.id)
+
+
+def _shown_task(event: dict[str, Any]) -> str:
+    index = event.get("map_index", -1)
+    return event["task_id"] if index is None or index < 0 else f"{event['task_id']}[{index}]"
+
+
+def _record_of(event: dict[str, Any]) -> str:
+    """The FlytePath record id an Airflow task event is about (a map element: `m[i]`)."""
+    task_id = str(event["task_id"])
+    index = event.get("map_index", -1)
+    for suffix in (".fanout", ".collect", ".items", ".build"):
+        if task_id.endswith(suffix):
+            base = task_id[: -len(suffix)]
+            if suffix == ".items" and index is not None and index >= 0:
+                return f"{base}[{index}]"
+            return base
+    return task_id
+
+
 def _detail(event: dict[str, Any], root: str, run_id: str) -> str:
     state = event.get("state")
     attempt = event.get("attempt")
     if state in ("failed", "retrying"):
-        error = _node_error(root, run_id, event["task_id"], attempt)
+        error = _node_error(root, run_id, _record_of(event), attempt)
         text = error["message"] if error else event.get("error", "")
         return f"attempt {attempt}: {text}".strip()
     if state == "succeeded":
-        cache = _node_cache(root, run_id, event["task_id"])
+        cache = _node_cache(root, run_id, _record_of(event))
         if cache.get("status") == "hit":
             return f"cache hit (key {str(cache.get('key'))[:12]}, from run " \
                    f"{cache.get('source_run_id')})"
@@ -245,14 +276,22 @@ def _failure(
     spec: WorkflowSpec, events: list[dict[str, Any]], root: str, run_id: str
 ) -> tuple[str | None, str | None, str | None]:
     by_task = {_task_id(node.id): node.id for node in spec.nodes}
-    for event in reversed(events):
-        if event.get("event") == "task" and event.get("state") == "failed":
-            node = by_task.get(event["task_id"], event["task_id"])
-            error = _node_error(root, run_id, node, event.get("attempt"))
-            if error:
-                return node, str(error.get("message", "")), str(error.get("kind", "user"))
-            return node, event.get("error") or "the task failed; see the Airflow log", "system"
+    failed = [e for e in events if e.get("event") == "task" and e.get("state") == "failed"]
+    # The first failure is the cause; a failure node fails after it, and says so.
+    failed.sort(key=lambda e: e.get("task_id") == "on_failure")
+    for event in failed:
+        record = _record_of(event)
+        node = by_task.get(record, record)
+        error = _node_error(root, run_id, record, event.get("attempt"))
+        if error:
+            return node, str(error.get("message", "")), str(error.get("kind", "user"))
+        text = str(event.get("error") or "the task failed; see the Airflow log")
+        return node, text, "user" if _is_user_error(text) else "system"
     return None, None, None
+
+
+def _is_user_error(text: str) -> bool:
+    return "conditional '" in text or "map node '" in text or "dynamic node '" in text
 
 
 # ----------------------------------------------------------------------- render / up

@@ -21,7 +21,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from flytepath_airflow.errors import SpecError
-from flytepath_airflow.ir.models import SCHEMA_VERSION, WorkflowSpec
+from flytepath_airflow.ir.models import SCHEMA_VERSION, LaunchPlanSpec, WorkflowSpec
 
 VERSION_LENGTH = 16
 
@@ -71,8 +71,67 @@ def _format_validation_error(exc: ValidationError, source: str) -> str:
     )
 
 
+def launch_plan_document(plan: LaunchPlanSpec) -> dict[str, Any]:
+    """The JSON document of a launch plan (its workflow as spec_document gives it)."""
+    doc = plan.model_dump(mode="json", exclude_defaults=True, exclude={"workflow"})
+    doc["schema_version"] = plan.schema_version
+    doc["kind"] = plan.kind
+    doc["workflow"] = spec_document(plan.workflow)
+    return doc
+
+
+def launch_plan_version(plan: LaunchPlanSpec) -> str:
+    """The content-hash version of a launch plan: its settings and its workflow's version."""
+    doc = launch_plan_document(plan)
+    doc.pop("version", None)
+    doc["workflow"] = {"name": plan.workflow.name,
+                       "version": plan.workflow.version or compute_version(plan.workflow)}
+    return hashlib.sha256(canonical_json(doc).encode()).hexdigest()[:VERSION_LENGTH]
+
+
+def dump_launch_plan(plan: LaunchPlanSpec) -> str:
+    """Serialize a launch plan as stable, readable JSON."""
+    return json.dumps(launch_plan_document(plan), sort_keys=True, indent=2,
+                      ensure_ascii=False) + "\n"
+
+
+def is_launch_plan_document(doc: Any) -> bool:
+    """True for the JSON document of a launch plan."""
+    return isinstance(doc, dict) and doc.get("kind") == "launch_plan"
+
+
+def parse_launch_plan_document(doc: Any, source: str = "launch plan") -> LaunchPlanSpec:
+    """Validate a raw launch-plan document into a LaunchPlanSpec."""
+    if not is_launch_plan_document(doc):
+        raise SpecError(f"{source} is not a FlytePath launch plan (no \"kind\": "
+                        "\"launch_plan\").")
+    workflow = parse_spec_document(doc.get("workflow"), f"{source} workflow")
+    try:
+        return LaunchPlanSpec.model_validate({**doc, "workflow": workflow})
+    except ValidationError as exc:
+        raise SpecError(_format_validation_error(exc, source)) from None
+
+
+def load_document(source: str | Path) -> Any:
+    """The raw JSON document of a spec or launch-plan file."""
+    text = read_text(str(source))
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise SpecError(
+            f"{source} line {exc.lineno} column {exc.colno}: not valid JSON ({exc.msg}). "
+            "Recompile it with `flytepath compile`."
+        ) from None
+
+
 def parse_spec_document(doc: Any, source: str = "spec") -> WorkflowSpec:
-    """Validate a raw document (any known schema_version) into a WorkflowSpec."""
+    """Validate a raw document (any known schema_version) into a WorkflowSpec.
+
+    A launch plan's document gives the workflow it launches, so a task reading its DAG's
+    spec file works the same for workflow and launch-plan DAGs.
+    """
+    if is_launch_plan_document(doc):
+        return parse_launch_plan_document(doc, source).workflow
     if not isinstance(doc, dict):
         raise SpecError(f"{source} must be a JSON object, found {type(doc).__name__}.")
     version = doc.get("schema_version")
@@ -100,15 +159,7 @@ def parse_spec_document(doc: Any, source: str = "spec") -> WorkflowSpec:
 
 def load_spec(source: str | Path) -> WorkflowSpec:
     """Load a spec from a JSON file path (or an fsspec URL)."""
-    text = read_text(str(source))
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise SpecError(
-            f"{source} line {exc.lineno} column {exc.colno}: not valid JSON ({exc.msg}). "
-            "Recompile it with `flytepath compile`."
-        ) from None
-    return parse_spec_document(doc, str(source))
+    return parse_spec_document(load_document(source), str(source))
 
 
 def loads_spec(text: str, source: str = "spec") -> WorkflowSpec:

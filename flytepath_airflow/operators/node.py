@@ -67,6 +67,11 @@ class NodeInvocation:
     options: dict[str, Any] = field(default_factory=dict)
     item: int | None = None
 
+    @property
+    def record_id(self) -> str:
+        """The id the node's records use: `node[item]` for a map element."""
+        return self.node_id if self.item is None else f"{self.node_id}[{self.item}]"
+
     def argv(self) -> list[str]:
         """Arguments of `flytepath-execute` (after the program name)."""
         return [
@@ -198,6 +203,8 @@ class FlytePathNodeMixin:
             run_id = flytepath_run_id(ti.dag_id, dag_run.run_id)
         params = context.get("params") or {}
         inputs = {name: params[name] for name in self.input_names if name in params}
+        if any(value is None for value in inputs.values()) and self.spec_uri:
+            self._fill_kickoff_time(inputs, context)
         spec_uri = self._pinned_spec_uri(run_id, root)
         if spec_uri is None:
             raise AirflowFailException(
@@ -233,6 +240,20 @@ class FlytePathNodeMixin:
         if self.guarded:
             self.skip_if_guarded_out(invocation)
         return invocation
+
+    def _fill_kickoff_time(self, inputs: dict[str, Any], context: Any) -> None:
+        """A launch plan's kickoff time input gets the run's scheduled time when not given."""
+        from flytepath_airflow.ir.spec_io import is_launch_plan_document, load_document
+
+        assert self.spec_uri is not None
+        doc = load_document(self.spec_uri)
+        if not is_launch_plan_document(doc):
+            return
+        name = (doc.get("schedule") or {}).get("kickoff_time_input")
+        if name and inputs.get(name) is None:
+            when = context.get("logical_date") or getattr(context["dag_run"], "run_after", None)
+            if when is not None:
+                inputs[name] = when.isoformat()
 
     def skip_if_guarded_out(self, invocation: NodeInvocation) -> None:
         """Skip this task when its node's conditional case was not taken."""
@@ -362,7 +383,7 @@ class FlytePathNodeMixin:
 
         try:
             error = read_node_error(
-                invocation.run_id, invocation.node_id, invocation.attempt, invocation.root
+                invocation.run_id, invocation.record_id, invocation.attempt, invocation.root
             )
         except Exception:  # the store itself may be what failed
             logger.warning("could not read the error record of %s", invocation.node_id,
@@ -371,7 +392,7 @@ class FlytePathNodeMixin:
         if error:
             kind = error.get("kind", "user")
             etype = error.get("type") or "Error"
-            return f"node {invocation.node_id!r} failed ({kind} error): {etype}: " \
+            return f"node {invocation.record_id!r} failed ({kind} error): {etype}: " \
                    f"{error.get('message', '')}"
         if exit_code == EXIT_USAGE:
             return (f"node {invocation.node_id!r}: flytepath-execute rejected the spec, the "
@@ -387,7 +408,8 @@ class FlytePathNodeMixin:
         from flytepath_airflow.runtime.run import read_pointer
         from flytepath_airflow.stores.blob import BlobStore
 
-        return read_pointer(BlobStore(invocation.root), invocation.run_id, invocation.node_id)
+        return read_pointer(BlobStore(invocation.root), invocation.run_id,
+                            invocation.record_id)
 
 
 def seconds(value: float | None) -> timedelta | None:

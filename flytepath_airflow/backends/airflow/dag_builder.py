@@ -20,10 +20,21 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from flytepath_airflow.backends.airflow.naming import dag_id_for, pool_slots_for, task_id_for
+from flytepath_airflow.backends.airflow.naming import (
+    dag_id_for,
+    pool_slots_for,
+    sanitize_key,
+    task_id_for,
+)
 from flytepath_airflow.backends.airflow.settings import AirflowBackendSettings
 from flytepath_airflow.errors import FlytePathUserError
-from flytepath_airflow.ir.models import NodeSpec, TaskSpec, Variable, WorkflowSpec
+from flytepath_airflow.ir.models import (
+    LaunchPlanSpec,
+    NodeSpec,
+    TaskSpec,
+    Variable,
+    WorkflowSpec,
+)
 from flytepath_airflow.ir.spec_io import compute_version
 
 if TYPE_CHECKING:
@@ -95,33 +106,150 @@ def build_dag(
     :returns: a DAG with one task per node.
     :raises UnsupportedSpecError: when the spec uses what this backend cannot build.
     """
-    from airflow.sdk import DAG
-
-    from flytepath_airflow.operators import runner_class
-
     settings = settings or AirflowBackendSettings()
     check_spec(spec)
     version = spec.version or compute_version(spec)
     if version != spec.version:
         spec = spec.model_copy(update={"version": version})
+    return _build(spec, settings, spec_uri, dag_id=dag_id_for(spec), display=spec.name,
+                  description=_first_line(spec.description) or f"FlytePath workflow {spec.name}",
+                  tags=_tags(spec, version, settings), doc_md=_doc_md(spec, version),
+                  params=_params(spec, version), schedule_kwargs={"schedule": None,
+                                                                  "catchup": False})
+
+
+def build_launch_plan_dag(
+    plan: LaunchPlanSpec,
+    settings: AirflowBackendSettings | None = None,
+    *,
+    spec_uri: str | None = None,
+) -> DAG:
+    """Build the Airflow DAG of a launch plan: its workflow, on its schedule.
+
+    The DAG id is `project.domain.<launch plan name>`. Default inputs become the params'
+    defaults; fixed inputs become params that accept only their value (`const`), so a
+    trigger that overrides one is rejected; the kickoff input gets the run's scheduled time.
+    """
+    settings = settings or AirflowBackendSettings()
+    spec = plan.workflow
+    check_spec(spec)
+    _check_plan(plan)
+    version = spec.version or compute_version(spec)
+    if version != spec.version:
+        spec = spec.model_copy(update={"version": version})
+    dag_id = launch_plan_dag_id(plan)
+    params = _params(spec, version)
+    from airflow.sdk import Param
+
+    for name, value in plan.default_inputs.items():
+        old = params[name]
+        params[name] = Param(value, description=old.description, **_schema_of(old))
+    for name, value in plan.fixed_inputs.items():
+        old = params[name]
+        params[name] = Param(value, description=f"fixed by launch plan {plan.name}: "
+                             f"{old.description}", const=value, **_schema_of(old))
+    kickoff = plan.schedule.kickoff_time_input if plan.schedule else None
+    if kickoff:
+        old = params[kickoff]
+        params[kickoff] = Param(None, description=f"the run's scheduled time unless given: "
+                                f"{old.description}", type=["null", "string"])
+    doc = _doc_md(spec, version) + _plan_doc(plan)
+    tags = sorted({*_tags(spec, version, settings), f"launch_plan:{plan.name}"})
+    return _build(spec, settings, spec_uri, dag_id=dag_id, display=plan.name,
+                  description=_first_line(plan.description or spec.description)
+                  or f"FlytePath launch plan {plan.name}",
+                  tags=tags, doc_md=doc, params=params,
+                  schedule_kwargs=_schedule_kwargs(plan), kickoff_input=kickoff)
+
+
+def launch_plan_dag_id(plan: LaunchPlanSpec) -> str:
+    """`project.domain.<launch plan name>`."""
+    tenant = plan.workflow.tenant
+    return ".".join(sanitize_key(p) for p in (tenant.project, tenant.domain, plan.name))
+
+
+def _schema_of(param: Any) -> dict[str, Any]:
+    return {k: v for k, v in dict(param.schema).items() if k not in ("default", "description")}
+
+
+def _check_plan(plan: LaunchPlanSpec) -> None:
+    names = {v.name for v in plan.workflow.interface.inputs}
+    for kind, values in (("default", plan.default_inputs), ("fixed", plan.fixed_inputs)):
+        for name in values:
+            if name not in names:
+                raise UnsupportedSpecError(
+                    f"launch plan {plan.name!r}: {kind} input {name!r} is not an input of "
+                    f"workflow {plan.workflow.name!r} (inputs: {', '.join(sorted(names))}). "
+                    "Remove it or recompile the launch plan."
+                )
+    kickoff = plan.schedule.kickoff_time_input if plan.schedule else None
+    if kickoff is not None and kickoff not in names:
+        raise UnsupportedSpecError(
+            f"launch plan {plan.name!r}: kickoff time input {kickoff!r} is not an input of "
+            f"workflow {plan.workflow.name!r}."
+        )
+
+
+def _schedule_kwargs(plan: LaunchPlanSpec) -> dict[str, Any]:
+    from datetime import datetime, timedelta
+
+    import pendulum
+
+    schedule = plan.schedule
+    if schedule is None:
+        return {"schedule": None, "catchup": False}
+    tz = pendulum.timezone(schedule.timezone)
+    start = pendulum.parse(schedule.start_date, tz=tz) if schedule.start_date \
+        else datetime(2024, 1, 1, tzinfo=tz)
+    if schedule.cron is not None:
+        from airflow.timetables.trigger import CronTriggerTimetable
+
+        timetable: Any = CronTriggerTimetable(schedule.cron, timezone=tz)
+    else:
+        assert schedule.fixed_rate is not None
+        from airflow.timetables.trigger import DeltaTriggerTimetable
+
+        timetable = DeltaTriggerTimetable(timedelta(seconds=schedule.fixed_rate))
+    return {"schedule": timetable, "catchup": schedule.catchup, "start_date": start}
+
+
+def _plan_doc(plan: LaunchPlanSpec) -> str:
+    lines = ["", f"## Launch plan `{plan.name}`", ""]
+    if plan.schedule is not None:
+        when = plan.schedule.cron or f"every {plan.schedule.fixed_rate:g} s"
+        lines.append(f"Schedule: `{when}` ({plan.schedule.timezone}), catchup "
+                     f"{'on' if plan.schedule.catchup else 'off'}.")
+    for name, value in plan.fixed_inputs.items():
+        lines.append(f"- fixed `{name}` = `{value!r}` (cannot be overridden)")
+    for name, value in plan.default_inputs.items():
+        lines.append(f"- default `{name}` = `{value!r}`")
+    return "\n".join(lines) + "\n"
+
+
+def _build(spec: WorkflowSpec, settings: AirflowBackendSettings, spec_uri: str | None, *,
+           dag_id: str, display: str, description: str, tags: list[str], doc_md: str,
+           params: dict[str, Any], schedule_kwargs: dict[str, Any],
+           kickoff_input: str | None = None) -> DAG:
+    from airflow.sdk import DAG
+
+    from flytepath_airflow.operators import runner_class
+
     project, domain = spec.tenant.project, spec.tenant.domain
     tenant_pool = settings.pool_for(project, domain)
     operator_cls = runner_class(settings.runner)
-
     dag = DAG(
-        dag_id_for(spec),
-        dag_display_name=spec.name,
-        description=_first_line(spec.description) or f"FlytePath workflow {spec.name}",
-        schedule=None,
-        catchup=False,
+        dag_id,
+        dag_display_name=display,
+        description=description,
         max_active_runs=settings.max_active_runs,
-        tags=_tags(spec, version, settings),
-        doc_md=_doc_md(spec, version),
-        params=_params(spec, version),
+        tags=tags,
+        doc_md=doc_md,
+        params=params,
         is_paused_upon_creation=settings.is_paused_upon_creation,
+        **schedule_kwargs,
     )
-
-    builder = _GraphBuilder(spec, settings, spec_uri, dag, operator_cls, tenant_pool.pool)
+    builder = _GraphBuilder(spec, settings, spec_uri, dag, operator_cls, tenant_pool.pool,
+                            kickoff_input)
     for node in spec.nodes:
         builder.add(node)
     for node in spec.nodes:
@@ -146,9 +274,11 @@ class _GraphBuilder:
     """
 
     def __init__(self, spec: WorkflowSpec, settings: AirflowBackendSettings,
-                 spec_uri: str | None, dag: Any, operator_cls: Any, pool: str) -> None:
+                 spec_uri: str | None, dag: Any, operator_cls: Any, pool: str,
+                 kickoff_input: str | None = None) -> None:
         self.spec, self.settings, self.spec_uri, self.dag = spec, settings, spec_uri, dag
         self.operator_cls, self.pool = operator_cls, pool
+        self.kickoff_input = kickoff_input
         self.groups: dict[tuple[str, ...], Any] = {}
         self.entry: dict[str, Any] = {}
         self.exit: dict[str, Any] = {}

@@ -83,12 +83,12 @@ def _listener(progress: _ProgressWriter) -> Any:
         @hookimpl
         def on_task_instance_running(self, previous_state: Any, task_instance: Any) -> None:
             progress.emit(event="task", task_id=task_instance.task_id, state="running",
-                          attempt=task_instance.try_number)
+                          attempt=task_instance.try_number, map_index=_map_index(task_instance))
 
         @hookimpl
         def on_task_instance_success(self, previous_state: Any, task_instance: Any) -> None:
             progress.emit(event="task", task_id=task_instance.task_id, state="succeeded",
-                          attempt=task_instance.try_number)
+                          attempt=task_instance.try_number, map_index=_map_index(task_instance))
 
         @hookimpl
         def on_task_instance_failed(
@@ -98,9 +98,15 @@ def _listener(progress: _ProgressWriter) -> Any:
             final = isinstance(error, AirflowFailException) or task_instance.try_number > retries
             progress.emit(event="task", task_id=task_instance.task_id,
                           state="failed" if final else "retrying",
-                          attempt=task_instance.try_number, error=str(error or ""))
+                          attempt=task_instance.try_number, error=str(error or ""),
+                          map_index=_map_index(task_instance))
 
     return ProgressListener()
+
+
+def _map_index(task_instance: Any) -> int:
+    index = getattr(task_instance, "map_index", -1)
+    return -1 if index is None else int(index)
 
 
 def main(argv: list[str] | None = None) -> int:

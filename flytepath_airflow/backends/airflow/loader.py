@@ -30,7 +30,7 @@ from flytepath_airflow.backends.airflow.settings import (
 from flytepath_airflow.errors import FlytePathError, FlytePathUserError
 
 if TYPE_CHECKING:
-    from flytepath_airflow.ir.models import WorkflowSpec
+    from flytepath_airflow.ir.models import LaunchPlanSpec, WorkflowSpec
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +49,7 @@ class SpecFile:
     spec: WorkflowSpec | None
     dag_id: str | None
     error: str | None
+    launch_plan: LaunchPlanSpec | None = None
 
 
 def specs_dir() -> Path:
@@ -71,9 +72,14 @@ def scan_specs(folder: str | Path | None = None) -> list[SpecFile]:
     Two files of the same workflow (the same DAG id) are ambiguous: the first by name wins
     and the other is reported as broken, naming both.
     """
-    from flytepath_airflow.backends.airflow.dag_builder import check_spec
+    from flytepath_airflow.backends.airflow.dag_builder import check_spec, launch_plan_dag_id
     from flytepath_airflow.backends.airflow.naming import dag_id_for
-    from flytepath_airflow.ir.spec_io import load_spec
+    from flytepath_airflow.ir.spec_io import (
+        is_launch_plan_document,
+        load_document,
+        parse_launch_plan_document,
+        parse_spec_document,
+    )
 
     root = Path(folder) if folder is not None else specs_dir()
     if not root.is_dir():
@@ -82,8 +88,14 @@ def scan_specs(folder: str | Path | None = None) -> list[SpecFile]:
     seen: dict[str, Path] = {}
     files: list[SpecFile] = []
     for path in sorted(root.glob("*.json")):
+        plan = None
         try:
-            spec = load_spec(path)
+            doc = load_document(path)
+            if is_launch_plan_document(doc):
+                plan = parse_launch_plan_document(doc, str(path))
+                spec = plan.workflow
+            else:
+                spec = parse_spec_document(doc, str(path))
             check_spec(spec)
         except FlytePathError as exc:
             files.append(SpecFile(path, None, None, str(exc)))
@@ -91,7 +103,7 @@ def scan_specs(folder: str | Path | None = None) -> list[SpecFile]:
         except Exception as exc:  # a spec must never take the other DAGs down with it
             files.append(SpecFile(path, None, None, f"{type(exc).__name__}: {exc}"))
             continue
-        dag_id = dag_id_for(spec)
+        dag_id = launch_plan_dag_id(plan) if plan is not None else dag_id_for(spec)
         if dag_id in seen:
             files.append(SpecFile(path, None, dag_id, (
                 f"{path.name} defines DAG {dag_id!r} (workflow {spec.name!r}, project "
@@ -101,7 +113,7 @@ def scan_specs(folder: str | Path | None = None) -> list[SpecFile]:
             )))
             continue
         seen[dag_id] = path
-        files.append(SpecFile(path, spec, dag_id, None))
+        files.append(SpecFile(path, spec, dag_id, None, plan))
     return files
 
 
@@ -109,7 +121,7 @@ def load_dags(
     folder: str | Path | None = None, settings: AirflowBackendSettings | None = None
 ) -> dict[str, Any]:
     """Build one DAG per good spec of the folder: {dag_id: DAG}. Broken specs are skipped."""
-    from flytepath_airflow.backends.airflow.dag_builder import build_dag
+    from flytepath_airflow.backends.airflow.dag_builder import build_dag, build_launch_plan_dag
 
     if settings is None:
         settings = AirflowBackendSettings.from_airflow_config()
@@ -119,7 +131,11 @@ def load_dags(
             logger.error("skipping FlytePath spec %s: %s", item.path, item.error)
             continue
         try:
-            dags[item.dag_id] = build_dag(item.spec, settings, spec_uri=str(item.path))
+            if item.launch_plan is not None:
+                dags[item.dag_id] = build_launch_plan_dag(item.launch_plan, settings,
+                                                          spec_uri=str(item.path))
+            else:
+                dags[item.dag_id] = build_dag(item.spec, settings, spec_uri=str(item.path))
         except Exception:
             logger.exception("skipping FlytePath spec %s: building its DAG failed", item.path)
     return dags
