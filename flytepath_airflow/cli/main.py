@@ -216,10 +216,11 @@ def rerun(
 
 
 def _register_optional_commands() -> None:
-    from flytepath_airflow.cli import airflow_commands, data_commands
+    from flytepath_airflow.cli import airflow_commands, convert_commands, data_commands
 
     airflow_commands.register(app)
     data_commands.register(app)
+    convert_commands.register(app)
 
 
 _register_optional_commands()

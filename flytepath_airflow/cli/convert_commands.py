@@ -1,0 +1,97 @@
+"""`flytepath convert`: existing Airflow DAG files become typed FlytePath specs.
+
+Presentation only: the work is `flytepath_airflow.migrate.convert.convert_folder`.
+Importing this module does not import Airflow; the command does, and says which extra to
+install when it is missing.
+
+Exit codes: 0 converted (DAGs that failed are in the report), 1 `--check` found an
+undeclared difference, 2 a user error (bad folders, Airflow not installed).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from flytepath_airflow.errors import FlytePathUserError
+
+if TYPE_CHECKING:
+    import typer
+
+
+def _progress_bar() -> tuple[Any, Any]:
+    """A rich progress bar on stderr when it is a terminal, else (None, a no-op)."""
+    if not sys.stderr.isatty():
+        return None, None
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   console=Console(stderr=True), transient=True)
+    tasks: dict[str, Any] = {}
+
+    def update(phase: str, done: int, total: int) -> None:
+        if phase not in tasks:
+            label = "converting DAG files" if phase == "convert" else "building specs back"
+            tasks[phase] = bar.add_task(label, total=total)
+        bar.update(tasks[phase], completed=done)
+
+    return bar, update
+
+
+def register(app: typer.Typer) -> None:
+    """Add `convert` to the `flytepath` CLI."""
+    import typer
+
+    @app.command()
+    def convert(
+        source: Path = typer.Argument(..., help="the DAG folder (or one DAG file)"),
+        output: Path = typer.Option(..., "-o", "--output",
+                                    help="folder for the specs and task modules"),
+        report: Path | None = typer.Option(
+            None, "--report", help="write the markdown report here (conversion.json, the "
+            "same report for tools, is always written into the output folder)"),
+        check: bool = typer.Option(False, "--check",
+                                   help="build the specs back and compare with the DAGs"),
+        package: str = typer.Option("flytepath_converted", "--package",
+                                    help="package name of the generated task modules"),
+        timeout: float = typer.Option(60.0, "--timeout",
+                                      help="seconds one DAG file may take to import"),
+        jobs: int = typer.Option(0, "--jobs", help="files at a time (0: one per CPU)"),
+    ) -> None:
+        """Convert Airflow DAGs into typed specs, task modules and a report."""
+        try:
+            from flytepath_airflow.migrate.convert import ConvertOptions, convert_folder
+            from flytepath_airflow.migrate.report import render_markdown, summary_lines
+        except ImportError as exc:
+            raise FlytePathUserError(
+                f"flytepath convert reads DAGs with Airflow, which is not installed ({exc}). "
+                "Install it with pip install 'airflow-provider-flytepath[airflow]'."
+            ) from None
+        options = ConvertOptions(source=source, output=output, package=package,
+                                 timeout=timeout, check=check)
+        if jobs > 0:
+            options.jobs = jobs
+        bar, update = _progress_bar()
+        if bar is not None:
+            with bar:
+                run = convert_folder(options, progress=update)
+        else:
+            run = convert_folder(options)
+        if report is not None:
+            from flytepath_airflow.migrate.convert import write_atomic
+
+            write_atomic(report, render_markdown(run.report))
+        for line in summary_lines(run.report):
+            typer.echo(line, err=True)
+        tasks = max(1, run.summary["tasks"])
+        typer.echo(f"converted in {run.seconds:.1f} s ({1000 * run.seconds / tasks:.2f} s per "
+                   "1,000 tasks)" + (f"; check {run.check_seconds:.1f} s" if check else ""),
+                   err=True)
+        typer.echo(f"specs in {output}" + (f", report in {report}" if report else ""),
+                   err=True)
+        if check and run.summary.get("check_differs", 0) + run.summary.get("check_failed", 0):
+            typer.echo("check failed: some DAGs differ in ways the report does not declare "
+                       "(marked **undeclared** in the report).", err=True)
+            raise typer.Exit(code=1)
