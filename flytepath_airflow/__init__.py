@@ -18,6 +18,8 @@ _EXPORTS: dict[str, str] = {
     "workflow": "flytepath_airflow.sdk.workflow",
     "map_task": "flytepath_airflow.sdk.map_task",
     "conditional": "flytepath_airflow.sdk.conditional",
+    "dynamic": "flytepath_airflow.sdk.dynamic",
+    "DynamicTask": "flytepath_airflow.sdk.dynamic",
     "MapTask": "flytepath_airflow.sdk.map_task",
     "FailureInfo": "flytepath_airflow.sdk.workflow",
     "Resources": "flytepath_airflow.sdk.task",
@@ -63,6 +65,7 @@ if TYPE_CHECKING:
     )
     from flytepath_airflow.runtime.context import ExecutionContext, current_context
     from flytepath_airflow.sdk.conditional import conditional
+    from flytepath_airflow.sdk.dynamic import DynamicTask, dynamic
     from flytepath_airflow.sdk.map_task import MapTask, map_task
     from flytepath_airflow.sdk.task import PythonTask, Resources, Secret, task
     from flytepath_airflow.sdk.workflow import FailureInfo, PythonWorkflow, workflow

@@ -6,11 +6,13 @@ Must not import: airflow, kubernetes.
 
 from flytepath_airflow.runtime.context import ExecutionContext, current_context
 from flytepath_airflow.sdk.conditional import conditional
+from flytepath_airflow.sdk.dynamic import DynamicTask, dynamic
 from flytepath_airflow.sdk.map_task import MapTask, map_task
 from flytepath_airflow.sdk.task import PythonTask, Resources, Secret, task
 from flytepath_airflow.sdk.workflow import FailureInfo, PythonWorkflow, workflow
 
 __all__ = [
+    "DynamicTask",
     "ExecutionContext",
     "FailureInfo",
     "MapTask",
@@ -20,6 +22,7 @@ __all__ = [
     "Secret",
     "conditional",
     "current_context",
+    "dynamic",
     "map_task",
     "task",
     "workflow",

@@ -87,7 +87,6 @@ class ConditionalSection:
         self.node_id = trace.new_id(name)
         trace.reserved.add(self.node_id)
         self.location = location
-        self.start = len(trace.nodes)
         self.cases: list[_Case] = []
         trace.open_conditionals[self.node_id] = location
 
@@ -287,7 +286,8 @@ class ConditionalSection:
                                           for c in self.cases)),
         )
         trace.reserved.discard(self.node_id)
-        trace.nodes.insert(self.start, branch)
+        # After nodes the first condition reads, before the nodes of the first case.
+        trace.nodes.insert(self.cases[0].start, branch)
         trace.locations[self.node_id] = self.location
         merge_id = trace.new_id(f"{self.node_id}_out")
         merge = NodeSpec(

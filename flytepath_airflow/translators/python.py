@@ -28,11 +28,19 @@ from flytepath_airflow.ir.models import (
     NodeSpec,
     OutputRef,
     TenantSpec,
+    TypedInterface,
     WorkflowSpec,
 )
 from flytepath_airflow.ir.spec_io import load_spec, with_version
+from flytepath_airflow.sdk.dynamic import DynamicTask
 from flytepath_airflow.sdk.interface import PythonInterface, join_outputs, parse_docstring
-from flytepath_airflow.sdk.promise import TraceContext
+from flytepath_airflow.sdk.promise import (
+    NodeHandle,
+    Promise,
+    TraceContext,
+    reset_trace,
+    set_trace,
+)
 from flytepath_airflow.sdk.task import PythonTask
 from flytepath_airflow.sdk.workflow import FailureInfo, PythonWorkflow, trace_body
 from flytepath_airflow.translators.checks import FAILURE_INPUT
@@ -135,7 +143,7 @@ def task_spec_workflow(task: PythonTask, project: str = "default",
     spec = task.to_spec()
     node_id = task.fn.__name__
     node = NodeSpec(
-        id=node_id, task=spec.name,
+        id=node_id, task=spec.name, kind="dynamic" if spec.kind == "dynamic" else "task",
         inputs={v.name: InputRef(name=v.name) for v in spec.interface.inputs},
     )
     return with_version(WorkflowSpec(
@@ -149,6 +157,137 @@ def task_spec_workflow(task: PythonTask, project: str = "default",
         outputs={v.name: OutputRef(node=node_id, output=v.name)
                  for v in spec.interface.outputs},
     ))
+
+
+# ---------------------------------------------------------------------- dynamic
+
+
+def _dynamic_task(fn_or_task: Any) -> DynamicTask:
+    if isinstance(fn_or_task, DynamicTask):
+        return fn_or_task
+    if not callable(fn_or_task):
+        raise CompileError(f"compile_dynamic needs a @dynamic task, got {fn_or_task!r}.")
+    # The runtime resolves "module:qualname" to the bare function; find its decorator.
+    owner: Any = sys.modules.get(fn_or_task.__module__)
+    for part in fn_or_task.__qualname__.split("."):
+        owner = getattr(owner, part, None)
+    if isinstance(owner, DynamicTask) and owner.fn is fn_or_task:
+        return owner
+    return DynamicTask(fn_or_task, {})
+
+
+def graph_depth(spec: WorkflowSpec) -> int:
+    """The longest chain of nodes in the graph (a single node is depth 1; empty is 0)."""
+    from flytepath_airflow.translators.checks import topological_order
+
+    depth: dict[str, int] = {}
+    by_id = {n.id: n for n in spec.nodes}
+    for node_id in topological_order(spec):
+        deps = by_id[node_id].dependencies()
+        depth[node_id] = 1 + max((depth[d] for d in deps), default=0)
+    return max(depth.values(), default=0)
+
+
+def compile_dynamic(fn_or_task: Any, values: dict[str, Any], *, parent: WorkflowSpec,
+                    node_id: str) -> WorkflowSpec:
+    """Run a @dynamic body with real input values and compile the graph it builds.
+
+    Called by the runtime when dynamic node `node_id` of `parent` runs. The body gets
+    `values` (Python objects, already decoded); plain values it passes to tasks become
+    literal bindings, and the tasks, map tasks, conditionals and subworkflows it calls
+    become nodes. Returns a checked, versioned WorkflowSpec named
+    `"<parent.name>.<node_id>"`, with the parent's tenant, no inputs, and the dynamic
+    task's outputs bound to what the body returned (promises, or plain values as
+    literals). `max_levels` comes from the parent's task spec for the node (else the
+    decorator).
+
+    Raises:
+        CompileError: the body built an ill-typed graph, called a nested @dynamic task,
+            returned values that do not fit the declared outputs, or built a graph
+            deeper than max_levels.
+    """
+    from flytepath_airflow.translators.checks import check_workflow
+    from flytepath_airflow.types.literals import castability_error, render_type
+
+    task = _dynamic_task(fn_or_task)
+    short = task.fn.__name__
+    max_levels = task.max_levels
+    try:
+        node = parent.node(node_id)
+        task_spec = parent.tasks.get(node.task or "")
+        if task_spec is not None and task_spec.dynamic is not None:
+            max_levels = task_spec.dynamic.max_levels
+    except KeyError:
+        pass
+    py = task.python_interface
+    unknown = sorted(set(values) - set(py.inputs))
+    if unknown:
+        raise CompileError(
+            f"dynamic task '{short}' got values for {', '.join(map(repr, unknown))}, which "
+            f"are not its inputs ({', '.join(py.inputs) or 'none'})."
+        )
+    name = f"{parent.name}.{node_id}"
+    trace = TraceContext(name, dynamic=short)
+    token = set_trace(trace)
+    try:
+        result = task.fn(**values)
+    finally:
+        reset_trace(token)
+    trace.check_closed(f"dynamic task '{short}'")
+    declared = task.interface.outputs
+    if not declared:
+        returned: tuple[Any, ...] = ()
+        if result is not None and not isinstance(result, NodeHandle):
+            raise CompileError(
+                f"dynamic task '{short}' ({task.location}) returns a value but its return "
+                "annotation is None. Annotate the outputs, e.g. `-> list[int]`."
+            )
+    elif py.multiple_outputs:
+        returned = tuple(result) if isinstance(result, tuple) else (result,)
+    else:
+        returned = (result,)
+    if len(returned) != len(declared):
+        raise CompileError(
+            f"dynamic task '{short}' ({task.location}) declares {len(declared)} outputs "
+            f"({', '.join(v.name for v in declared)}) but its body returns {len(returned)}."
+        )
+    outputs: dict[str, BindingSpec] = {}
+    for var, value in zip(declared, returned, strict=True):
+        if isinstance(value, Promise):
+            reason = castability_error(value.type, var.type)
+            if reason is not None:
+                raise TypeMismatchError(
+                    f"dynamic task '{short}' output '{var.name}' expects "
+                    f"{render_type(var.type)} but {value.source_name} produces "
+                    f"{render_type(value.type)} ({value.location}): {reason}. Change the "
+                    "return annotation or the task's output type."
+                )
+            outputs[var.name] = value.ref
+        else:
+            outputs[var.name] = trace.bind(
+                value, var.type, py.outputs[var.name],
+                what=f"dynamic task '{short}' output '{var.name}'", location=task.location,
+                castability_error=castability_error, render_type=render_type,
+            )
+    spec = WorkflowSpec(
+        schema_version=SCHEMA_VERSION,
+        name=name,
+        tenant=parent.tenant,
+        description=f"Graph built by dynamic node '{node_id}' of workflow '{parent.name}'.",
+        interface=TypedInterface(outputs=declared),
+        nodes=trace.finished_nodes(),
+        tasks=dict(sorted(trace.tasks.items())),
+        outputs=outputs,
+    )
+    check_workflow(spec, lambda path: _locate(trace, spec, path))
+    depth = graph_depth(spec)
+    if depth > max_levels:
+        raise CompileError(
+            f"dynamic task '{short}' ({task.location}) built a graph {depth} nodes deep, "
+            f"but allows max_levels={max_levels}. Raise @dynamic(max_levels=...) (up to 64), "
+            "or build a shallower graph (e.g. map_task instead of a chain of calls)."
+        )
+    return with_version(spec)
 
 
 # ---------------------------------------------------------------------- local calls
