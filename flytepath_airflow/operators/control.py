@@ -80,6 +80,7 @@ class FlytePathControlOperator(FlytePathNodeMixin, BaseOperator):
 
             if isinstance(exc, ControlFlowError) and "has not built its graph" in str(exc):
                 raise AirflowSkipException(str(exc)) from None
+            self.record_run_failure(invocation, str(exc), "user", final=True)
             raise AirflowFailException(str(exc)) from None
 
     def _step(self, spec: Any, inv: NodeInvocation) -> Any:

@@ -369,13 +369,24 @@ class FlytePathNodeMixin:
                 f"node {invocation.node_id!r}: its conditional case was not taken"
             )
         message = self.error_message(invocation, exit_code)
+        cause = self._task_error_text(invocation) or message
         if exit_code in (EXIT_USER_ERROR, EXIT_USAGE):
-            self.record_run_failure(invocation, message, "user", final=True)
+            self.record_run_failure(invocation, cause, "user", final=True)
             raise AirflowFailException(message)
         retries = int(getattr(self, "retries", 0) or 0)
-        self.record_run_failure(invocation, message, "system",
+        self.record_run_failure(invocation, cause, "system",
                                 final=invocation.attempt > retries)
         raise AirflowException(message)
+
+    def _task_error_text(self, invocation: NodeInvocation) -> str | None:
+        from flytepath_airflow.runtime.run import read_node_error
+
+        try:
+            error = read_node_error(invocation.run_id, invocation.record_id,
+                                    invocation.attempt, invocation.root)
+        except Exception:
+            return None
+        return str(error.get("message")) if error else None
 
     def error_message(self, invocation: NodeInvocation, exit_code: int) -> str:
         """The node's own error message (from error.json) or a description of the exit."""

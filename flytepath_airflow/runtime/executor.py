@@ -57,7 +57,7 @@ def _engine() -> Any:
 
 def _node_literals(
     node: NodeSpec, task: TaskSpec, store: BlobStore, run_id: str,
-    workflow_inputs: dict[str, Any], item: int | None = None,
+    workflow_inputs: dict[str, Any], item: int | None = None, failure_node: bool = False,
 ) -> dict[str, Any]:
     pointers: dict[str, dict[str, Any]] = {}
     literals: dict[str, Any] = {}
@@ -78,6 +78,8 @@ def _node_literals(
                 literals[var.name] = values[item]
         elif not var.required:
             literals[var.name] = var.default
+        elif failure_node and var.name == "err":
+            continue  # the failure node's error info is filled in by the caller
         else:  # the compiler rejects this; a hand-edited spec can still get here
             raise FlytePathUserError(
                 f"node '{node.id}' has no binding for required input '{var.name}'"
@@ -223,9 +225,10 @@ class _NodeRun:
             # inputs.json holds the workflow inputs and the run options; read it once.
             run_doc = self.store.read_json(f"{run_key(self.run_id)}/inputs.json")
             self.options: dict[str, Any] = dict(run_doc.get("options") or {})
+            failure_node = spec.on_failure is not None and node.id == spec.on_failure.id
             literals = _node_literals(node, task, self.store, self.run_id, run_doc["inputs"],
-                                      self.item)
-            if spec.on_failure is not None and node.id == spec.on_failure.id:
+                                      self.item, failure_node)
+            if failure_node:
                 from flytepath_airflow.runtime.control import failure_literal
 
                 if task.interface.input("err") is not None:

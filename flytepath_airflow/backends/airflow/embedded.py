@@ -91,6 +91,11 @@ def _listener(progress: _ProgressWriter) -> Any:
                           attempt=task_instance.try_number, map_index=_map_index(task_instance))
 
         @hookimpl
+        def on_task_instance_skipped(self, previous_state: Any, task_instance: Any) -> None:
+            progress.emit(event="task", task_id=task_instance.task_id, state="skipped",
+                          attempt=task_instance.try_number, map_index=_map_index(task_instance))
+
+        @hookimpl
         def on_task_instance_failed(
             self, previous_state: Any, task_instance: Any, error: Any
         ) -> None:
