@@ -20,6 +20,9 @@ _EXPORTS: dict[str, str] = {
     "conditional": "flytepath_airflow.sdk.conditional",
     "dynamic": "flytepath_airflow.sdk.dynamic",
     "DynamicTask": "flytepath_airflow.sdk.dynamic",
+    "LaunchPlan": "flytepath_airflow.sdk.launch_plan",
+    "CronSchedule": "flytepath_airflow.sdk.launch_plan",
+    "FixedRate": "flytepath_airflow.sdk.launch_plan",
     "MapTask": "flytepath_airflow.sdk.map_task",
     "FailureInfo": "flytepath_airflow.sdk.workflow",
     "Resources": "flytepath_airflow.sdk.task",
@@ -66,6 +69,7 @@ if TYPE_CHECKING:
     from flytepath_airflow.runtime.context import ExecutionContext, current_context
     from flytepath_airflow.sdk.conditional import conditional
     from flytepath_airflow.sdk.dynamic import DynamicTask, dynamic
+    from flytepath_airflow.sdk.launch_plan import CronSchedule, FixedRate, LaunchPlan
     from flytepath_airflow.sdk.map_task import MapTask, map_task
     from flytepath_airflow.sdk.task import PythonTask, Resources, Secret, task
     from flytepath_airflow.sdk.workflow import FailureInfo, PythonWorkflow, workflow

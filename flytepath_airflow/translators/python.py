@@ -13,7 +13,7 @@ import importlib
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 from flytepath_airflow.errors import (
     CompileError,
@@ -25,6 +25,7 @@ from flytepath_airflow.ir.models import (
     SCHEMA_VERSION,
     BindingSpec,
     InputRef,
+    LaunchPlanSpec,
     NodeSpec,
     OutputRef,
     TenantSpec,
@@ -34,6 +35,7 @@ from flytepath_airflow.ir.models import (
 from flytepath_airflow.ir.spec_io import load_spec, with_version
 from flytepath_airflow.sdk.dynamic import DynamicTask
 from flytepath_airflow.sdk.interface import PythonInterface, join_outputs, parse_docstring
+from flytepath_airflow.sdk.launch_plan import LaunchPlan
 from flytepath_airflow.sdk.promise import (
     NodeHandle,
     Promise,
@@ -415,13 +417,26 @@ def load_module_workflows(source: str, *, project: str = "default",
     return [compile_workflow(wf, project=project, domain=domain) for wf in workflows]
 
 
-def load_target(target: str, *, project: str | None = None,
-                domain: str | None = None) -> WorkflowSpec:
+@overload
+def load_target(target: str, *, project: str | None = None, domain: str | None = None,
+                allow_launch_plan: Literal[False] = False) -> WorkflowSpec: ...
+
+
+@overload
+def load_target(target: str, *, project: str | None = None, domain: str | None = None,
+                allow_launch_plan: Literal[True]) -> WorkflowSpec | LaunchPlanSpec: ...
+
+
+def load_target(target: str, *, project: str | None = None, domain: str | None = None,
+                allow_launch_plan: bool = False) -> WorkflowSpec | LaunchPlanSpec:
     """Compile or load whatever a CLI target names into a spec.
 
     `FILE.py:NAME` (relative to the current directory; its folder becomes importable),
     `package.module:NAME`, `spec.yaml` / `spec.yml`, or a compiled `spec.json`. NAME is a
-    workflow, or a task (run as a one-node workflow).
+    workflow, a task (run as a one-node workflow) or, with `allow_launch_plan=True`, a
+    LaunchPlan, which compiles to a LaunchPlanSpec (its `workflow` is the compiled
+    WorkflowSpec). Without `allow_launch_plan`, a launch plan target is a user error that
+    names its workflow.
     """
     lowered = target.lower()
     if lowered.endswith((".yaml", ".yml")):
@@ -447,10 +462,10 @@ def load_target(target: str, *, project: str | None = None,
     if obj is None:
         found = sorted(
             name for name, value in vars(module).items()
-            if isinstance(value, (PythonWorkflow, PythonTask))
+            if isinstance(value, (PythonWorkflow, PythonTask, LaunchPlan))
         )
         raise FlytePathUserError(
-            f"{module_name} has no workflow or task named '{attr}'. "
+            f"{module_name} has no workflow, task or launch plan named '{attr}'. "
             f"Found: {', '.join(found) or 'none'}."
         )
     kwargs = {"project": project or "default", "domain": domain or "development"}
@@ -458,6 +473,13 @@ def load_target(target: str, *, project: str | None = None,
         return compile_workflow(obj, **kwargs)
     if isinstance(obj, PythonTask):
         return task_spec_workflow(obj, **kwargs)
+    if isinstance(obj, LaunchPlan):
+        if not allow_launch_plan:
+            raise FlytePathUserError(
+                f"{target} is launch plan '{obj.name}', which this command does not take. "
+                f"Name its workflow instead ({module_name}:{obj.workflow.fn.__name__})."
+            )
+        return obj.compile(**kwargs)
     raise FlytePathUserError(
-        f"{target} is a {type(obj).__name__}, not a @workflow or @task."
+        f"{target} is a {type(obj).__name__}, not a @workflow, @task or launch plan."
     )
