@@ -25,9 +25,10 @@ import ast
 import inspect
 import json
 import re
+import textwrap
 import typing
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from enum import Enum
 from typing import Any
 
@@ -160,8 +161,13 @@ def expand_input(op: Any) -> Any:
 
 
 def enum_text(value: Any) -> str:
-    """An Airflow enum (TriggerRule, WeightRule) or text as its plain value."""
-    return str(value.value) if isinstance(value, Enum) else str(value)
+    """An Airflow enum (TriggerRule, WeightRule) or text as its plain value; a custom
+    priority weight strategy as its class path (Airflow loads registered ones by it)."""
+    if isinstance(value, Enum):
+        return str(value.value)
+    if isinstance(value, str):
+        return value
+    return class_path(type(value))
 
 
 def _find_line(source: str, *needles: str) -> int:
@@ -273,7 +279,12 @@ class DagConverter:
     def _init_kwargs(self, op: Any) -> dict[str, Any]:
         if is_mapped(op):
             return self._mapped_partial(op)
-        return dict(getattr(op, "_BaseOperator__init_kwargs", {}) or {})
+        kwargs = dict(getattr(op, "_BaseOperator__init_kwargs", {}) or {})
+        # Airflow records the arguments of every __init__ in the class chain, so values a
+        # subclass passes to its base itself (ApprovalOperator's options) are there too.
+        for key in _supplied_by_subclass(type(op), kwargs):
+            kwargs.pop(key, None)
+        return kwargs
 
     def _mapped_partial(self, op: Any) -> dict[str, Any]:
         from airflow.sdk.bases.operator import BaseOperator
@@ -557,6 +568,13 @@ class DagConverter:
             group=group,
             airflow=options,
         )
+        if final.kind == "map" and task.kind != "airflow":
+            # build_dag runs a typed map node as a task group: fanout, mapped items, collect.
+            self.declared += [f"task:{tid}", *(f"task:{tid}.{step}" for step in
+                                               ("fanout", "items", "collect"))]
+            self.declared += [f"task:{down}:upstream" for down in op.downstream_task_ids]
+            notes.append("a typed map task: Airflow runs it as a task group (fanout, items, "
+                         "collect) with the same task id as the group")
         if self._in_mapped_group(op):
             self.declared.append(f"task:{tid}:mapped")
             notes.append("its mapped task group is not converted: it runs once, unmapped")
@@ -750,10 +768,11 @@ class DagConverter:
 
     def _encode(self, value: Any, owner: str) -> Any:
         """An argument value as JSON, with tagged objects for what JSON cannot hold."""
+        if isinstance(value, Enum):  # before int and str: IntEnum and StrEnum are both
+            return {TAG: "enum", "class": class_path(type(value)),
+                    "value": self._encode(value.value, owner)}
         if value is None or isinstance(value, bool | int | float | str):
             return value
-        if isinstance(value, Enum):
-            return self._encode(value.value, owner)
         ref = _xcom_parts(value)
         if ref is not None:
             return {TAG: "xcom", "task_id": ref[0], "key": ref[1]}
@@ -775,11 +794,21 @@ class DagConverter:
             return {TAG: "timedelta", "seconds": value.total_seconds()}
         if isinstance(value, datetime):
             return {TAG: "datetime", "iso": value.isoformat()}
+        if isinstance(value, date):
+            return {TAG: "date", "iso": value.isoformat()}
+        if isinstance(value, time):
+            return {TAG: "time", "iso": value.isoformat()}
         if type(value).__module__.startswith("kubernetes.client.models"):
             from kubernetes.client import ApiClient
 
             return {TAG: "k8s", "type": type(value).__name__,
                     "value": ApiClient().sanitize_for_serialization(value)}
+        if type(value).__name__ == "DagParam":
+            default = getattr(value, "_default", None)
+            encoded = {TAG: "dag_param", "name": str(getattr(value, "_name", ""))}
+            if not _is_unset(default):
+                encoded["default"] = self._encode(default, owner)
+            return encoded
         if inspect.isfunction(value) or inspect.isclass(value):
             return {TAG: "callable", "path": self.builder.carry(value, owner)}
         raise CannotEncode(f"a {type(value).__module__}.{type(value).__qualname__} value")
@@ -850,6 +879,25 @@ class DagConverter:
                           "FlytePath form; the converted DAG runs when triggered")
         self.declared.extend(["schedule", "catchup"] if dag.catchup else ["schedule"])
         return None
+
+
+def _supplied_by_subclass(cls: type, kwargs: dict[str, Any]) -> list[str]:
+    """Keys a class's own __init__ passes to its base as `key=...` (not the user's)."""
+    out: list[str] = []
+    for klass in cls.__mro__:
+        init = klass.__dict__.get("__init__")
+        if init is None or klass.__module__.startswith("airflow.sdk"):
+            continue
+        try:
+            tree = ast.parse(textwrap.dedent(inspect.getsource(init)))
+            own = set(inspect.signature(init).parameters)
+        except (OSError, TypeError, ValueError, SyntaxError):
+            continue
+        passed = {kw.arg for node in ast.walk(tree) if isinstance(node, ast.Call)
+                  and isinstance(node.func, ast.Attribute) and node.func.attr == "__init__"
+                  for kw in node.keywords if kw.arg}
+        out += [key for key in kwargs if key in passed and key not in own]
+    return out
 
 
 def _valid_name(name: str) -> bool:
@@ -929,8 +977,6 @@ def _returns_value(fn: Any) -> bool:
 
 
 def _dedented(fn: Any) -> str:
-    import textwrap
-
     return textwrap.dedent(inspect.getsource(fn))
 
 

@@ -6,7 +6,9 @@ Values JSON cannot hold are written as tagged objects `{"__flytepath__": tag, ..
 
 - `callable`: a function named by "module:qualname" (imported when the DAG is built)
 - `xcom`: an upstream task's XCom (`{"task_id", "key"}`), rebuilt as an XComArg
-- `timedelta` (seconds), `datetime` (ISO 8601), `tuple`, `set`
+- `timedelta` (seconds), `datetime`, `date`, `time` (ISO 8601), `tuple`, `set`
+- `enum`: a member of an Enum class (`{"class", "value"}`)
+- `dag_param`: a reference to a DAG param (`{"name", "default"}`), resolved at run time
 - `k8s`: a Kubernetes client model (`{"type": "V1EnvVar", "value": {...}}`)
 - `dict`: a plain dict whose own keys include "__flytepath__"
 
@@ -92,12 +94,27 @@ def decode_value(value: Any, dag: Any = None) -> Any:
         from datetime import datetime
 
         return datetime.fromisoformat(str(value["iso"]))
+    if tag == "date":
+        from datetime import date
+
+        return date.fromisoformat(str(value["iso"]))
+    if tag == "time":
+        from datetime import time
+
+        return time.fromisoformat(str(value["iso"]))
+    if tag == "enum":
+        return import_path(str(value["class"]), "enum")(decode_value(value["value"], dag))
     if tag == "tuple":
         return tuple(decode_value(item, dag) for item in value["items"])
     if tag == "set":
         return {decode_value(item, dag) for item in value["items"]}
     if tag == "dict":
         return {key: decode_value(item, dag) for key, item in value["value"].items()}
+    if tag == "dag_param":
+        if dag is None:
+            raise PassthroughError("a pass-through task reads a DAG param but has no DAG.")
+        return dag.param(str(value["name"]), *([decode_value(value["default"], dag)]
+                                                if "default" in value else []))
     if tag == "k8s":
         from kubernetes.client import ApiClient
 
