@@ -465,7 +465,7 @@ def load_target(target: str, *, project: str | None = None, domain: str | None =
             if isinstance(value, (PythonWorkflow, PythonTask, LaunchPlan))
         )
         raise FlytePathUserError(
-            f"{module_name} has no workflow, task or launch plan named '{attr}'. "
+            f"{module_name} has no workflow or task named '{attr}' (nor a launch plan). "
             f"Found: {', '.join(found) or 'none'}."
         )
     kwargs = {"project": project or "default", "domain": domain or "development"}
