@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import typer
 
-    from flytepath_airflow.ir.models import WorkflowSpec
+    from flytepath_airflow.ir.models import LaunchPlanSpec, WorkflowSpec
     from flytepath_airflow.runtime.run import RunResult
 
 ProgressFn = Callable[[str, str, str], None]
@@ -93,9 +93,22 @@ class EmbeddedAirflow:
         _write_if_changed(path, dump_spec(spec))
         return path
 
+    def publish_launch_plan(self, plan: LaunchPlanSpec) -> Path:
+        """Write a launch plan where the DAG file finds it (its own DAG)."""
+        return _publish_plan(self.specs_dir, plan)
+
 
 EMBEDDED_MAX_MAP_LENGTH = 100_000
 """`[core] max_map_length` of the embedded Airflow: the largest map node it runs."""
+
+
+def _publish_plan(specs_dir: Path, plan: LaunchPlanSpec) -> Path:
+    from flytepath_airflow.backends.airflow.dag_builder import launch_plan_dag_id
+    from flytepath_airflow.ir.spec_io import dump_launch_plan
+
+    path = specs_dir / f"{launch_plan_dag_id(plan)}.json"
+    _write_if_changed(path, dump_launch_plan(plan))
+    return path
 
 
 def _write_if_changed(path: Path, text: str) -> None:
@@ -115,8 +128,11 @@ def run_with_airflow(
     progress: ProgressFn | None = None,
     run_id: str | None = None,
     options: dict[str, Any] | None = None,
+    launch_plan: LaunchPlanSpec | None = None,
 ) -> RunResult:
     """Run a workflow through a real Airflow (`dag.test()`, SQLite metadata DB).
+
+    With `launch_plan`, the launch plan's own DAG (its schedule, fixed inputs) runs.
 
     :param spec: the compiled spec.
     :param inputs: workflow input values (validated before Airflow starts).
@@ -143,8 +159,14 @@ def run_with_airflow(
     run_id = sanitize_run_id(run_id) if run_id else new_run_id()
     embedded = EmbeddedAirflow(home, root)
     embedded.prepare()
-    embedded.publish_spec(spec)
-    dag_id = dag_id_for(spec)
+    if launch_plan is not None:
+        from flytepath_airflow.backends.airflow.dag_builder import launch_plan_dag_id
+
+        embedded.publish_launch_plan(launch_plan)
+        dag_id = launch_plan_dag_id(launch_plan)
+    else:
+        embedded.publish_spec(spec)
+        dag_id = dag_id_for(spec)
     pool = AirflowBackendSettings().pool_for(spec.tenant.project, spec.tenant.domain)
     conf = {**values, RUN_ID_CONF_KEY: run_id}
     if options:

@@ -23,7 +23,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-TARGET_HELP = "FILE.py:WORKFLOW, package.module:WORKFLOW, spec.yaml or a compiled spec.json"
+TARGET_HELP = ("FILE.py:WORKFLOW (or :LAUNCH_PLAN), package.module:WORKFLOW, spec.yaml or a "
+               "compiled spec.json")
 
 
 def _err(message: str) -> None:
@@ -37,12 +38,13 @@ def compile(
     project: str | None = typer.Option(None, "--project", help="project (default: default)"),
     domain: str | None = typer.Option(None, "--domain", help="domain (default: development)"),
 ) -> None:
-    """Compile a workflow into its versioned, type-checked JSON spec."""
-    from flytepath_airflow.ir.spec_io import dump_spec
+    """Compile a workflow (or a launch plan) into its versioned, type-checked JSON spec."""
+    from flytepath_airflow.ir.models import LaunchPlanSpec
+    from flytepath_airflow.ir.spec_io import dump_launch_plan, dump_spec
     from flytepath_airflow.translators.python import load_target
 
-    spec = load_target(target, project=project, domain=domain)
-    text = dump_spec(spec)
+    spec = load_target(target, project=project, domain=domain, allow_launch_plan=True)
+    text = dump_launch_plan(spec) if isinstance(spec, LaunchPlanSpec) else dump_spec(spec)
     if output is None:
         sys.stdout.write(text)
         return
@@ -81,11 +83,35 @@ def _progress(node: str, state: str, detail: str) -> None:
     _err(f"  [{marks.get(state, '  ')}] {node:<28} {state:<10} {detail}".rstrip())
 
 
+def launch_plan_inputs(plan: Any, given: dict[str, Any]) -> dict[str, Any]:
+    """A launch plan's inputs for one run: defaults, then `given`, then the fixed inputs.
+
+    Overriding a fixed input with another value is a user error; the kickoff time input,
+    when not given, is the time of the launch (UTC).
+    """
+    for name, value in given.items():
+        if name in plan.fixed_inputs and plan.fixed_inputs[name] != value:
+            raise FlytePathUserError(
+                f"launch plan '{plan.name}' fixes input '{name}' to "
+                f"{json.dumps(plan.fixed_inputs[name])}; a run cannot override it. Drop "
+                f"-i {name}=..., or run the workflow '{plan.workflow.name}' itself."
+            )
+    values = {**plan.default_inputs, **given, **plan.fixed_inputs}
+    kickoff = plan.schedule.kickoff_time_input if plan.schedule else None
+    if kickoff and values.get(kickoff) is None:
+        from datetime import datetime, timezone
+
+        values[kickoff] = datetime.now(timezone.utc).isoformat()
+    return values
+
+
 def _execute(spec: Any, values: dict[str, Any], *, local: bool, run_id: str | None,
              as_json: bool, overwrite_cache: bool,
-             code_bundle: dict[str, str] | None = None) -> None:
+             code_bundle: dict[str, str] | None = None, launch_plan: Any = None) -> None:
     from flytepath_airflow.stores.blob import default_home, default_root
 
+    if launch_plan is not None:
+        _err(f"launch plan {launch_plan.name}:")
     _err(f"running {spec.name} version {spec.version} "
          f"({spec.tenant.project}/{spec.tenant.domain}) "
          f"on {'the local backend' if local else 'Airflow'}")
@@ -111,7 +137,7 @@ def _execute(spec: Any, values: dict[str, Any], *, local: bool, run_id: str | No
             ) from None
         result = run_with_airflow(spec, values, root=default_root(), home=str(default_home()),
                                   run_id=run_id, progress=_progress,
-                                  options=options or None)
+                                  options=options or None, launch_plan=launch_plan)
     if not result.succeeded:
         _err(f"run {result.run_id} failed at node '{result.failed_node}': {result.error}")
         raise typer.Exit(code=1)
@@ -125,7 +151,8 @@ def _execute(spec: Any, values: dict[str, Any], *, local: bool, run_id: str | No
 
 def _resolve_spec(target: str, project: str | None, domain: str | None,
                   version: str | None) -> tuple[Any, dict[str, str] | None]:
-    """The spec to run, and the code bundle stored with it when it is a registered version."""
+    """The spec (or launch plan) to run, and the code bundle of a registered version."""
+    from flytepath_airflow.ir.models import LaunchPlanSpec
     from flytepath_airflow.stores.blob import default_root
     from flytepath_airflow.stores.registry import load_registered, registered_code_bundle
     from flytepath_airflow.translators.python import load_target
@@ -136,7 +163,15 @@ def _resolve_spec(target: str, project: str | None, domain: str | None,
         spec = load_registered(target, project=project or "default",
                                domain=domain or "development", version=version)
     else:
-        spec = load_target(target, project=project, domain=domain)
+        loaded = load_target(target, project=project, domain=domain, allow_launch_plan=True)
+        if isinstance(loaded, LaunchPlanSpec):
+            if version is not None and version != loaded.workflow.version:
+                raise FlytePathUserError(
+                    f"--version is not supported with launch plan '{loaded.name}'; run the "
+                    f"registered workflow '{loaded.workflow.name}' with --version instead."
+                )
+            return loaded, None
+        spec = loaded
         if version is None or version == spec.version:
             return spec, None
         spec = load_registered(spec.name, project=spec.tenant.project,
@@ -158,11 +193,17 @@ def run(
     overwrite_cache: bool = typer.Option(False, "--overwrite-cache",
                                          help="recompute cached tasks and replace entries"),
 ) -> None:
-    """Compile and run a workflow: through Airflow by default, or with --local."""
-    spec, code_bundle = _resolve_spec(target, project, domain, version)
+    """Compile and run a workflow or launch plan: through Airflow by default, or --local."""
+    from flytepath_airflow.ir.models import LaunchPlanSpec
+
+    resolved, code_bundle = _resolve_spec(target, project, domain, version)
+    plan = resolved if isinstance(resolved, LaunchPlanSpec) else None
+    spec = plan.workflow if plan is not None else resolved
     values = parse_inputs(spec, inputs)
+    if plan is not None:
+        values = launch_plan_inputs(plan, values)
     _execute(spec, values, local=local, run_id=run_id, as_json=as_json,
-             overwrite_cache=overwrite_cache, code_bundle=code_bundle)
+             overwrite_cache=overwrite_cache, code_bundle=code_bundle, launch_plan=plan)
 
 
 @app.command()

@@ -149,7 +149,8 @@ class NodeRunner:
                                      self.root, self.isolate, task.timeout, item)
             if kind is None:
                 elapsed = time.perf_counter() - started
-                cache = read_pointer(self.store, self.run_id, shown).get("cache") or {}
+                cache = {} if self.spec.node(node_id).kind == "dynamic" else \
+                    read_pointer(self.store, self.run_id, shown).get("cache") or {}
                 if cache.get("status") == "hit":
                     self._done(shown, "cached", f"{elapsed:.2f}s cache hit, from run "
                                f"{cache.get('source_run_id')}")
