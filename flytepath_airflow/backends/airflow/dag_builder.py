@@ -415,6 +415,8 @@ class _GraphBuilder:
                                 trigger_rule="none_failed")
             run = self.runner(node, f"run_{level}", group, guarded=False,
                               dynamic_parent=node.id,
+                              # The grid labels each instance with the generated node's id.
+                              map_index_template="{{ task.flytepath_item }}",
                               expand={"flytepath_item": plan.output})
             previous >> plan >> run
             previous = run
