@@ -245,8 +245,11 @@ def _write_outputs(output: Path, written: dict[str, str], previous: list[str],
 
 
 def _check_child(spec_path: str, out: str) -> None:
+    from flytepath_airflow.migrate.loader import quiet_child
+
     code = 0
     try:
+        quiet_child()
         payload = {"dags": [check_spec_file(spec_path)]}
         tmp = f"{out}.tmp"
         with open(tmp, "w", encoding="utf-8") as fh:

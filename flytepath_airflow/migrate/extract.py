@@ -259,14 +259,15 @@ class DagConverter:
         self.reasons: dict[str, list[str]] = {}
 
     def _dag_module(self) -> str:
-        for op in self.dag.tasks:
-            fn = getattr(op, "python_callable", None)
-            if fn is not None and hasattr(fn, "__module__"):
-                return str(inspect.unwrap(fn).__module__)
-        for op in self.dag.tasks:
-            cls = operator_class(op)
-            if cls.__module__.startswith("unusual_prefix_"):
-                return cls.__module__
+        """The name DagBag imported the DAG file under (its "unusual prefix" module)."""
+        import os
+        import sys
+
+        target = os.path.abspath(self.path)
+        for name, module in list(sys.modules.items()):
+            file = getattr(module, "__file__", None)
+            if file and name.startswith("unusual_prefix_") and os.path.abspath(file) == target:
+                return name
         return "unusual_prefix_unknown"
 
     # -------------------------------------------------------------------- classify
@@ -480,6 +481,10 @@ class DagConverter:
         line = 0
         if fn is not None and hasattr(inspect.unwrap(fn), "__code__"):
             line = inspect.unwrap(fn).__code__.co_firstlineno
+        local = re.escape(op.task_id.rsplit(".", 1)[-1])
+        match = re.search(rf"task_id\s*=\s*[\"']{local}[\"']", self.source)
+        if not line and match:
+            line = self.source.count("\n", 0, match.start()) + 1
         line = line or _find_line(self.source, op.task_id.rsplit(".", 1)[-1]) or 1
         self.entries[op.task_id] = TaskEntry(
             task_id=op.task_id, operator=operator_class(op).__name__, status=status,
@@ -552,10 +557,7 @@ class DagConverter:
             kind, node, task = "airflow", None, None
         if kind == "airflow":
             node, task = self._passthrough(op, base, notes)
-            status = "kept"
             notes[:0] = [f"kept as an Airflow task: {'; '.join(self.reasons[tid])}"]
-        else:
-            status = "changed" if notes else "converted"
         assert task is not None
         mapped_node = node if isinstance(node, NodeSpec) else None
         final = NodeSpec(
@@ -578,6 +580,7 @@ class DagConverter:
         if self._in_mapped_group(op):
             self.declared.append(f"task:{tid}:mapped")
             notes.append("its mapped task group is not converted: it runs once, unmapped")
+        status = "kept" if kind == "airflow" else "changed" if notes else "converted"
         self._entry(op, status, task.kind if final.kind == "task" else f"map/{task.kind}", notes)
         return final, task
 

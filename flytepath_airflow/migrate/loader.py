@@ -72,10 +72,22 @@ def _last_line(message: str) -> str:
     return lines[-1] if lines else message.strip()
 
 
+def quiet_child() -> None:
+    """In a child: warnings while importing a DAG file are warnings, as in Airflow, not
+    errors (the parent may run with -W error), and Airflow's logging stays quiet."""
+    import logging
+    import warnings
+
+    warnings.resetwarnings()
+    warnings.simplefilter("ignore")
+    logging.disable(logging.WARNING)
+
+
 def _child(path: str, package: str, out: str) -> None:
     """Load one DAG file in this (forked) process, convert its DAGs, write JSON to `out`."""
     code = 0
     try:
+        quiet_child()
         payload = convert_file(path, package)
         tmp = f"{out}.tmp"
         with open(tmp, "w", encoding="utf-8") as fh:
@@ -89,13 +101,10 @@ def _child(path: str, package: str, out: str) -> None:
 
 def convert_file(path: str, package: str) -> dict[str, Any]:
     """Load `path` with a DagBag and convert every DAG it defines (in this process)."""
-    import logging
-
     from airflow.dag_processing.dagbag import DagBag
 
     from flytepath_airflow.migrate.extract import DagConverter, DagResult
 
-    logging.getLogger("airflow").setLevel(logging.ERROR)
     source = Path(path).read_text(encoding="utf-8", errors="replace")
     bag = DagBag(dag_folder=path, safe_mode=False, load_op_links=False)
     errors = []
