@@ -10,6 +10,10 @@ numbers; `yes`, `no`, `on`, `off` and dates stay strings), duplicate keys are er
 unknown keys are errors with a "did you mean". The result is checked by
 `translators.checks.check_workflow` and returned with its content-hash version.
 
+A document with a top-level `schema_version` is not this format but a compiled spec in
+YAML (the IR's own fields, as `flytepath convert` writes them; ADR 0024): it is validated
+by the spec models and returned as it is (a launch plan document gives its workflow).
+
 Must not import: airflow, kubernetes, the sdk, or user code (python tasks are named by
 "module:qualname" and never imported here).
 """
@@ -983,6 +987,8 @@ class _Compiler:
     # -------------------------------------------------------------------- workflow
 
     def compile(self, project: str | None, domain: str | None) -> WorkflowSpec:
+        if isinstance(self.doc.data, dict) and "schema_version" in self.doc.data:
+            return self.spec_document(project, domain)
         top = self.mapping(self.doc.data, (), _TOP_KEYS, required=("name", "tasks", "nodes"),
                            what="a workflow file")
         doc: dict[str, Any] = {"schema_version": SCHEMA_VERSION}
@@ -1023,6 +1029,25 @@ class _Compiler:
         spec = self.validate(doc)
         check_workflow(spec, self.locate)
         return with_version(spec)
+
+    def spec_document(self, project: str | None, domain: str | None) -> WorkflowSpec:
+        """A compiled spec written as YAML (what `flytepath convert` writes, ADR 0024).
+
+        It is the IR's own document, already compiled: it is validated by the models, not
+        compiled again; a launch plan document gives its workflow.
+        """
+        from flytepath_airflow.ir.spec_io import parse_spec_document
+
+        data = dict(self.doc.data)
+        if data.get("kind") == "launch_plan":
+            workflow = data.get("workflow")
+            if not isinstance(workflow, dict):
+                raise self.error(("workflow",), "a launch plan document needs its 'workflow'.")
+            data = dict(workflow)
+        spec = parse_spec_document(data, self.doc.source)
+        tenant = spec.tenant.model_copy(update={
+            k: v for k, v in (("project", project), ("domain", domain)) if v is not None})
+        return with_version(spec.model_copy(update={"tenant": tenant}))
 
     def workflow_outputs(self, value: Any, spec: WorkflowSpec
                          ) -> tuple[list[dict[str, Any]], dict[str, Any]]:

@@ -202,3 +202,19 @@ def test_mapped_classic_operators_round_trip(flytepath, tmp_path: Path) -> None:
     assert _task(dag, "echo")["kind"] == "map/airflow"
     assert _task(dag, "shown")["kind"] == "map/airflow"
     assert result.code == 0, result.err
+
+
+def test_a_converted_spec_compiles_to_the_json_the_dag_loader_reads(
+        flytepath, tmp_path: Path) -> None:
+    from flytepath_airflow.ir.spec_io import load_spec
+
+    out = tmp_path / "specs"
+    assert flytepath("convert", str(FIXTURES / "good"), "-o", str(out)).code == 0
+    compiled = tmp_path / "typed_pipeline.json"
+    result = flytepath("compile", str(out / "typed_pipeline.yaml"), "-o", str(compiled),
+                       "--project", "ml")
+    assert result.code == 0, result.err
+    spec = load_spec(compiled)
+    plan = load_converted(out / "typed_pipeline.yaml")
+    assert spec.tenant.project == "ml"
+    assert spec.nodes == plan.workflow.nodes  # type: ignore[union-attr]
