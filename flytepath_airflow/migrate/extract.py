@@ -22,6 +22,7 @@ Imports airflow.
 from __future__ import annotations
 
 import ast
+import functools
 import inspect
 import json
 import re
@@ -257,6 +258,8 @@ class DagConverter:
         self.declared: list[str] = []
         self.kinds: dict[str, str] = {}
         self.reasons: dict[str, list[str]] = {}
+        self._kwargs_cache: dict[str, dict[str, Any]] = {}
+        self._context_cache: dict[Any, str | None] = {}
 
     def _dag_module(self) -> str:
         """The name DagBag imported the DAG file under (its "unusual prefix" module)."""
@@ -278,6 +281,12 @@ class DagConverter:
         return fn
 
     def _init_kwargs(self, op: Any) -> dict[str, Any]:
+        cached = self._kwargs_cache.get(op.task_id)
+        if cached is None:
+            cached = self._kwargs_cache[op.task_id] = self._read_init_kwargs(op)
+        return cached
+
+    def _read_init_kwargs(self, op: Any) -> dict[str, Any]:
         if is_mapped(op):
             return self._mapped_partial(op)
         kwargs = dict(getattr(op, "_BaseOperator__init_kwargs", {}) or {})
@@ -305,6 +314,12 @@ class DagConverter:
         return kwargs
 
     def _uses_context(self, fn: Any) -> str | None:
+        key = getattr(inspect.unwrap(fn), "__code__", fn)
+        if key not in self._context_cache:
+            self._context_cache[key] = self._read_uses_context(fn)
+        return self._context_cache[key]
+
+    def _read_uses_context(self, fn: Any) -> str | None:
         from airflow.sdk.definitions.context import KNOWN_CONTEXT_KEYS
 
         try:
@@ -886,7 +901,13 @@ class DagConverter:
 
 def _supplied_by_subclass(cls: type, kwargs: dict[str, Any]) -> list[str]:
     """Keys a class's own __init__ passes to its base as `key=...` (not the user's)."""
-    out: list[str] = []
+    passed = _passed_to_base(cls)
+    return [key for key in kwargs if key in passed]
+
+
+@functools.cache
+def _passed_to_base(cls: type) -> frozenset[str]:
+    out: set[str] = set()
     for klass in cls.__mro__:
         init = klass.__dict__.get("__init__")
         if init is None or klass.__module__.startswith("airflow.sdk"):
@@ -899,8 +920,8 @@ def _supplied_by_subclass(cls: type, kwargs: dict[str, Any]) -> list[str]:
         passed = {kw.arg for node in ast.walk(tree) if isinstance(node, ast.Call)
                   and isinstance(node.func, ast.Attribute) and node.func.attr == "__init__"
                   for kw in node.keywords if kw.arg}
-        out += [key for key in kwargs if key in passed and key not in own]
-    return out
+        out |= passed - own
+    return frozenset(out)
 
 
 def _valid_name(name: str) -> bool:

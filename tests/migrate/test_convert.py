@@ -143,7 +143,7 @@ def _bad_dags(tmp_path: Path) -> Path:
 
 def test_bad_files_get_report_entries_and_the_rest_converts(flytepath, tmp_path: Path) -> None:
     out = tmp_path / "specs"
-    result = flytepath("convert", str(_bad_dags(tmp_path)), "-o", str(out), "--timeout", "3",
+    result = flytepath("convert", str(_bad_dags(tmp_path)), "-o", str(out), "--timeout", "10",
                        "--check")
     assert result.code == 0, result.err
     report = _report(out)
