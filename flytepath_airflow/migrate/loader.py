@@ -74,13 +74,21 @@ def _last_line(message: str) -> str:
 
 def quiet_child() -> None:
     """In a child: warnings while importing a DAG file are warnings, as in Airflow, not
-    errors (the parent may run with -W error), and Airflow's logging stays quiet."""
+    errors (the parent may run with -W error); what DAG files and Airflow's logging print
+    goes nowhere (results come back in a file), so the command's output stays readable."""
     import logging
+    import sys
     import warnings
 
     warnings.resetwarnings()
     warnings.simplefilter("ignore")
     logging.disable(logging.WARNING)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, 1)
+    os.dup2(devnull, 2)
+    os.close(devnull)
 
 
 def _child(path: str, package: str, out: str) -> None:
@@ -93,8 +101,15 @@ def _child(path: str, package: str, out: str) -> None:
         with open(tmp, "w", encoding="utf-8") as fh:
             json.dump(payload, fh, sort_keys=True)
         os.replace(tmp, out)
-    except BaseException:  # the parent reports a missing result as a crash
+    except BaseException as exc:  # reported as a crash of this file only
         code = 1
+        try:
+            with open(out, "w", encoding="utf-8") as fh:
+                json.dump({"dags": [], "errors": [{
+                    "kind": "crash", "line": 1,
+                    "message": f"the converter failed: {type(exc).__name__}: {exc}"}]}, fh)
+        except OSError:
+            pass
     finally:
         os._exit(code)
 
