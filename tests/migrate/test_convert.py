@@ -191,9 +191,6 @@ def test_files_a_previous_run_wrote_are_replaced(flytepath, tmp_path: Path) -> N
     assert (out / "classic_operators.yaml").exists()
 
 
-@pytest.mark.xfail(reason="build_dag wraps a mapped pass-through node in a fanout/items/collect "
-                          "group instead of building the mapped operator itself (requested)",
-                   strict=False)
 def test_mapped_classic_operators_round_trip(flytepath, tmp_path: Path) -> None:
     out = tmp_path / "specs"
     result = flytepath("convert", str(FIXTURES / "mapped"), "-o", str(out), "--check")

@@ -354,7 +354,9 @@ class _GraphBuilder:
         if task.kind == "airflow":
             from flytepath_airflow.backends.airflow.passthrough import build_passthrough_operator
 
-            kwargs.pop("expand", None)
+            for flytepath_only in ("expand", "guarded", "in_process", "dynamic_parent",
+                                   "failure_node", "map_index_template"):
+                kwargs.pop(flytepath_only, None)
             return build_passthrough_operator(node, task, task_id=task_id, task_group=group,
                                               **kwargs)
         kwargs.setdefault("guarded", node.guard is not None)
@@ -373,6 +375,10 @@ class _GraphBuilder:
         elif node.kind == "merge":
             op = self.control(node, "merge", local, group,
                               trigger_rule="none_failed_min_one_success")
+            self.entry[node.id] = self.exit[node.id] = op
+        elif node.kind == "map" and self.spec.task_of(node).kind == "airflow":
+            # A converted mapped operator stays one mapped Airflow task (it maps itself).
+            op = self.runner(node, local, group)
             self.entry[node.id] = self.exit[node.id] = op
         elif node.kind == "map":
             self.add_map(node, group, local)
