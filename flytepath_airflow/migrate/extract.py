@@ -11,6 +11,8 @@ Per task, in order of preference:
 - BashOperator without Jinja templates -> a shell task;
 - KubernetesPodOperator -> a container task (image, command, args, env, resources, node
   selector, tolerations, labels, annotations);
+- BranchPythonOperator / `@task.branch` whose decision is a plain comparison -> a branch
+  node (a FlytePath conditional, `branches`) guarding its direct downstream tasks;
 - anything else -> a pass-through node (task kind "airflow") that builds the original
   operator class with its original arguments.
 A task exchanging XCom with a pass-through task stays a pass-through task too, since a
@@ -42,7 +44,11 @@ from flytepath_airflow.ir.models import (
     SCHEMA_VERSION,
     AirflowNodeOptions,
     BindingSpec,
+    BranchSpec,
+    CaseSpec,
     ContainerSpec,
+    GuardSpec,
+    InputRef,
     LaunchPlanSpec,
     ListType,
     LiteralBinding,
@@ -65,6 +71,12 @@ from flytepath_airflow.ir.models import (
     WorkflowSpec,
 )
 from flytepath_airflow.ir.spec_io import with_version
+from flytepath_airflow.migrate.branches import (
+    BranchCase,
+    NotExpressible,
+    Operand,
+    read_branch,
+)
 from flytepath_airflow.migrate.source import CannotCarry, ModuleBuilder, module_name_for
 
 JSON_TYPE = SimpleType(name="json")
@@ -94,6 +106,15 @@ _CONTEXT_HINT = re.compile(r"\bget_current_context\b|\bcontext\[")
 _TEMPLATE = re.compile(r"\{\{|\{%")
 _XCOM_TEMPLATE = re.compile(r"xcom_pull|\bti\.|task_instance")
 _BRANCHING = ("Branch", "ShortCircuit", "HITLBranch")
+BRANCH_CLASSES = frozenset({
+    "airflow.providers.standard.operators.python.BranchPythonOperator",
+    "airflow.providers.standard.decorators.branch_python._BranchPythonDecoratedOperator",
+})
+"""Branch operators whose callable may convert to a FlytePath conditional (branches.py)."""
+SKIP_TOLERANT = frozenset({"none_failed", "none_failed_min_one_success", "all_done",
+                           "all_done_min_one_success", "one_success", "always"})
+"""Trigger rules of a join that runs after whichever branch case ran."""
+_TYPED_KINDS = ("python", "shell", "container")
 
 
 @dataclass
@@ -260,6 +281,8 @@ class DagConverter:
         self.reasons: dict[str, list[str]] = {}
         self._kwargs_cache: dict[str, dict[str, Any]] = {}
         self._context_cache: dict[Any, str | None] = {}
+        self.branch_cases: dict[str, list[BranchCase]] = {}
+        self.guards: dict[str, GuardSpec] = {}
 
     def _dag_module(self) -> str:
         """The name DagBag imported the DAG file under (its "unusual prefix" module)."""
@@ -397,10 +420,144 @@ class DagConverter:
             if not isinstance(kwargs.get("image"), str):
                 return "airflow", ["it has no image"]
             return "container", []
+        if path in BRANCH_CLASSES and not is_mapped(op):
+            try:
+                self.branch_cases[op.task_id] = self._read_branch(op)
+            except NotExpressible as exc:
+                return "airflow", [f"its decision is Python code run by Airflow ({exc}); "
+                                   "kept as a branch task"]
+            return "branch", []
         if any(word in cls.__name__ for word in _BRANCHING):
             return "airflow", ["its decision is Python code run by Airflow; kept as a branch "
                                "task"]
         return "airflow", ["no typed FlytePath equivalent; the original operator runs as is"]
+
+    # ------------------------------------------------------------------- branches
+    def _read_branch(self, op: Any) -> list[BranchCase]:
+        """The cases of a branch operator's callable (NotExpressible says why not)."""
+        from airflow.sdk.definitions.context import KNOWN_CONTEXT_KEYS
+
+        fn = self._callable(op)
+        if fn is None:
+            raise NotExpressible("it has no callable")
+        fn = inspect.unwrap(fn)
+        kwargs = self._init_kwargs(op)
+        if kwargs.get("templates_dict"):
+            raise NotExpressible("it uses templates_dict")
+        try:
+            sig = inspect.signature(fn)
+        except (TypeError, ValueError):
+            raise NotExpressible("its signature cannot be read") from None
+        params = [p for p in sig.parameters.values() if p.kind not in
+                  (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)]
+        bound: dict[str, Any] = dict(zip((p.name for p in params), kwargs.get("op_args") or (),
+                                         strict=False))
+        bound.update(kwargs.get("op_kwargs") or {})
+        defaults = {p.name: p.default for p in params if p.default is not p.empty}
+
+        def resolve(name: str) -> Operand:
+            if name.startswith("params."):
+                return self._param_operand(name.removeprefix("params."))
+            if name in bound:
+                value = bound[name]
+            elif name in defaults:
+                value = defaults[name]
+            elif name in KNOWN_CONTEXT_KEYS:
+                raise NotExpressible(f"its condition reads the Airflow context ({name})")
+            else:
+                raise NotExpressible(f"argument {name!r} is never given a value")
+            ref = _xcom_parts(value)
+            if ref is not None:
+                return self._upstream_operand(*ref)
+            if value is None or isinstance(value, bool | int | float | str):
+                return Operand(LiteralBinding(value=value), None)
+            raise NotExpressible(f"argument {name!r} is a {type(value).__name__}, neither a "
+                                 "constant nor an upstream task's value")
+
+        return read_branch(fn, resolve)
+
+    def _param_operand(self, name: str) -> Operand:
+        if name not in self.dag.params:
+            raise NotExpressible(f"its condition reads param {name!r}, which the DAG does not "
+                                 "define")
+        schema = dict(getattr(self.dag.params.get_param(name), "schema", {}) or {})
+        return Operand(InputRef(name=name), _schema_type(schema))
+
+    def _upstream_operand(self, task_id: str, key: str) -> Operand:
+        if key != "return_value":
+            raise NotExpressible(f"its condition reads XCom key {key!r} of {task_id!r}")
+        up = self.dag.get_task(task_id)
+        fn = self._callable(up)
+        if class_path(operator_class(up)) not in PYTHON_CLASSES or fn is None \
+                or is_mapped(up):
+            raise NotExpressible(f"its condition reads the value of {task_id!r}, which is "
+                                 "not a typed (unmapped) Python task")
+        try:
+            hint = typing.get_type_hints(inspect.unwrap(fn)).get("return")
+        except Exception:
+            hint = None
+        lt: LiteralType = JSON_TYPE
+        if hint is not None:
+            from flytepath_airflow.types import default_engine
+
+            try:
+                lt = default_engine().to_literal_type(hint)
+            except Exception:
+                lt = JSON_TYPE
+        return Operand(OutputRef(node=task_id, output="o0"), lt)
+
+    def _branch_problem(self, op: Any) -> str | None:
+        """Why a readable branch still cannot be a conditional here (None: it can)."""
+        cases = self.branch_cases[op.task_id]
+        downstream = set(op.downstream_task_ids)
+        case_of: dict[str, int] = {}
+        for index, case in enumerate(cases):
+            for target in case.targets:
+                if target not in downstream:
+                    return f"it returns {target!r}, which is not a direct downstream task"
+                if case_of.get(target, index) != index:
+                    return (f"task {target!r} is returned by cases {case_of[target]} and "
+                            f"{index}; one guard cannot express that")
+                case_of[target] = index
+        for target in sorted(downstream):
+            if target not in case_of:
+                return f"downstream task {target!r} is returned by no case"
+            if self.kinds.get(target) not in _TYPED_KINDS:
+                return (f"downstream task {target!r} stays an Airflow operator, which does not "
+                        "skip itself when its case is not taken")
+            for later in sorted(self.dag.get_task(target).downstream_task_ids - downstream):
+                task = self.dag.get_task(later)
+                rule = enum_text(task.trigger_rule)
+                if rule not in SKIP_TOLERANT:
+                    return (f"task {later!r} after case task {target!r} has trigger rule "
+                            f"{rule}; only joins that run after whichever case ran (e.g. "
+                            "none_failed_min_one_success) are converted")
+                if target in _xcom_sources(self._init_kwargs(task)):
+                    return (f"join {later!r} reads the value of case task {target!r}, which "
+                            "is skipped when its case is not taken")
+        return None
+
+    def _branch(self, op: Any, options: AirflowNodeOptions, group: tuple[str, ...],
+                upstream: tuple[str, ...]) -> NodeSpec:
+        tid = op.task_id
+        cases = self.branch_cases[tid]
+        shown = []
+        for index, case in enumerate(cases):
+            for target in case.targets:
+                self.guards[target] = GuardSpec(branch=tid, case=index)
+            label = "else" if case.condition is None else f"case {index}"
+            shown.append(f"{label} -> {', '.join(case.targets) or 'nothing'}")
+        notes = [f"became a FlytePath conditional, decided by a task with the same id "
+                 f"({'; '.join(shown)}); its downstream tasks skip themselves when their "
+                 "case is not taken"]
+        if op.retries:
+            notes.append(f"retries={op.retries} is not kept: deciding runs no user code")
+            self.declared.append(f"task:{tid}:retries")
+        self._entry(op, "changed", "branch", notes)
+        return NodeSpec(id=tid, kind="branch",
+                        branch=BranchSpec(cases=tuple(CaseSpec(condition=case.condition)
+                                                      for case in cases)),
+                        upstream=upstream, group=group, airflow=options)
 
     def _in_mapped_group(self, op: Any) -> bool:
         from airflow.sdk.definitions.taskgroup import MappedTaskGroup
@@ -431,6 +588,13 @@ class DagConverter:
             changed = False
             for op in order:
                 tid = op.task_id
+                if self.kinds[tid] == "branch":
+                    problem = self._branch_problem(op)
+                    if problem is not None:
+                        self.kinds[tid] = "airflow"
+                        self.reasons[tid] = [f"its decision is Python code run by Airflow "
+                                             f"({problem}); kept as a branch task"]
+                        changed = True
                 sources = set(_xcom_sources(self._init_kwargs(op)))
                 if is_mapped(op):
                     sources |= set(_xcom_sources(expand_input(op).value))
@@ -440,7 +604,8 @@ class DagConverter:
                     if src not in self.kinds:
                         continue
                     pair = (self.kinds[src], self.kinds[tid])
-                    if pair == ("python", "python") or pair == ("airflow", "airflow"):
+                    if pair in (("python", "python"), ("airflow", "airflow"),
+                                ("python", "branch")):
                         continue
                     if self.kinds[src] != "airflow":
                         self.kinds[src] = "airflow"
@@ -471,7 +636,8 @@ class DagConverter:
         for op in order:
             node, task = self._convert(op)
             nodes.append(node)
-            tasks[node.id] = task
+            if task is not None:
+                tasks[node.id] = task
         spec_doc = self._document(nodes, tasks)
         result.spec_document = spec_doc
         if not self.builder.empty:
@@ -550,7 +716,7 @@ class DagConverter:
             group = group.parent_group
         return tuple(reversed(path))
 
-    def _convert(self, op: Any) -> tuple[NodeSpec, TaskSpec]:
+    def _convert(self, op: Any) -> tuple[NodeSpec, TaskSpec | None]:
         tid = op.task_id
         kind = self.kinds[tid]
         notes: list[str] = []
@@ -558,6 +724,8 @@ class DagConverter:
         base = self._task_base(op, tid)
         group = self._group(op)
         upstream = tuple(sorted(op.upstream_task_ids))
+        if kind == "branch":
+            return self._branch(op, options, group, upstream), None
         try:
             if kind == "python":
                 node, task = self._python(op, base, notes)
@@ -583,6 +751,7 @@ class DagConverter:
             map=mapped_node.map if mapped_node else None,
             upstream=upstream,
             group=group,
+            guard=self.guards.get(tid),
             airflow=options,
         )
         if final.kind == "map" and task.kind != "airflow":
