@@ -39,6 +39,10 @@ from flytepath_airflow.ir.models import (
 
 _OPS: dict[type, str] = {ast.Eq: "==", ast.NotEq: "!=", ast.Lt: "<", ast.LtE: "<=",
                          ast.Gt: ">", ast.GtE: ">="}
+_STATEMENTS: dict[type, str] = {ast.Expr: "an expression statement", ast.Assign: "an assignment",
+                               ast.AnnAssign: "an assignment", ast.AugAssign: "an assignment",
+                               ast.For: "a loop", ast.While: "a loop", ast.Try: "a try block",
+                               ast.With: "a with block"}
 _ORDERED = {"int", "float", "str"}
 _EQUATABLE = _ORDERED | {"bool"}
 
@@ -82,7 +86,7 @@ def read_branch(fn: Any, resolve: Resolver) -> list[BranchCase]:
     ast.increment_lineno(tree, first - 1)  # lines in messages are the DAG file's
     func = tree.body[0] if tree.body else None
     if not isinstance(func, ast.FunctionDef):
-        raise NotExpressible("it is not a plain function")
+        raise NotExpressible("its callable is not a def function")
     reader = _Reader(func, resolve)
     body = list(func.body)
     if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant) \
@@ -111,8 +115,9 @@ class _Reader:
                 cases.append(BranchCase(None, self.targets(stmt)))
                 return cases
             if not isinstance(stmt, ast.If):
-                raise NotExpressible(f"line {stmt.lineno}: a {type(stmt).__name__} statement "
-                                     "(only if/elif/else and return are converted)")
+                what = _STATEMENTS.get(type(stmt), f"a {type(stmt).__name__} statement")
+                raise NotExpressible(f"line {stmt.lineno}: {what} (only if/elif/else and "
+                                     "return are converted)")
             if len(stmt.body) != 1 or not isinstance(stmt.body[0], ast.Return):
                 raise NotExpressible(f"line {stmt.lineno}: an if whose body is not a single "
                                      "return")

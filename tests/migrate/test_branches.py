@@ -155,3 +155,26 @@ def test_converted_branches_build_back_with_the_original_ids_and_edges(
     report = json.loads((converted / "conversion.json").read_text())
     assert {d["dag_id"]: d["check"]["status"] for d in report["dags"]} == {
         "branch_on_param": "same", "branch_on_upstream": "same", "branch_kept": "same"}
+
+
+@pytest.mark.slow
+def test_converted_param_branch_runs_through_airflow_skipping_the_cases_not_taken(
+        converted: Path, tmp_path: Path) -> None:
+    compiled = tmp_path / "branch_on_param.json"
+    environ = {**os.environ, "PYTHONPATH": str(converted),
+               "FLYTEPATH_HOME": str(tmp_path / "home")}
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "flytepath_airflow.cli.main", *args],
+                              capture_output=True, text=True, cwd=ROOT, env=environ,
+                              check=False)
+
+    assert cli("compile", str(converted / "branch_on_param.yaml"), "-o",
+               str(compiled)).returncode == 0
+    proc = cli("run", str(compiled), "--json", "-i", "threshold=-3")
+    assert proc.returncode == 0, proc.stderr
+    finished = [line.split()[:3] for line in proc.stderr.splitlines()
+                if line.strip()[:4] in ("[ok]", "[--]")]
+    assert sorted((node, state) for _, node, state in finished) == [
+        ("big", "skipped"), ("choose", "succeeded"), ("join", "succeeded"),
+        ("negative", "succeeded"), ("small", "skipped")]
