@@ -202,6 +202,13 @@ def run_with_airflow(
 
     done = next((e for e in reversed(events) if e.get("event") == "done"), None)
     states = {tid: st for tid, st in (done or {}).get("task_states", {}).items()}
+    if progress is not None:
+        # Airflow skips tasks after a skipped one without running them: no event came.
+        shown = {e["task_id"] for e in events
+                 if e.get("event") == "task" and e.get("state") == "skipped"}
+        for task_id, state in sorted(states.items()):
+            if state == "skipped" and task_id not in shown:
+                progress(task_id, "skipped", "upstream skipped")
     node_states = {node.id: states.get(_exit_task_id(node), "not run") for node in spec.nodes}
     if done is not None and done.get("state") == "success":
         result = RunResult(run_id=run_id, succeeded=True,
@@ -300,7 +307,10 @@ def _failure(
     by_task = {_task_id(node.id): node.id for node in spec.nodes}
     failed = [e for e in events if e.get("event") == "task" and e.get("state") == "failed"]
     # The first failure is the cause; a failure node fails after it, and says so.
-    failed.sort(key=lambda e: e.get("task_id") == "on_failure")
+    # A map element's failure is the map's cause only through its collect task, which
+    # knows whether min_success_ratio tolerated it.
+    failed.sort(key=lambda e: (e.get("task_id") == "on_failure",
+                               str(e.get("task_id", "")).endswith(".items")))
     for event in failed:
         record = _record_of(event)
         node = by_task.get(record, record)

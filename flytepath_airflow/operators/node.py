@@ -423,6 +423,24 @@ class FlytePathNodeMixin:
                             invocation.record_id)
 
 
+class SkipUnlessCaseTaken(FlytePathNodeMixin):
+    """`pre_execute` hook of a kept Airflow operator inside a conditional case.
+
+    Converted DAGs keep some operators as they are; when such a task belongs to a case,
+    this hook skips it (AirflowSkipException) unless its conditional took that case, as
+    FlytePath's own tasks do.
+    """
+
+    def __init__(self, *, flytepath_node: str, spec_uri: str | None, spec_version: str,
+                 input_names: tuple[str, ...] = (), store_root: str | None = None) -> None:
+        self._init_node(flytepath_node=flytepath_node, spec_uri=spec_uri,
+                        spec_version=spec_version, input_names=input_names,
+                        store_root=store_root, guarded=True)
+
+    def __call__(self, context: Any) -> None:
+        self.node_invocation(context)
+
+
 def seconds(value: float | None) -> timedelta | None:
     """A number of seconds as a timedelta (None stays None)."""
     return None if value is None else timedelta(seconds=value)

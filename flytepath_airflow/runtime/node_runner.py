@@ -73,9 +73,9 @@ def run_nodes(spec: WorkflowSpec, run_id: str, root: str, isolate: bool,
     order = topological_order(spec)
     for index, node_id in enumerate(order):
         node = spec.node(node_id)
-        if guarded_out(spec, node, run_id, root) or (
-                node.kind == "merge" and _skipped_branch(result, node)):
-            notify(node_id, "skipped", "conditional case not taken")
+        if guarded_out(spec, node, run_id, root) or _skipped_upstream(result, node):
+            notify(node_id, "skipped", "conditional case not taken" if node.guard is not None
+                   else "upstream skipped")
             result.node_states[node_id] = "skipped"
             continue
         failure = runner.run(node)
@@ -100,8 +100,23 @@ def run_nodes(spec: WorkflowSpec, run_id: str, root: str, isolate: bool,
     return result
 
 
-def _skipped_branch(result: RunResult, node: Any) -> bool:
-    return node.merge is not None and result.node_states.get(node.merge.branch) == "skipped"
+SKIP_TOLERANT_RULES = frozenset({
+    "none_failed", "none_failed_min_one_success", "all_done", "all_done_min_one_success",
+    "one_success", "one_done", "always",
+})
+"""Airflow trigger rules under which a task still runs after a skipped upstream."""
+
+
+def _skipped_upstream(result: RunResult, node: NodeSpec) -> bool:
+    """Skip as Airflow would: a merge whose branch was skipped, or a node after a skipped
+    node unless its trigger rule (kept from a converted DAG) tolerates skips."""
+    if node.kind == "merge":
+        assert node.merge is not None
+        return result.node_states.get(node.merge.branch) == "skipped"
+    rule = node.airflow.trigger_rule if node.airflow is not None else None
+    if rule in SKIP_TOLERANT_RULES:
+        return False
+    return any(result.node_states.get(dep) == "skipped" for dep in node.dependencies())
 
 
 class NodeRunner:

@@ -154,7 +154,8 @@ def test_converted_branches_build_back_with_the_original_ids_and_edges(
         converted: Path) -> None:
     report = json.loads((converted / "conversion.json").read_text())
     assert {d["dag_id"]: d["check"]["status"] for d in report["dags"]} == {
-        "branch_on_param": "same", "branch_on_upstream": "same", "branch_kept": "same"}
+        "branch_on_param": "same", "branch_on_upstream": "same", "branch_kept": "same",
+        "branch_to_operators": "same"}
 
 
 @pytest.mark.slow
@@ -178,3 +179,30 @@ def test_converted_param_branch_runs_through_airflow_skipping_the_cases_not_take
     assert sorted((node, state) for _, node, state in finished) == [
         ("big", "skipped"), ("choose", "succeeded"), ("join", "succeeded"),
         ("negative", "succeeded"), ("small", "skipped")]
+
+
+@pytest.mark.slow
+def test_kept_operators_of_an_untaken_case_skip_themselves_on_airflow(
+        converted: Path, tmp_path: Path) -> None:
+    spec = _spec(converted, "branch_to_operators")
+    assert spec.node("pick").kind == "branch"
+    assert spec.tasks[spec.node("archive").task or ""].kind == "airflow"
+    assert spec.node("archive").guard is not None
+    compiled = tmp_path / "branch_to_operators.json"
+    environ = {**os.environ, "PYTHONPATH": str(converted),
+               "FLYTEPATH_HOME": str(tmp_path / "home")}
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "flytepath_airflow.cli.main", *args],
+                              capture_output=True, text=True, cwd=ROOT, env=environ,
+                              check=False)
+
+    assert cli("compile", str(converted / "branch_to_operators.yaml"), "-o",
+               str(compiled)).returncode == 0
+    proc = cli("run", str(compiled), "--json", "-i", "size=500")
+    assert proc.returncode == 0, proc.stderr
+    finished = [line.split()[:3] for line in proc.stderr.splitlines()
+                if line.strip()[:4] in ("[ok]", "[--]")]
+    assert sorted((node, state) for _, node, state in finished) == [
+        ("archive", "succeeded"), ("done", "succeeded"), ("pick", "succeeded"),
+        ("publish", "skipped")]

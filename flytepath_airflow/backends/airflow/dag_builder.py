@@ -357,6 +357,11 @@ class _GraphBuilder:
             for flytepath_only in ("expand", "guarded", "in_process", "dynamic_parent",
                                    "failure_node", "map_index_template"):
                 kwargs.pop(flytepath_only, None)
+            if node.guard is not None:
+                from flytepath_airflow.operators.node import SkipUnlessCaseTaken
+
+                kwargs["pre_execute"] = SkipUnlessCaseTaken(flytepath_node=node.id,
+                                                            **self.node_args())
             return build_passthrough_operator(node, task, task_id=task_id, task_group=group,
                                               **kwargs)
         kwargs.setdefault("guarded", node.guard is not None)
