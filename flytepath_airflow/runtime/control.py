@@ -70,7 +70,19 @@ def _publish(store: BlobStore, run_id: str, node_id: str, outputs: dict[str, Any
         **(extra or {}),
     }
     store.write_json(pointer_key(run_id, node_id), pointer)
+    detail: dict[str, Any] = {key: pointer[key] for key in ("map", "branch", "merge", "dynamic")
+              if key in pointer}
+    _event(run_id, node_id, "succeeded", {"version": version, "outputs": pointer["outputs"],
+                                          **detail})
     return pointer
+
+
+def _event(run_id: str, node_id: str, kind: str, payload: dict[str, Any]) -> None:
+    """Append a control step's event to the run's event log (like a task node's)."""
+    from flytepath_airflow.runtime.executor import _metadata
+
+    _metadata(None).append_event(run_id=run_id, kind=kind, node_id=node_id, attempt=1,
+                                 payload=payload)
 
 
 def _pointer(store: BlobStore, run_id: str, node_id: str) -> dict[str, Any] | None:
@@ -155,11 +167,14 @@ def collect_map(spec: WorkflowSpec, node_id: str, run_id: str, root: str,
         reason = item_error(store, run_id, node_id, first, task.retries + 1) or \
             "it did not finish"
         shown = ", ".join(str(i) for i in failed[:10]) + (" ..." if len(failed) > 10 else "")
-        raise ControlFlowError(
+        message = (
             f"map node '{node_id}': {len(failed)} of {size} elements failed (items {shown}); "
             f"min_success_ratio {node.map.min_success_ratio:g} needs {needed} to succeed. "
             f"Item {first} failed with: {reason}"
         )
+        _event(run_id, node_id, "failed", {"kind": "user", "message": message,
+                                           "map": {"size": size, "failed": failed}})
+        raise ControlFlowError(message)
     extra = {"map": {"size": size, "failed": failed, "cached": cached}}
     return _publish(store, run_id, node_id, lists, extra, spec.version)
 
@@ -210,9 +225,12 @@ def decide_branch(spec: WorkflowSpec, node_id: str, run_id: str, root: str) -> i
     for index, case in enumerate(node.branch.cases):
         if case.condition is not None and not _evaluate(case.condition, value_of):
             continue
-        _publish(store, run_id, node_id, {}, {"branch": {"case": index}}, spec.version)
         if case.fail is not None:
-            raise ControlFlowError(f"conditional '{node_id}' failed: {case.fail}")
+            message = f"conditional '{node_id}' failed: {case.fail}"
+            _event(run_id, node_id, "failed", {"kind": "user", "message": message,
+                                               "branch": {"case": index}})
+            raise ControlFlowError(message)
+        _publish(store, run_id, node_id, {}, {"branch": {"case": index}}, spec.version)
         return index
     raise ControlFlowError(
         f"conditional '{node_id}': no case matched and it has no else_; add "

@@ -61,3 +61,27 @@ def test_generated_nodes_are_cached_and_recorded_in_a_child_run(
     pointer = read_pointer(BlobStore(root), child, "cube_2")
     assert pointer["cache"]["status"] == "hit"
     assert pointer["cache"]["source_run_id"] == child_run_id(first.run_id, "cube_each")
+
+
+def test_control_steps_append_events_to_the_run_log(tmp_path: Path) -> None:
+    from flytepath_airflow.stores.sql import MetadataStore
+
+    classify = load_target(f"{FIXTURES}/control_flows.py:classify")
+    ok = run_local(classify, {"n": 42}, root=str(tmp_path / "store"))
+    events = [(e.node_id, e.kind, e.payload) for e in MetadataStore().events(ok.run_id)]
+    decided = [p for node, kind, p in events if node == "size" and kind == "succeeded"]
+    assert decided and decided[0]["branch"] == {"case": 1}
+    assert any(node == "size_out" and kind == "succeeded" and p["merge"] == {"case": 1}
+               for node, kind, p in events)
+
+    failed = run_local(classify, {"n": 1000}, root=str(tmp_path / "store"))
+    assert not failed.succeeded
+    kinds = [(e.node_id, e.kind) for e in MetadataStore().events(failed.run_id)]
+    assert ("size", "failed") in kinds and ("size", "succeeded") not in kinds
+
+    squares = load_target(f"{FIXTURES}/control_flows.py:map_partial_success")
+    too_few = run_local(squares, {"xs": [-1, -2, 3]}, root=str(tmp_path / "store"))
+    assert not too_few.succeeded
+    record = [e.payload for e in MetadataStore().events(too_few.run_id)
+              if e.node_id == "map_fragile_square" and e.kind == "failed"]
+    assert record and record[0]["map"] == {"size": 3, "failed": [0, 1]}
