@@ -213,22 +213,34 @@ def register(
     domain: str = typer.Option("development", "--domain"),
 ) -> None:
     """Store immutable versions of workflows and refresh the specs the DAG loader reads."""
+    from flytepath_airflow.ir.models import LaunchPlanSpec
     from flytepath_airflow.stores.blob import default_root
-    from flytepath_airflow.stores.registry import register_spec
+    from flytepath_airflow.stores.registry import register_launch_plan, register_spec
     from flytepath_airflow.translators.python import (
         code_root_of,
+        load_module_launch_plans,
         load_module_workflows,
         load_target,
     )
 
+    plans: list[LaunchPlanSpec] = []
     if target.lower().endswith((".yaml", ".yml", ".json")) or ":" in target:
-        specs = [load_target(target, project=project, domain=domain)]
+        loaded = load_target(target, project=project, domain=domain, allow_launch_plan=True)
+        specs = [] if isinstance(loaded, LaunchPlanSpec) else [loaded]
+        plans = [loaded] if isinstance(loaded, LaunchPlanSpec) else []
     else:
         specs = load_module_workflows(target, project=project, domain=domain)
+        plans = load_module_launch_plans(target, project=project, domain=domain)
     for spec in specs:
         reg = register_spec(spec, root=default_root(), code_root=code_root_of(spec))
         state = "registered" if reg.created else "already registered (no change)"
         typer.echo(f"{spec.name} version {spec.version} {state} in {project}/{domain}")
+    for plan in plans:
+        reg = register_launch_plan(plan, root=default_root(),
+                                   code_root=code_root_of(plan.workflow))
+        typer.echo(f"launch plan {plan.name} ({plan.workflow.name} version "
+                   f"{plan.workflow.version}) registered in {project}/{domain}: "
+                   f"{reg.loader_path}")
 
 
 @app.command()

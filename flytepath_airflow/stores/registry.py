@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from flytepath_airflow.errors import FlytePathUserError
-from flytepath_airflow.ir.models import WorkflowSpec
-from flytepath_airflow.ir.spec_io import dump_spec, loads_spec
+from flytepath_airflow.ir.models import LaunchPlanSpec, WorkflowSpec
+from flytepath_airflow.ir.spec_io import dump_launch_plan, dump_spec, loads_spec
 from flytepath_airflow.stores.blob import BlobStore, default_home
 
 
@@ -90,6 +90,36 @@ def register_spec(
             tmp.replace(target)
         loader_path = str(target)
     return Registration(spec, store.uri(key), created, loader_path)
+
+
+def register_launch_plan(
+    plan: LaunchPlanSpec,
+    *,
+    root: str,
+    metadata_url: str | None = None,
+    specs_dir: str | None = None,
+    code_root: str | Path | None = None,
+) -> Registration:
+    """Register a launch plan's workflow version and put the plan where the DAG loader reads.
+
+    The plan's file (`project.domain.<plan>.json`) becomes its own DAG with its schedule;
+    a plan named like its workflow replaces that workflow's file, so the workflow's DAG
+    runs on the plan's schedule (Flyte's default launch plan).
+    """
+    workflow = register_spec(plan.workflow, root=root, metadata_url=metadata_url,
+                             specs_dir=specs_dir, code_root=code_root)
+    if specs_dir == "":
+        return workflow
+    tenant = plan.workflow.tenant
+    folder = Path(specs_dir or default_specs_dir())
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / f"{tenant.project}.{tenant.domain}.{plan.name}.json"
+    text = dump_launch_plan(plan)
+    if not target.exists() or target.read_text(encoding="utf-8") != text:
+        tmp = folder / f".{target.name}.tmp"
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(target)
+    return Registration(plan.workflow, workflow.spec_uri, workflow.created, str(target))
 
 
 def load_registered(

@@ -417,6 +417,15 @@ def load_module_workflows(source: str, *, project: str = "default",
     return [compile_workflow(wf, project=project, domain=domain) for wf in workflows]
 
 
+def load_module_launch_plans(source: str, *, project: str = "default",
+                             domain: str = "development") -> list[LaunchPlanSpec]:
+    """Compile every LaunchPlan a file or module defines (for `flytepath register`)."""
+    module = import_source(source)
+    plans = sorted((value for value in vars(module).values() if isinstance(value, LaunchPlan)),
+                   key=lambda plan: plan.name)
+    return [plan.compile(project, domain) for plan in plans]
+
+
 @overload
 def load_target(target: str, *, project: str | None = None, domain: str | None = None,
                 allow_launch_plan: Literal[False] = False) -> WorkflowSpec: ...

@@ -87,3 +87,37 @@ def test_spec_compiled_from_other_code_refuses_to_run(tmp_path: Path) -> None:
     proc = flytepath("run", "wf.json", "--local", cwd=tmp_path)
     assert proc.returncode == 1
     assert "differs from the code version" in proc.stderr
+
+
+def test_register_writes_each_launch_plan_where_the_dag_loader_reads(tmp_path: Path) -> None:
+    (tmp_path / "plans.py").write_text(textwrap.dedent("""
+        import datetime as dt
+        from flytepath_airflow import CronSchedule, LaunchPlan, task, workflow
+
+        @task
+        def stamp(x: int, at: dt.datetime) -> str:
+            return f"{x}@{at.isoformat()}"
+
+        @workflow
+        def stamped(x: int, at: dt.datetime) -> str:
+            return stamp(x=x, at=at)
+
+        nightly = LaunchPlan.get_or_create(
+            stamped, "nightly", fixed_inputs={"x": 7},
+            schedule=CronSchedule(schedule="0 3 * * *", kickoff_time_input_arg="at",
+                                  timezone="Europe/Paris"))
+    """))
+    result = flytepath("register", "plans.py", "--project", "p", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "launch plan nightly" in result.stdout
+    specs = Path(os.environ["FLYTEPATH_HOME"]) / "specs"
+    plan = json.loads((specs / "p.development.nightly.json").read_text())
+    assert plan["kind"] == "launch_plan" and plan["fixed_inputs"] == {"x": 7}
+    assert plan["schedule"]["cron"] == "0 3 * * *"
+    assert (specs / "p.development.plans.stamped.json").exists()
+
+    from flytepath_airflow.backends.airflow.loader import scan_specs
+
+    found = {item.dag_id: item for item in scan_specs(specs)}
+    assert found["p.development.nightly"].launch_plan is not None
+    assert found["p.development.nightly"].error is None
