@@ -18,31 +18,16 @@ It sets AIRFLOW_HOME to a temporary folder before importing Airflow.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-WORK = Path(tempfile.mkdtemp(prefix="flytepath-map-scale-"))
-DAGS = WORK / "dags"
-SPECS = WORK / "specs"
-STORE = WORK / "store"
-for folder in (DAGS, SPECS, STORE):
-    folder.mkdir(parents=True)
-os.environ.update({
-    "AIRFLOW_HOME": str(WORK / "airflow"),
-    "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),
-    "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-    "AIRFLOW__CORE__MAX_MAP_LENGTH": "100000",
-    "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{WORK}/airflow.db",
-    "AIRFLOW__FLYTEPATH__STORE_ROOT": str(STORE),
-    "FLYTEPATH_SPECS_DIR": str(SPECS),
-    "FLYTEPATH_HOME": str(WORK / "home"),
-    "PYTHONPATH": os.pathsep.join(filter(None, [str(WORK), os.environ.get("PYTHONPATH")])),
-})
-sys.path.insert(0, str(WORK))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _airflow_home import private_home
+
+_HOME = private_home("flytepath-map-scale-", {"AIRFLOW__CORE__MAX_MAP_LENGTH": "100000"})
+WORK, DAGS, SPECS, STORE = _HOME.work, _HOME.dags, _HOME.specs, _HOME.store
 
 TASK_MODULE = '''
 def count(n: int) -> list[int]:

@@ -15,31 +15,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-WORK = Path(tempfile.mkdtemp(prefix="flytepath-task-overhead-"))
-DAGS = WORK / "dags"
-SPECS = WORK / "specs"
-STORE = WORK / "store"
-for folder in (DAGS, SPECS, STORE):
-    folder.mkdir(parents=True)
-os.environ.update({
-    "AIRFLOW_HOME": str(WORK / "airflow"),
-    "AIRFLOW__CORE__DAGS_FOLDER": str(DAGS),
-    "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-    "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{WORK}/airflow.db",
-    "AIRFLOW__FLYTEPATH__STORE_ROOT": str(STORE),
-    "FLYTEPATH_SPECS_DIR": str(SPECS),
-    "FLYTEPATH_HOME": str(WORK / "home"),
-    "PYTHONPATH": os.pathsep.join(filter(None, [str(WORK), os.environ.get("PYTHONPATH")])),
-})
-sys.path.insert(0, str(WORK))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _airflow_home import private_home
+
+_HOME = private_home("flytepath-task-overhead-")
+WORK, DAGS, SPECS, STORE = _HOME.work, _HOME.dags, _HOME.specs, _HOME.store
 
 TASK_MODULE = '''
 def trivial(a: int) -> int:
