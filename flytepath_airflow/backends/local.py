@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flytepath_airflow.errors import FlytePathUserError
 from flytepath_airflow.ir.models import WorkflowSpec
 from flytepath_airflow.runtime.node_runner import Progress, run_nodes
 from flytepath_airflow.runtime.run import RunResult, finish_run, prepare_run
@@ -35,6 +36,14 @@ def run_local(
     Args:
         options: per-run options, e.g. {"overwrite_cache": True}.
     """
+    kept = [node.id for node in spec.nodes
+            if node.task is not None and spec.tasks[node.task].kind == "airflow"]
+    if kept:
+        raise FlytePathUserError(
+            f"workflow '{spec.name}' keeps Airflow operators from a converted DAG (nodes "
+            f"{', '.join(kept)}); they run only on Airflow. Run it without --local, or "
+            "convert those tasks to FlytePath tasks first."
+        )
     root = root or default_root()
     run_id = prepare_run(spec, inputs, root, run_id, options=options, backend="local")
     result = run_nodes(spec, run_id, root, isolate, progress)

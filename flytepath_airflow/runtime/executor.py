@@ -243,6 +243,13 @@ class _NodeRun:
             task_name=task.name, attempt=self.attempt, working_dir=self.scratch,
             blobs=self.blobs,
         )
+        if task.kind == "airflow":
+            kept = task.operator.class_path if task.operator else "?"
+            refused = FlytePathUserError(
+                f"node '{node.id}' keeps the Airflow operator {kept}, which runs only as an "
+                "Airflow task, not through flytepath-execute."
+            )
+            raise self.fail("user", refused, str(refused))
         prepared = self.prepare_python(literals) if task.kind in ("python", "dynamic") \
             else None
         if task.kind == "dynamic":

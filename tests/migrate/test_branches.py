@@ -206,3 +206,23 @@ def test_kept_operators_of_an_untaken_case_skip_themselves_on_airflow(
     assert sorted((node, state) for _, node, state in finished) == [
         ("archive", "succeeded"), ("done", "succeeded"), ("pick", "succeeded"),
         ("publish", "skipped")]
+
+
+def test_running_kept_operators_locally_is_a_clear_user_error(
+        converted: Path, tmp_path: Path) -> None:
+    compiled = tmp_path / "branch_to_operators.json"
+    environ = {**os.environ, "PYTHONPATH": str(converted),
+               "FLYTEPATH_HOME": str(tmp_path / "home")}
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "flytepath_airflow.cli.main", *args],
+                              capture_output=True, text=True, cwd=ROOT, env=environ,
+                              check=False)
+
+    assert cli("compile", str(converted / "branch_to_operators.yaml"), "-o",
+               str(compiled)).returncode == 0
+    proc = cli("run", str(compiled), "--local", "--json", "-i", "size=5")
+    assert proc.returncode == 2
+    assert "keeps Airflow operators from a converted DAG (nodes archive, publish, done)" \
+        in proc.stderr
+    assert "run only on Airflow" in proc.stderr and "Traceback" not in proc.stderr
