@@ -522,13 +522,6 @@ class DagConverter:
         for target in sorted(downstream):
             if target not in case_of:
                 return f"downstream task {target!r} is returned by no case"
-            if self.kinds.get(target) not in _TYPED_KINDS and getattr(
-                    self.dag.get_task(target), "inherits_from_empty_operator", False):
-                # Kept operators skip themselves through a pre_execute hook, but Airflow
-                # marks an EmptyOperator successful without running it, hook included.
-                return (f"downstream task {target!r} is an EmptyOperator, which Airflow "
-                        "marks successful without running it, so it cannot skip itself "
-                        "when its case is not taken")
             for later in sorted(self.dag.get_task(target).downstream_task_ids - downstream):
                 task = self.dag.get_task(later)
                 rule = enum_text(task.trigger_rule)

@@ -126,3 +126,25 @@ def _max_map_length() -> int:
     from airflow.sdk import conf
 
     return int(conf.getint("core", "max_map_length", fallback=1024))
+
+
+class FlytePathGuardedEmptyOperator(FlytePathNodeMixin, BaseOperator):
+    """A converted DAG's EmptyOperator inside a conditional case: does nothing, but runs.
+
+    Airflow marks a real EmptyOperator successful without running it, so it could not skip
+    itself when its case is not taken; this one checks the conditional's decision and
+    skips (AirflowSkipException) unless its case was taken.
+    """
+
+    ui_color = "#e8f7e4"
+
+    def __init__(self, *, flytepath_node: str, spec_uri: str | None, spec_version: str,
+                 input_names: tuple[str, ...] = (), store_root: str | None = None,
+                 **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._init_node(flytepath_node=flytepath_node, spec_uri=spec_uri,
+                        spec_version=spec_version, input_names=input_names,
+                        store_root=store_root, guarded=True)
+
+    def execute(self, context: Any) -> None:
+        self.node_invocation(context)

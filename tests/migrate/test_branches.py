@@ -155,7 +155,7 @@ def test_converted_branches_build_back_with_the_original_ids_and_edges(
     report = json.loads((converted / "conversion.json").read_text())
     assert {d["dag_id"]: d["check"]["status"] for d in report["dags"]} == {
         "branch_on_param": "same", "branch_on_upstream": "same", "branch_kept": "same",
-        "branch_to_operators": "same"}
+        "branch_to_operators": "same", "branch_to_empty": "same"}
 
 
 @pytest.mark.slow
@@ -226,3 +226,31 @@ def test_running_kept_operators_locally_is_a_clear_user_error(
     assert "keeps Airflow operators from a converted DAG (nodes archive, publish, done)" \
         in proc.stderr
     assert "run only on Airflow" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.slow
+def test_empty_operator_cases_skip_when_not_taken_on_airflow(
+        converted: Path, tmp_path: Path) -> None:
+    spec = _spec(converted, "branch_to_empty")
+    assert spec.node("route").kind == "branch"
+    assert spec.node("weekend").guard is not None
+    compiled = tmp_path / "branch_to_empty.json"
+    environ = {**os.environ, "PYTHONPATH": str(converted),
+               "FLYTEPATH_HOME": str(tmp_path / "home")}
+
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "flytepath_airflow.cli.main", *args],
+                              capture_output=True, text=True, cwd=ROOT, env=environ,
+                              check=False)
+
+    assert cli("compile", str(converted / "branch_to_empty.yaml"), "-o",
+               str(compiled)).returncode == 0
+    proc = cli("run", str(compiled), "--json", "-i", "weekday=false")
+    assert proc.returncode == 0, proc.stderr
+    finished = [line.split()[:3] for line in proc.stderr.splitlines()
+                if line.strip()[:4] in ("[ok]", "[--]")]
+    # Airflow would mark a plain EmptyOperator successful without running it; the built
+    # task runs and skips itself when its case is not taken.
+    assert sorted((node, state) for _, node, state in finished) == [
+        ("join", "succeeded"), ("route", "succeeded"), ("weekend", "succeeded"),
+        ("workday", "skipped")]

@@ -259,6 +259,20 @@ def _build(spec: WorkflowSpec, settings: AirflowBackendSettings, spec_uri: str |
     return dag
 
 
+def _is_empty_operator(task: TaskSpec) -> bool:
+    """A kept operator that is an EmptyOperator (or a subclass of it)."""
+    if task.operator is None:
+        return False
+    from flytepath_airflow.backends.airflow.passthrough import import_path
+
+    try:
+        cls = import_path(task.operator.class_path, "operator class")
+    except Exception:  # build_passthrough_operator reports it with its own message
+        return False
+    # EmptyOperator sets this class attribute to True; on others it is a property.
+    return getattr(cls, "inherits_from_empty_operator", False) is True
+
+
 def _all_nodes(spec: WorkflowSpec) -> list[NodeSpec]:
     return [*spec.nodes, *([spec.on_failure] if spec.on_failure is not None else [])]
 
@@ -357,6 +371,13 @@ class _GraphBuilder:
             for flytepath_only in ("expand", "guarded", "in_process", "dynamic_parent",
                                    "failure_node", "map_index_template"):
                 kwargs.pop(flytepath_only, None)
+            if node.guard is not None and _is_empty_operator(task):
+                from flytepath_airflow.operators.control import FlytePathGuardedEmptyOperator
+
+                kwargs.pop("pool_slots", None)
+                return FlytePathGuardedEmptyOperator(
+                    flytepath_node=node.id, task_id=task_id, task_group=group,
+                    **self.node_args(), **kwargs)
             if node.guard is not None:
                 from flytepath_airflow.operators.node import SkipUnlessCaseTaken
 
