@@ -350,10 +350,12 @@ def render_spec(spec: WorkflowSpec) -> str:
     lines.append(f"    flytepath_version: {spec.version} (default; another registered "
                  "version with the same graph may be chosen)")
     lines.append("  tasks:")
-    for node in spec.nodes:
+    nodes = [*spec.nodes, *([spec.on_failure] if spec.on_failure is not None else [])]
+    for node in nodes:
         task = spec.tasks.get(node.task or "")
+        shape = _node_shape(node, task)
         if task is None:
-            lines.append(f"    {task_id_for(node.id)}: (no task)")
+            lines.append(f"    {task_id_for(node.id)}: {shape}")
             continue
         slots = pool_slots_for(task, from_cpu=settings.pool_slots_from_cpu,
                                max_slots=settings.max_pool_slots)
@@ -365,6 +367,7 @@ def render_spec(spec: WorkflowSpec) -> str:
         lines.append(
             f"    {task_id_for(node.id)}: {task.name} [{task.kind}] pool={pool.pool} "
             f"slots={slots}" + (" " + " ".join(extra) if extra else "")
+            + (f"\n      {shape}" if shape else "")
         )
     lines.append("  edges:")
     edges = [(dep, node.id) for node in spec.nodes for dep in node.dependencies()]
@@ -372,6 +375,32 @@ def render_spec(spec: WorkflowSpec) -> str:
     if not edges:
         lines.append("    (none)")
     return "\n".join(lines)
+
+
+def _node_shape(node: Any, task: Any) -> str:
+    """How a node that is not a plain task becomes Airflow tasks (see dag_builder)."""
+    parts = []
+    if node.group:
+        parts.append(f"in TaskGroup {'.'.join(node.group)}")
+    if node.guard is not None:
+        parts.append(f"case {node.guard.case} of conditional {node.guard.branch} "
+                     "(skipped when not taken)")
+    if node.kind == "branch":
+        parts.append(f"conditional: decides among {len(node.branch.cases)} cases")
+    elif node.kind == "merge":
+        parts.append(f"conditional outputs of {node.merge.branch} (trigger rule "
+                     "none_failed_min_one_success)")
+    elif node.kind == "map":
+        limit = f", at most {node.map.concurrency} at once" if node.map.concurrency else ""
+        parts.append(f"map over {', '.join(node.map.mapped)}: TaskGroup of fanout, items "
+                     f"(mapped, one per element{limit}), collect")
+    elif node.kind == "dynamic":
+        levels = task.dynamic.max_levels if task is not None and task.dynamic else 8
+        parts.append(f"dynamic: TaskGroup of build, plan_k + run_k (mapped) for {levels} "
+                     "levels, collect")
+    if node.id == "on_failure" and node.kind == "task" and task is not None:
+        parts.append("failure node (trigger rule one_failed; the run still fails)")
+    return "; ".join(parts)
 
 
 def setup_standalone(embedded: EmbeddedAirflow) -> None:
