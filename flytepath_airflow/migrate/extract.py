@@ -801,6 +801,7 @@ class DagConverter:
             else:
                 raise CannotEncode(f"argument {param.name!r} is never given a value")
         outputs: tuple[Variable, ...] = ()
+        untyped = [p.name for p in params if p.name not in hints]
         if "return" in hints:
             ret = hints["return"]
             if ret is not type(None):
@@ -809,6 +810,9 @@ class DagConverter:
         elif _returns_value(fn):
             outputs = (Variable(name="o0", type=self._literal_type(None, "its output",
                                                                       notes)),)
+            untyped.append("return")
+        self.builder.type_as_json(path, tuple(untyped),
+                                  returns_none="return" not in hints and not outputs)
         lost = sorted(k for k, v in kwargs.items()
                       if k not in AIRFLOW_KEYS | _PYTHON_OWN and v not in (None, False, {}, []))
         if lost:

@@ -63,6 +63,8 @@ class ModuleBuilder:
     _defs: dict[str, tuple[int, str]] = field(init=False, default_factory=dict)
     _by_code: dict[Any, str] = field(init=False, default_factory=dict)
     _consts: dict[str, str] = field(init=False, default_factory=dict)
+    _json_hints: dict[str, tuple[str, ...]] = field(init=False, default_factory=dict)
+    _returns_none: set[str] = field(init=False, default_factory=set)
 
     def __post_init__(self) -> None:
         self._tree = ast.parse(self.source, filename=self.path)
@@ -115,6 +117,23 @@ class ModuleBuilder:
                       getattr(getattr(target, "__code__", None), "co_freevars", ()))
         return f"{self.target}:{name}"
 
+    def type_as_json(self, path: str, names: tuple[str, ...],
+                     returns_none: bool = False) -> None:
+        """Annotate the untyped parameters (and "return") of a carried function as JSON.
+
+        The converted spec types them json; the task's code must say the same, since the
+        runtime reads a task's types from its annotations. `returns_none` annotates an
+        untyped function that returns nothing as `-> None`.
+        """
+        name = path.rpartition(":")[2]
+        if not path.startswith(f"{self.target}:") or name not in self._defs:
+            return
+        if names:
+            self._json_hints[name] = tuple(sorted(set(self._json_hints.get(name, ())) |
+                                                  set(names)))
+        if returns_none:
+            self._returns_none.add(name)
+
     def render(self, header: str) -> str:
         """The module's text: header, imports, helpers, then the carried definitions."""
         parts = [f'"""{header}"""\n']
@@ -122,12 +141,20 @@ class ModuleBuilder:
             parts.append("\nfrom __future__ import annotations\n")
         if self._imports:
             parts.append("\n" + "".join(self._imports[k] for k in sorted(self._imports)))
+        if any(self._json_hints.values()):
+            parts.append("\nfrom flytepath_airflow.types import JSON as _FlytePathJSON\n")
         for name in sorted(self._consts):
             parts.append(f"\n{name} = {self._consts[name]}\n")
         for key in sorted(self._helpers):
             parts.append("\n\n" + self._helpers[key])
-        for _, text in sorted(self._defs.values()):
+        for name, (_, text) in sorted(self._defs.items(), key=lambda item: item[1]):
             parts.append("\n\n" + text)
+            entries = [f"{n!r}: _FlytePathJSON" for n in self._json_hints.get(name, ())]
+            if name in self._returns_none:
+                entries.append("'return': None")
+            if entries:
+                parts.append(f"# Untyped in the DAG file: typed JSON (any JSON value).\n"
+                             f"{name}.__annotations__.update({{{', '.join(entries)}}})\n")
         return "".join(parts).rstrip() + "\n"
 
     # ---------------------------------------------------------------------- helpers

@@ -215,3 +215,27 @@ def test_a_converted_spec_compiles_to_the_json_the_dag_loader_reads(
     plan = load_converted(out / "typed_pipeline.yaml")
     assert spec.tenant.project == "ml"
     assert spec.nodes == plan.workflow.nodes  # type: ignore[union-attr]
+
+
+def test_a_converted_taskflow_dag_runs_and_computes_what_the_original_did(
+        flytepath, tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    out = tmp_path / "specs"
+    assert flytepath("convert", str(FIXTURES / "good"), "-o", str(out)).code == 0
+    # `publish(text)` is untyped in the DAG file: its carried code says JSON, like the spec.
+    module = (out / "flytepath_converted" / "typed_pipeline.py").read_text()
+    assert "publish.__annotations__.update({'text': _FlytePathJSON, 'return': None})" in module
+    compiled = tmp_path / "typed_pipeline.json"
+    assert flytepath("compile", str(out / "typed_pipeline.yaml"), "-o",
+                     str(compiled)).code == 0
+    proc = subprocess.run(
+        [sys.executable, "-m", "flytepath_airflow.cli.main", "run", str(compiled), "--local",
+         "--json"], capture_output=True, text=True, check=False,
+        env={**os.environ, "PYTHONPATH": str(out), "FLYTEPATH_HOME": str(tmp_path / "home")})
+    assert proc.returncode == 0, proc.stderr
+    # numbers() -> [0, 1, 2, 3], scaled x3 -> 18 in total, rendered and printed by publish.
+    assert "18 items" in proc.stdout.splitlines()
+    assert "[ok] report.publish" in proc.stderr
