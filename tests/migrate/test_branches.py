@@ -41,10 +41,10 @@ def _entry(out: Path, dag_id: str, task_id: str) -> dict[str, Any]:
     return dict(next(t for t in dag["tasks"] if t["task_id"] == task_id))
 
 
-def _run_local(out: Path, tmp_path: Path, dag_id: str, *inputs: str,
-               env: dict[str, str] | None = None) -> dict[str, str]:
-    """Compile the converted spec and run it with `flytepath run --local --json`, as a user
-    would; returns the state each node ended in."""
+def _run_converted(out: Path, tmp_path: Path, dag_id: str, *inputs: str, local: bool,
+                   env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Compile the converted spec and run it with `flytepath run --json` (through Airflow,
+    or `--local`), as a user would; returns the finished process."""
     compiled = tmp_path / f"{dag_id}.json"
     environ = {**os.environ, "PYTHONPATH": str(out), "FLYTEPATH_HOME": str(tmp_path / "home"),
                **(env or {})}
@@ -57,7 +57,11 @@ def _run_local(out: Path, tmp_path: Path, dag_id: str, *inputs: str,
     proc = cli("compile", str(out / f"{dag_id}.yaml"), "-o", str(compiled))
     assert proc.returncode == 0, proc.stderr
     pairs = [arg for value in inputs for arg in ("-i", value)]
-    proc = cli("run", str(compiled), "--local", "--json", *pairs)
+    return cli("run", str(compiled), *(["--local"] if local else []), "--json", *pairs)
+
+
+def _states(proc: subprocess.CompletedProcess[str]) -> dict[str, str]:
+    """The state each node or task ended in, from the run's progress lines."""
     assert proc.returncode == 0, proc.stderr
     states: dict[str, str] = {}
     for line in proc.stderr.splitlines():
@@ -66,6 +70,17 @@ def _run_local(out: Path, tmp_path: Path, dag_id: str, *inputs: str,
             node, state = text[4:].split()[:2]
             states[node] = state
     return states
+
+
+def _run_local(out: Path, tmp_path: Path, dag_id: str, *inputs: str,
+               env: dict[str, str] | None = None) -> dict[str, str]:
+    """Run the converted spec with `--local`; returns the state each node ended in."""
+    return _states(_run_converted(out, tmp_path, dag_id, *inputs, local=True, env=env))
+
+
+def _run_on_airflow(out: Path, tmp_path: Path, dag_id: str, *inputs: str) -> dict[str, str]:
+    """Run the converted spec through Airflow; returns the state each task ended in."""
+    return _states(_run_converted(out, tmp_path, dag_id, *inputs, local=False))
 
 
 def test_task_branch_on_params_becomes_a_conditional_guarding_its_downstream_tasks(
@@ -161,24 +176,9 @@ def test_converted_branches_build_back_with_the_original_ids_and_edges(
 @pytest.mark.slow
 def test_converted_param_branch_runs_through_airflow_skipping_the_cases_not_taken(
         converted: Path, tmp_path: Path) -> None:
-    compiled = tmp_path / "branch_on_param.json"
-    environ = {**os.environ, "PYTHONPATH": str(converted),
-               "FLYTEPATH_HOME": str(tmp_path / "home")}
-
-    def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "flytepath_airflow.cli.main", *args],
-                              capture_output=True, text=True, cwd=ROOT, env=environ,
-                              check=False)
-
-    assert cli("compile", str(converted / "branch_on_param.yaml"), "-o",
-               str(compiled)).returncode == 0
-    proc = cli("run", str(compiled), "--json", "-i", "threshold=-3")
-    assert proc.returncode == 0, proc.stderr
-    finished = [line.split()[:3] for line in proc.stderr.splitlines()
-                if line.strip()[:4] in ("[ok]", "[--]")]
-    assert sorted((node, state) for _, node, state in finished) == [
-        ("big", "skipped"), ("choose", "succeeded"), ("join", "succeeded"),
-        ("negative", "succeeded"), ("small", "skipped")]
+    states = _run_on_airflow(converted, tmp_path, "branch_on_param", "threshold=-3")
+    assert states == {"big": "skipped", "choose": "succeeded", "join": "succeeded",
+                      "negative": "succeeded", "small": "skipped"}
 
 
 @pytest.mark.slow
@@ -188,40 +188,14 @@ def test_kept_operators_of_an_untaken_case_skip_themselves_on_airflow(
     assert spec.node("pick").kind == "branch"
     assert spec.tasks[spec.node("archive").task or ""].kind == "airflow"
     assert spec.node("archive").guard is not None
-    compiled = tmp_path / "branch_to_operators.json"
-    environ = {**os.environ, "PYTHONPATH": str(converted),
-               "FLYTEPATH_HOME": str(tmp_path / "home")}
-
-    def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "flytepath_airflow.cli.main", *args],
-                              capture_output=True, text=True, cwd=ROOT, env=environ,
-                              check=False)
-
-    assert cli("compile", str(converted / "branch_to_operators.yaml"), "-o",
-               str(compiled)).returncode == 0
-    proc = cli("run", str(compiled), "--json", "-i", "size=500")
-    assert proc.returncode == 0, proc.stderr
-    finished = [line.split()[:3] for line in proc.stderr.splitlines()
-                if line.strip()[:4] in ("[ok]", "[--]")]
-    assert sorted((node, state) for _, node, state in finished) == [
-        ("archive", "succeeded"), ("done", "succeeded"), ("pick", "succeeded"),
-        ("publish", "skipped")]
+    states = _run_on_airflow(converted, tmp_path, "branch_to_operators", "size=500")
+    assert states == {"archive": "succeeded", "done": "succeeded", "pick": "succeeded",
+                      "publish": "skipped"}
 
 
 def test_running_kept_operators_locally_is_a_clear_user_error(
         converted: Path, tmp_path: Path) -> None:
-    compiled = tmp_path / "branch_to_operators.json"
-    environ = {**os.environ, "PYTHONPATH": str(converted),
-               "FLYTEPATH_HOME": str(tmp_path / "home")}
-
-    def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "flytepath_airflow.cli.main", *args],
-                              capture_output=True, text=True, cwd=ROOT, env=environ,
-                              check=False)
-
-    assert cli("compile", str(converted / "branch_to_operators.yaml"), "-o",
-               str(compiled)).returncode == 0
-    proc = cli("run", str(compiled), "--local", "--json", "-i", "size=5")
+    proc = _run_converted(converted, tmp_path, "branch_to_operators", "size=5", local=True)
     assert proc.returncode == 2
     assert "keeps Airflow operators from a converted DAG (nodes archive, publish, done)" \
         in proc.stderr
@@ -234,23 +208,8 @@ def test_empty_operator_cases_skip_when_not_taken_on_airflow(
     spec = _spec(converted, "branch_to_empty")
     assert spec.node("route").kind == "branch"
     assert spec.node("weekend").guard is not None
-    compiled = tmp_path / "branch_to_empty.json"
-    environ = {**os.environ, "PYTHONPATH": str(converted),
-               "FLYTEPATH_HOME": str(tmp_path / "home")}
-
-    def cli(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "flytepath_airflow.cli.main", *args],
-                              capture_output=True, text=True, cwd=ROOT, env=environ,
-                              check=False)
-
-    assert cli("compile", str(converted / "branch_to_empty.yaml"), "-o",
-               str(compiled)).returncode == 0
-    proc = cli("run", str(compiled), "--json", "-i", "weekday=false")
-    assert proc.returncode == 0, proc.stderr
-    finished = [line.split()[:3] for line in proc.stderr.splitlines()
-                if line.strip()[:4] in ("[ok]", "[--]")]
+    states = _run_on_airflow(converted, tmp_path, "branch_to_empty", "weekday=false")
     # Airflow would mark a plain EmptyOperator successful without running it; the built
     # task runs and skips itself when its case is not taken.
-    assert sorted((node, state) for _, node, state in finished) == [
-        ("join", "succeeded"), ("route", "succeeded"), ("weekend", "succeeded"),
-        ("workday", "skipped")]
+    assert states == {"join": "succeeded", "route": "succeeded", "weekend": "succeeded",
+                      "workday": "skipped"}
