@@ -318,12 +318,24 @@ def _failure(
         if error:
             return node, str(error.get("message", "")), str(error.get("kind", "user"))
         text = str(event.get("error") or "the task failed; see the Airflow log")
-        return node, text, "user" if _is_user_error(text) else "system"
+        # A control step (a conditional's .fail, a map below min_success_ratio) records
+        # the run's failure with its kind instead of an attempt's error.json.
+        cause = _run_failure(root, run_id)
+        if cause.get("failed_node") == node:
+            return node, text, str(cause.get("kind") or "user")
+        return node, text, "system"
     return None, None, None
 
 
-def _is_user_error(text: str) -> bool:
-    return "conditional '" in text or "map node '" in text or "dynamic node '" in text
+def _run_failure(root: str, run_id: str) -> dict[str, Any]:
+    from flytepath_airflow.runtime.control import FAILURE_KEY
+    from flytepath_airflow.runtime.run import run_key
+    from flytepath_airflow.stores.blob import BlobStore
+
+    try:
+        return dict(BlobStore(root).read_json(f"{run_key(run_id)}/{FAILURE_KEY}"))
+    except (OSError, ValueError):
+        return {}
 
 
 # ----------------------------------------------------------------------- render / up

@@ -73,18 +73,17 @@ class FlytePathControlOperator(FlytePathNodeMixin, BaseOperator):
             prepare_run(load_spec(invocation.spec_uri), invocation.inputs, invocation.root,
                         invocation.run_id, options=invocation.options, backend="airflow")
         spec = load_run_spec(invocation.run_id, invocation.root)
+        from flytepath_airflow.runtime.control import GraphNotBuilt
+
         try:
             return self._step(spec, invocation)
+        except GraphNotBuilt as exc:  # the dynamic node was skipped or failed upstream
+            raise AirflowSkipException(str(exc)) from None
         except FlytePathUserError as exc:
-            from flytepath_airflow.runtime.control import ControlFlowError
-
-            if isinstance(exc, ControlFlowError) and "has not built its graph" in str(exc):
-                raise AirflowSkipException(str(exc)) from None
             self.record_run_failure(invocation, str(exc), "user", final=True)
             raise AirflowFailException(str(exc)) from None
 
     def _step(self, spec: Any, inv: NodeInvocation) -> Any:
-        from airflow.sdk.exceptions import AirflowSkipException
 
         from flytepath_airflow.runtime import control
 
@@ -96,7 +95,7 @@ class FlytePathControlOperator(FlytePathNodeMixin, BaseOperator):
         if self.step == "merge":
             return control.merge_outputs(spec, node_id, run_id, root)
         if self.step == "map_fanout":
-            size = control.map_size(spec, node_id, run_id, root)
+            size = control.fan_out_map(spec, node_id, run_id, root)
             limit = _max_map_length()
             if size > limit:
                 raise control.ControlFlowError(
@@ -115,10 +114,7 @@ class FlytePathControlOperator(FlytePathNodeMixin, BaseOperator):
             levels = plan["levels"]
             return list(levels[self.level]) if self.level < len(levels) else []
         if self.step == "dynamic_collect":
-            try:
-                return control.collect_dynamic(spec, node_id, run_id, root)
-            except control.ControlFlowError as exc:
-                raise AirflowSkipException(str(exc)) from None
+            return control.collect_dynamic(spec, node_id, run_id, root)
         raise AssertionError(self.step)
 
 

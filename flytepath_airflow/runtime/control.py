@@ -122,6 +122,20 @@ def map_size(spec: WorkflowSpec, node_id: str, run_id: str, root: str) -> int:
     return next(iter(lengths.values()), 0)
 
 
+def fan_out_map(spec: WorkflowSpec, node_id: str, run_id: str, root: str) -> int:
+    """Check map node `node_id`'s lists and record how many elements it runs.
+
+    `collect_map` reads the recorded size instead of resolving the lists again.
+    """
+    size = map_size(spec, node_id, run_id, root)
+    BlobStore(root).write_json(_fanout_key(run_id, node_id), {"size": size})
+    return size
+
+
+def _fanout_key(run_id: str, node_id: str) -> str:
+    return f"{node_key(run_id, node_id)}/fanout.json"
+
+
 def item_error(store: BlobStore, run_id: str, node_id: str, item: int,
                attempts: int) -> str | None:
     """The last recorded error message of element `item` over its attempts, if any."""
@@ -144,7 +158,10 @@ def collect_map(spec: WorkflowSpec, node_id: str, run_id: str, root: str,
     assert node.map is not None
     task = spec.task_of(node)
     if size is None:
-        size = map_size(spec, node_id, run_id, root)
+        try:
+            size = int(store.read_json(_fanout_key(run_id, node_id))["size"])
+        except FileNotFoundError:
+            size = map_size(spec, node_id, run_id, root)
     names = [v.name for v in task.interface.outputs]
     lists: dict[str, list[Any]] = {name: [] for name in names}
     failed: list[int] = []
@@ -323,12 +340,16 @@ def start_dynamic_child(spec: WorkflowSpec, node_id: str, child: WorkflowSpec,
     return plan
 
 
+class GraphNotBuilt(ControlFlowError):
+    """A dynamic node's body has not built its graph (it was skipped or failed)."""
+
+
 def read_dynamic_plan(run_id: str, node_id: str, root: str) -> dict[str, Any]:
-    """The plan a dynamic node's body recorded (ControlFlowError when it has not run)."""
+    """The plan a dynamic node's body recorded (GraphNotBuilt when it has not run)."""
     try:
         doc: dict[str, Any] = BlobStore(root).read_json(dynamic_plan_key(run_id, node_id))
     except FileNotFoundError:
-        raise ControlFlowError(
+        raise GraphNotBuilt(
             f"dynamic node '{node_id}' of run '{run_id}' has not built its graph"
         ) from None
     return doc

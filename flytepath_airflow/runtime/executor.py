@@ -38,13 +38,9 @@ from flytepath_airflow.runtime.run import (
     pointer_key,
     resolve_binding,
     run_key,
+    sanitize_run_id,
 )
 from flytepath_airflow.stores.blob import BlobIntegrityError, BlobStore, NodeBlobContext
-
-
-def sanitize_key(text: str) -> str:
-    """`text` usable in a temporary folder name."""
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", text)
 
 logger = logging.getLogger(__name__)
 
@@ -177,7 +173,7 @@ def execute_node(
         )
     record_id = item_node_id(node_id, item) if item is not None else node_id
     prefix = attempt_key(run_id, record_id, attempt)
-    scratch = tempfile.mkdtemp(prefix=f"flytepath-{sanitize_key(record_id)}-")
+    scratch = tempfile.mkdtemp(prefix=f"flytepath-{sanitize_run_id(record_id)}-")
     blobs = NodeBlobContext(store, prefix, scratch=os.path.join(scratch, "blobs"))
     try:
         meta = _metadata(metadata_url)

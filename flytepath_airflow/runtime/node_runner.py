@@ -25,9 +25,9 @@ from flytepath_airflow.runtime.control import (
     collect_dynamic,
     collect_map,
     decide_branch,
+    fan_out_map,
     guarded_out,
     item_node_id,
-    map_size,
     merge_outputs,
     read_dynamic_plan,
     record_failure,
@@ -179,7 +179,7 @@ class NodeRunner:
         raise AssertionError("unreachable")
 
     def run_map(self, node: Any) -> tuple[str, str | None] | None:
-        size = map_size(self.spec, node.id, self.run_id, self.root)
+        size = fan_out_map(self.spec, node.id, self.run_id, self.root)
         for item in range(size):
             failure = self.run_task(node.id, item)
             if failure is not None:

@@ -38,7 +38,6 @@ from flytepath_airflow.sdk.interface import PythonInterface, join_outputs, parse
 from flytepath_airflow.sdk.launch_plan import LaunchPlan
 from flytepath_airflow.sdk.promise import (
     NodeHandle,
-    Promise,
     TraceContext,
     reset_trace,
     set_trace,
@@ -255,22 +254,12 @@ def compile_dynamic(fn_or_task: Any, values: dict[str, Any], *, parent: Workflow
         )
     outputs: dict[str, BindingSpec] = {}
     for var, value in zip(declared, returned, strict=True):
-        if isinstance(value, Promise):
-            reason = castability_error(value.type, var.type)
-            if reason is not None:
-                raise TypeMismatchError(
-                    f"dynamic task '{short}' output '{var.name}' expects "
-                    f"{render_type(var.type)} but {value.source_name} produces "
-                    f"{render_type(value.type)} ({value.location}): {reason}. Change the "
-                    "return annotation or the task's output type."
-                )
-            outputs[var.name] = value.ref
-        else:
-            outputs[var.name] = trace.bind(
-                value, var.type, py.outputs[var.name],
-                what=f"dynamic task '{short}' output '{var.name}'", location=task.location,
-                castability_error=castability_error, render_type=render_type,
-            )
+        # Promises are type-checked against the output; plain values become literals.
+        outputs[var.name] = trace.bind(
+            value, var.type, py.outputs[var.name],
+            what=f"dynamic task '{short}' output '{var.name}'", location=task.location,
+            castability_error=castability_error, render_type=render_type,
+        )
     spec = WorkflowSpec(
         schema_version=SCHEMA_VERSION,
         name=name,
