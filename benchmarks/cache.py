@@ -28,11 +28,10 @@ def _median_ms(samples: list[float]) -> float:
 
 
 def bench(metadata_url: str | None, label: str, repeat: int) -> None:
-    from flytepath_airflow.backends.local import run_local
+    from flytepath_airflow.runtime.local import run_local
     from flytepath_airflow.runtime.executor import execute_node
     from flytepath_airflow.runtime.run import prepare_run
-    from flytepath_airflow.translators.python import load_target
-
+    from flytepath_airflow.sdk.targets import load_target
     if metadata_url:
         os.environ["FLYTEPATH_METADATA_URL"] = metadata_url
     else:

@@ -41,8 +41,7 @@ def compile(
     """Compile a workflow (or a launch plan) into its versioned, type-checked JSON spec."""
     from flytepath_airflow.ir.models import LaunchPlanSpec
     from flytepath_airflow.ir.spec_io import dump_launch_plan, dump_spec
-    from flytepath_airflow.translators.python import load_target
-
+    from flytepath_airflow.sdk.targets import load_target
     spec = load_target(target, project=project, domain=domain, allow_launch_plan=True)
     text = dump_launch_plan(spec) if isinstance(spec, LaunchPlanSpec) else dump_spec(spec)
     if output is None:
@@ -121,7 +120,7 @@ def _execute(spec: Any, values: dict[str, Any], *, local: bool, run_id: str | No
     if code_bundle:
         options["code_bundle"] = code_bundle
     if local:
-        from flytepath_airflow.backends.local import run_local
+        from flytepath_airflow.runtime.local import run_local
 
         # A stored code bundle must win over modules this process already imported.
         result = run_local(spec, values, root=default_root(), run_id=run_id,
@@ -153,10 +152,9 @@ def _resolve_spec(target: str, project: str | None, domain: str | None,
                   version: str | None) -> tuple[Any, dict[str, str] | None]:
     """The spec (or launch plan) to run, and the code bundle of a registered version."""
     from flytepath_airflow.ir.models import LaunchPlanSpec
+    from flytepath_airflow.sdk.targets import load_target
     from flytepath_airflow.stores.blob import default_root
     from flytepath_airflow.stores.registry import load_registered, registered_code_bundle
-    from flytepath_airflow.translators.python import load_target
-
     looks_like_name = ":" not in target and not target.lower().endswith(
         (".py", ".yaml", ".yml", ".json"))
     if looks_like_name:
@@ -214,14 +212,14 @@ def register(
 ) -> None:
     """Store immutable versions of workflows and refresh the specs the DAG loader reads."""
     from flytepath_airflow.ir.models import LaunchPlanSpec
-    from flytepath_airflow.stores.blob import default_root
-    from flytepath_airflow.stores.registry import register_launch_plan, register_spec
-    from flytepath_airflow.translators.python import (
+    from flytepath_airflow.sdk.targets import (
         code_root_of,
         load_module_launch_plans,
         load_module_workflows,
         load_target,
     )
+    from flytepath_airflow.stores.blob import default_root
+    from flytepath_airflow.stores.registry import register_launch_plan, register_spec
 
     plans: list[LaunchPlanSpec] = []
     if target.lower().endswith((".yaml", ".yml", ".json")) or ":" in target:

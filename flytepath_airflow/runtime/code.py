@@ -10,12 +10,16 @@ Must not import: airflow, kubernetes.
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 import io
 import os
 import shutil
 import sys
 import tempfile
+import textwrap
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -79,3 +83,19 @@ def activate_code_bundle(store: BlobStore, ref: dict[str, Any]) -> str:
     if path not in sys.path:
         sys.path.insert(0, path)
     return path
+
+
+def code_digest(fn: Callable[..., Any]) -> str:
+    """sha256 of a function's source (its bytecode when the source is not available).
+
+    The compiler records it in the task spec and the executor compares it where the task
+    runs, so both must compute it the same way: this is the one place that does.
+
+    :param fn: the task's plain function.
+    """
+    try:
+        text = textwrap.dedent(inspect.getsource(fn))
+    except (OSError, TypeError):
+        code = fn.__code__
+        text = repr((code.co_code, code.co_consts, code.co_names))
+    return hashlib.sha256(text.encode()).hexdigest()

@@ -25,6 +25,7 @@ import time
 from typing import Any
 
 from flytepath_airflow.errors import FlytePathUserError
+from flytepath_airflow.ir.graph import levels_of
 from flytepath_airflow.ir.models import (
     ComparisonSpec,
     ConditionSpec,
@@ -32,6 +33,7 @@ from flytepath_airflow.ir.models import (
     NodeSpec,
     WorkflowSpec,
 )
+from flytepath_airflow.runtime.metadata import metadata_store
 from flytepath_airflow.runtime.run import (
     attempt_key,
     node_key,
@@ -79,9 +81,7 @@ def _publish(store: BlobStore, run_id: str, node_id: str, outputs: dict[str, Any
 
 def _event(run_id: str, node_id: str, kind: str, payload: dict[str, Any]) -> None:
     """Append a control step's event to the run's event log (like a task node's)."""
-    from flytepath_airflow.runtime.executor import _metadata
-
-    _metadata(None).append_event(run_id=run_id, kind=kind, node_id=node_id, attempt=1,
+    metadata_store().append_event(run_id=run_id, kind=kind, node_id=node_id, attempt=1,
                                  payload=payload)
 
 
@@ -301,20 +301,6 @@ def child_run_id(run_id: str, node_id: str) -> str:
 def dynamic_plan_key(run_id: str, node_id: str) -> str:
     """Where a dynamic node records the child run its body started."""
     return f"{node_key(run_id, node_id)}/dynamic.json"
-
-
-def levels_of(spec: WorkflowSpec) -> list[list[str]]:
-    """Node ids grouped by depth: level k holds nodes whose longest upstream path is k."""
-    depth: dict[str, int] = {}
-    from flytepath_airflow.translators.checks import topological_order
-
-    for node_id in topological_order(spec):
-        deps = spec.node(node_id).dependencies()
-        depth[node_id] = 1 + max((depth[d] for d in deps), default=-1)
-    levels: list[list[str]] = [[] for _ in range(max(depth.values(), default=-1) + 1)]
-    for node in spec.nodes:
-        levels[depth[node.id]].append(node.id)
-    return levels
 
 
 def start_dynamic_child(spec: WorkflowSpec, node_id: str, child: WorkflowSpec,

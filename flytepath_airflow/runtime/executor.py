@@ -14,24 +14,34 @@ from __future__ import annotations
 import json
 import logging
 import os
-import re
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 import traceback
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Protocol, runtime_checkable
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from flytepath_airflow.errors import (
+    CompileError,
     FlytePathSystemError,
     FlytePathUserError,
     RecoverableError,
     TaskExecutionError,
 )
 from flytepath_airflow.ir.models import NodeSpec, TaskSpec, WorkflowSpec
+from flytepath_airflow.runtime import cache
+from flytepath_airflow.runtime.code import activate_code_bundle, code_digest
 from flytepath_airflow.runtime.context import ExecutionContext, execution_context
-from flytepath_airflow.runtime.resolver import load_callable
+from flytepath_airflow.runtime.control import (
+    failure_literal,
+    item_node_id,
+    start_dynamic_child,
+)
+from flytepath_airflow.runtime.metadata import metadata_store
+from flytepath_airflow.runtime.process_task import run_process_task
+from flytepath_airflow.runtime.resolver import load_task_object, unwrap_task
 from flytepath_airflow.runtime.run import (
     attempt_key,
     pointer_entry,
@@ -40,15 +50,49 @@ from flytepath_airflow.runtime.run import (
     run_key,
     sanitize_run_id,
 )
-from flytepath_airflow.stores.blob import BlobIntegrityError, BlobStore, NodeBlobContext
+from flytepath_airflow.stores.blob import (
+    BlobIntegrityError,
+    BlobStore,
+    NodeBlobContext,
+    default_root,
+)
+from flytepath_airflow.stores.sql import CacheEntryRecord, MetadataStore
+from flytepath_airflow.types import default_engine
+from flytepath_airflow.types.engine import hash_literal
+from flytepath_airflow.types.signatures import PythonInterface, python_interface, split_outputs
 
 logger = logging.getLogger(__name__)
 
 
-def _engine() -> Any:
-    from flytepath_airflow.types import default_engine
+@runtime_checkable
+class DynamicBody(Protocol):
+    """What the runtime needs of a `@dynamic` task: build its graph from real input values.
 
-    return default_engine()
+    The SDK's dynamic task implements it; the runtime calls it through this protocol and
+    never imports the compiler.
+    """
+
+    def build_graph(self, values: dict[str, Any], *, parent: WorkflowSpec,
+                    node_id: str) -> WorkflowSpec:
+        """Run the body with `values` and return the checked, versioned graph it built."""
+        ...
+
+
+@dataclass(frozen=True)
+class PreparedCall:
+    """A Python task ready to call: the function, its signature and its decoded inputs.
+
+    :param fn: the plain function behind the task.
+    :param interface: the function's inputs and outputs as Python types.
+    :param values: the node's inputs as Python values, by name.
+    :param task_object: what the task's import path names (the decorated task), e.g. the
+        `DynamicBody` of a dynamic task.
+    """
+
+    fn: Any
+    interface: PythonInterface
+    values: dict[str, Any]
+    task_object: Any
 
 
 def _node_literals(
@@ -106,7 +150,7 @@ class _Events:
     own code runs (so a running node is visible) and when the attempt ends.
     """
 
-    def __init__(self, meta: Any, run_id: str, node_id: str, attempt: int) -> None:
+    def __init__(self, meta: MetadataStore, run_id: str, node_id: str, attempt: int) -> None:
         self.meta, self.run_id, self.node_id, self.attempt = meta, run_id, node_id, attempt
         self.pending: list[dict[str, Any]] = []
 
@@ -118,20 +162,6 @@ class _Events:
         if self.pending:
             batch, self.pending = self.pending, []
             self.meta.append_events(batch)
-
-
-_STORES: dict[tuple[str | None, int], Any] = {}
-
-
-def _metadata(metadata_url: str | None) -> Any:
-    """One metadata store (and connection pool) per URL per process, reused across nodes."""
-    from flytepath_airflow.stores.sql import MetadataStore, default_metadata_url
-
-    key = (metadata_url or default_metadata_url(), os.getpid())
-    store = _STORES.get(key)
-    if store is None:
-        store = _STORES[key] = MetadataStore(key[0])
-    return store
 
 
 def execute_node(
@@ -153,11 +183,6 @@ def execute_node(
     dynamic node runs its body: the graph it builds becomes a child run, and the
     returned record names it (see runtime/control.py for the rest).
     """
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from flytepath_airflow.runtime.control import item_node_id
-    from flytepath_airflow.stores.blob import default_root
-
     store = BlobStore(root or default_root())
     try:
         node = spec.node(node_id)
@@ -176,7 +201,7 @@ def execute_node(
     scratch = tempfile.mkdtemp(prefix=f"flytepath-{sanitize_run_id(record_id)}-")
     blobs = NodeBlobContext(store, prefix, scratch=os.path.join(scratch, "blobs"))
     try:
-        meta = _metadata(metadata_url)
+        meta = metadata_store(metadata_url)
         events = _Events(meta, run_id, record_id, attempt)
         if attempt > 1:
             events.emit("retried", {"attempt": attempt})
@@ -199,9 +224,8 @@ class _NodeRun:
 
     def __init__(self, spec: WorkflowSpec, node_id: str, task: TaskSpec, run_id: str,
                  attempt: int, store: BlobStore, prefix: str, blobs: NodeBlobContext,
-                 scratch: str, meta: Any, events: _Events, item: int | None = None) -> None:
-        from flytepath_airflow.runtime.control import item_node_id
-
+                 scratch: str, meta: MetadataStore, events: _Events,
+                 item: int | None = None) -> None:
         self.spec, self.task, self.item = spec, task, item
         self.spec_node_id = node_id
         # Everything recorded (pointer, events, cache source) names the element for a map.
@@ -214,8 +238,6 @@ class _NodeRun:
         return _failure(self.store, self.prefix, self.node_id, kind, exc, message)
 
     def execute(self) -> dict[str, Any]:
-        from flytepath_airflow.runtime import cache
-
         spec, task, node = self.spec, self.task, self.spec.node(self.spec_node_id)
         try:
             # inputs.json holds the workflow inputs and the run options; read it once.
@@ -225,8 +247,6 @@ class _NodeRun:
             literals = _node_literals(node, task, self.store, self.run_id, run_doc["inputs"],
                                       self.item, failure_node)
             if failure_node:
-                from flytepath_airflow.runtime.control import failure_literal
-
                 if task.interface.input("err") is not None:
                     literals["err"] = failure_literal(self.store, self.run_id)
         except (BlobIntegrityError, OSError) as exc:
@@ -259,7 +279,7 @@ class _NodeRun:
             if task.cache is not None:
                 hashes = {}
                 if prepared is not None:
-                    hashes = cache.hash_method_inputs(prepared[1].inputs, prepared[2],
+                    hashes = cache.hash_method_inputs(prepared.interface.inputs, prepared.values,
                                                       task.cache.ignore_inputs)
                 key = cache.compute_key(spec, task, literals, hashes)
                 replace_entry = bool(self.options.get("overwrite_cache"))
@@ -307,17 +327,18 @@ class _NodeRun:
             if owner is not None and key is not None:
                 self.meta.release_reservation(key.key, owner)
 
-    def run_dynamic_body(self, prepared: tuple[Any, Any, dict[str, Any]]) -> dict[str, Any]:
+    def run_dynamic_body(self, prepared: PreparedCall) -> dict[str, Any]:
         """Trace the body with real values; its graph becomes this node's child run."""
-        from flytepath_airflow.errors import CompileError
-        from flytepath_airflow.runtime.control import start_dynamic_child
-
-        fn, _py, values = prepared
         self.events.flush()
+        body = prepared.task_object
         try:
-            from flytepath_airflow.translators.python import compile_dynamic
-
-            child = compile_dynamic(fn, values, parent=self.spec, node_id=self.node_id)
+            if not isinstance(body, DynamicBody):
+                raise FlytePathUserError(
+                    f"task '{self.task.name}' is a dynamic task, but {self.task.fn} is not "
+                    "decorated with @dynamic where the task runs. Decorate it with @dynamic, "
+                    "or register the code the version was compiled from."
+                )
+            child = body.build_graph(prepared.values, parent=self.spec, node_id=self.node_id)
         except CompileError as exc:
             raise self.fail("user", exc, f"the dynamic body built an invalid graph: "
                             f"{exc}") from exc
@@ -336,9 +357,7 @@ class _NodeRun:
         return plan
 
     def lineage(self, pointer: dict[str, Any], literals: dict[str, Any],
-                key: Any) -> dict[str, Any]:
-        from flytepath_airflow.types.engine import hash_literal
-
+                key: cache.CacheKey | None) -> dict[str, Any]:
         inputs = {}
         for var in self.task.interface.inputs:
             lit = literals.get(var.name)
@@ -350,7 +369,7 @@ class _NodeRun:
                 "outputs": pointer["outputs"], "cache": pointer.get("cache"),
                 "cache_key": key.key if key else None}
 
-    def publish(self, output_literals: dict[str, Any], key: Any,
+    def publish(self, output_literals: dict[str, Any], key: cache.CacheKey | None,
                 cache_status: str | None, extra: dict[str, Any] | None = None,
                 raw_outputs: dict[str, Any] | None = None) -> dict[str, Any]:
         try:
@@ -363,13 +382,15 @@ class _NodeRun:
                 "task": self.task.name, "version": self.spec.version, "outputs": outputs,
             }
             if cache_status is not None:
+                assert key is not None
                 pointer["cache"] = {"status": cache_status, "key": key.key, **(extra or {})}
             self.store.write_json(pointer_key(self.run_id, self.node_id), pointer)
         except OSError as exc:
             raise self.fail("system", exc, f"publishing outputs: {exc}") from exc
         return pointer
 
-    def publish_hit(self, key: Any, entry: Any, literals: dict[str, Any]) -> dict[str, Any]:
+    def publish_hit(self, key: cache.CacheKey, entry: CacheEntryRecord,
+                    literals: dict[str, Any]) -> dict[str, Any]:
         source = {"source_run_id": entry.run_id, "source_node_id": entry.node_id}
         pointer = self.publish({}, key, "hit", source, raw_outputs=entry.outputs)
         logger.info("cache hit for %s (key=%s): outputs produced by run %s node %s",
@@ -378,18 +399,15 @@ class _NodeRun:
         self.events.emit("succeeded", self.lineage(pointer, literals, key))
         return pointer
 
-    def prepare_python(self, literals: dict[str, Any]) -> tuple[Any, Any, dict[str, Any]]:
-        from flytepath_airflow.runtime.code import activate_code_bundle
-        from flytepath_airflow.sdk.interface import python_interface
-        from flytepath_airflow.sdk.task import code_digest
-
-        engine = _engine()
+    def prepare_python(self, literals: dict[str, Any]) -> PreparedCall:
+        engine = default_engine()
         assert self.task.fn is not None
         try:
             bundle = self.options.get("code_bundle")
             if bundle:
                 activate_code_bundle(self.store, bundle)
-            fn = load_callable(self.task.fn)
+            task_object = load_task_object(self.task.fn)
+            fn = unwrap_task(task_object)
             if self.task.code_digest and code_digest(fn) != self.task.code_digest:
                 raise FlytePathUserError(
                     f"the code of task '{self.task.name}' where it runs differs from the "
@@ -408,13 +426,13 @@ class _NodeRun:
             raise self.fail("user", exc, str(exc)) from exc
         except BlobIntegrityError as exc:
             raise self.fail("system", exc, str(exc)) from exc
-        return fn, py, values
+        return PreparedCall(fn=fn, interface=py, values=values, task_object=task_object)
 
     def run_task(self, literals: dict[str, Any], ctx: ExecutionContext,
-                 prepared: tuple[Any, Any, dict[str, Any]] | None) -> dict[str, Any]:
+                 prepared: PreparedCall | None) -> dict[str, Any]:
         self.events.flush()
         if prepared is None:
-            return _run_process(self, literals, ctx)
+            return run_process_task(self.task, self.node_id, literals, ctx, self.fail)
         return _call_python(self, prepared, ctx)
 
 
@@ -434,13 +452,11 @@ def read_run_options(store: BlobStore, run_id: str) -> dict[str, Any]:
     return dict(doc.get("options") or {})
 
 
-def _call_python(run: _NodeRun, prepared: tuple[Any, Any, dict[str, Any]],
+def _call_python(run: _NodeRun, prepared: PreparedCall,
                  ctx: ExecutionContext) -> dict[str, Any]:
-    from flytepath_airflow.sdk.interface import split_outputs
-
-    fn, py, values = prepared
+    fn, py, values = prepared.fn, prepared.interface, prepared.values
     task = run.task
-    engine = _engine()
+    engine = default_engine()
     logger.info("running %s (%s) attempt %s", run.node_id, task.fn, ctx.attempt)
     try:
         with execution_context(ctx):
@@ -463,100 +479,4 @@ def _call_python(run: _NodeRun, prepared: tuple[Any, Any, dict[str, Any]],
         raise run.fail("system", exc, str(exc)) from exc
 
 
-_TEMPLATE = re.compile(r"\{\{\s*inputs\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
-
-
-def _as_text(literal: Any) -> str:
-    return literal if isinstance(literal, str) else json.dumps(literal, sort_keys=True)
-
-
-def _render(text: str, literals: dict[str, Any], node_id: str) -> str:
-    def sub(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name not in literals:
-            raise FlytePathUserError(
-                f"node '{node_id}' refers to {{{{inputs.{name}}}}}, which is not an input "
-                f"of its task (inputs: {', '.join(sorted(literals)) or 'none'})."
-            )
-        return _as_text(literals[name])
-
-    return _TEMPLATE.sub(sub, text)
-
-
-def _run_process(run: _NodeRun, literals: dict[str, Any],
-                 ctx: ExecutionContext) -> dict[str, Any]:
-    """Shell and container tasks: inputs as env vars and templates, outputs as files."""
-    from flytepath_airflow.types.literals import parse_cli_value
-
-    task, node_id = run.task, run.node_id
-
-    out_dir = os.path.join(ctx.working_dir, "outputs")
-    os.makedirs(out_dir, exist_ok=True)
-    env = dict(os.environ)
-    env.update(task.env)
-    env.update({f"FLYTEPATH_INPUT_{k.upper()}": _as_text(v) for k, v in literals.items()})
-    env["FLYTEPATH_OUTPUT_DIR"] = out_dir
-    try:
-        if task.kind == "shell":
-            assert task.script is not None
-            argv = ["bash", "-euo", "pipefail", "-c", _render(task.script, literals, node_id)]
-        else:
-            assert task.container is not None
-            argv = [_render(a, literals, node_id)
-                    for a in (*task.container.command, *task.container.args)]
-            if task.container.image:
-                logger.info("local run of container task %s: running its command on this "
-                            "machine; the image %s is used only on Kubernetes",
-                            node_id, task.container.image)
-            if not argv:
-                raise FlytePathUserError(f"container task '{task.name}' has no command")
-    except FlytePathUserError as exc:
-        raise run.fail("user", exc, str(exc)) from exc
-
-    try:
-        proc = subprocess.run(argv, env=env, cwd=ctx.working_dir, stdout=sys.stdout.fileno()
-                              if _has_fileno(sys.stdout) else None,
-                              stderr=subprocess.PIPE, text=True, check=False,
-                              timeout=task.timeout)
-    except FileNotFoundError as exc:
-        raise run.fail("user", exc,
-                       f"command not found: {argv[0]}") from exc
-    except subprocess.TimeoutExpired as exc:
-        raise run.fail("user", exc,
-                       f"timed out after {task.timeout} s") from exc
-    if proc.stderr:
-        sys.stderr.write(proc.stderr)
-    if proc.returncode != 0:
-        tail = "\n".join(proc.stderr.strip().splitlines()[-5:])
-        err = RuntimeError(tail)
-        raise run.fail("user", err,
-                       f"command exited with code {proc.returncode}" +
-                       (f": {tail}" if tail else ""))
-    results: dict[str, Any] = {}
-    for var in task.interface.outputs:
-        path = os.path.join(out_dir, var.name)
-        try:
-            with open(path, encoding="utf-8") as fh:
-                text = fh.read()
-        except FileNotFoundError as exc:
-            raise run.fail("user", exc,
-                           f"the task did not write output '{var.name}' to "
-                           f"$FLYTEPATH_OUTPUT_DIR/{var.name}") from exc
-        text = text[:-1] if text.endswith("\n") else text
-        try:
-            results[var.name] = parse_cli_value(text, var.type)
-        except FlytePathUserError as exc:
-            raise run.fail("user", exc,
-                           f"output '{var.name}': {exc}") from exc
-    return results
-
-
-def _has_fileno(stream: Any) -> bool:
-    try:
-        stream.fileno()
-    except (AttributeError, OSError, ValueError):
-        return False
-    return True
-
-
-__all__ = ["execute_node"]
+__all__ = ["DynamicBody", "PreparedCall", "execute_node", "read_run_options"]

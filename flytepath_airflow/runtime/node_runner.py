@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from flytepath_airflow.errors import TaskExecutionError
+from flytepath_airflow.ir.graph import topological_order
 from flytepath_airflow.ir.models import NodeSpec, WorkflowSpec
 from flytepath_airflow.runtime.control import (
     ControlFlowError,
@@ -65,8 +66,6 @@ def _attempt_subprocess(spec_uri: str, node_id: str, run_id: str, attempt: int, 
 def run_nodes(spec: WorkflowSpec, run_id: str, root: str, isolate: bool,
                progress: Progress | None) -> RunResult:
     """Run every node of a prepared run in topological order; returns how it ended."""
-    from flytepath_airflow.translators.checks import topological_order
-
     notify = progress or (lambda node, state, detail: None)
     result = RunResult(run_id=run_id, succeeded=False)
     runner = NodeRunner(spec, run_id, root, isolate, notify)

@@ -16,8 +16,12 @@ class TaskResolutionError(FlytePathUserError):
     """The task's module or function cannot be found where the task runs."""
 
 
-def load_callable(path: str) -> Any:
-    """Import `module:qualname` and return the plain function behind it."""
+def load_task_object(path: str) -> Any:
+    """Import `module:qualname` and return what it names (a decorated task, or a function).
+
+    :param path: the task's import path, "package.module:qualname".
+    :raises TaskResolutionError: the module cannot be imported or has no such name.
+    """
     module_name, _, qualname = path.partition(":")
     if not module_name or not qualname:
         raise TaskResolutionError(
@@ -40,4 +44,21 @@ def load_callable(path: str) -> Any:
                 f"module '{module_name}' has no '{qualname}' (task function '{path}'); "
                 "the code where tasks run differs from the code that was compiled."
             ) from None
+    return obj
+
+
+def unwrap_task(obj: Any) -> Any:
+    """The plain function behind a decorated task (`obj` itself when it is not decorated).
+
+    :param obj: what `load_task_object` returned.
+    """
     return getattr(obj, "__flytepath_fn__", obj)
+
+
+def load_callable(path: str) -> Any:
+    """Import `module:qualname` and return the plain function behind it.
+
+    :param path: the task's import path, "package.module:qualname".
+    :raises TaskResolutionError: the module cannot be imported or has no such name.
+    """
+    return unwrap_task(load_task_object(path))

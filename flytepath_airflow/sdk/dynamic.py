@@ -7,7 +7,7 @@
 In a workflow a dynamic task is called like a task and compiles to a node of kind
 "dynamic". When that node runs, its body runs with the real input values; every task,
 map_task, conditional and subworkflow it calls becomes a node of a generated graph that
-is compiled and type-checked like a workflow (`translators.python.compile_dynamic`), then
+is compiled and type-checked like a workflow (`sdk.compiler.compile_dynamic`), then
 run node by node. Calling a dynamic task inside another dynamic body is not supported.
 
 Must not import: airflow, kubernetes.
@@ -20,7 +20,7 @@ from collections.abc import Callable
 from typing import Any, overload
 
 from flytepath_airflow.errors import CompileError
-from flytepath_airflow.ir.models import DynamicOptions, TaskSpec
+from flytepath_airflow.ir.models import DynamicOptions, TaskSpec, WorkflowSpec
 from flytepath_airflow.sdk.task import TASK_OPTIONS, F, PythonTask
 
 DYNAMIC_OPTIONS = (*TASK_OPTIONS, "max_levels")
@@ -42,6 +42,22 @@ class DynamicTask(PythonTask):
                 f"from 1 to 64, got {value!r}."
             )
         return value
+
+    def build_graph(self, values: dict[str, Any], *, parent: WorkflowSpec,
+                    node_id: str) -> WorkflowSpec:
+        """Run the body with real input values and compile the graph it builds.
+
+        This is how the runtime runs a dynamic node (`runtime.executor.DynamicBody`): it
+        never imports the compiler itself.
+
+        :param values: the node's inputs as Python values.
+        :param parent: the workflow the dynamic node belongs to.
+        :param node_id: the dynamic node's id in `parent`.
+        """
+        # Function-level: the compiler imports this module (a cycle inside the SDK).
+        from flytepath_airflow.sdk.compiler import compile_dynamic
+
+        return compile_dynamic(self, values, parent=parent, node_id=node_id)
 
     def to_spec(self) -> TaskSpec:
         """Compile into a TaskSpec of kind "dynamic" (options are validated like @task's)."""

@@ -229,8 +229,9 @@ class LaunchPlan:
     def compile(self, project: str = "default", domain: str = "development") -> LaunchPlanSpec:
         """The versioned LaunchPlanSpec (with the compiled workflow) for one tenant."""
         from flytepath_airflow.ir.spec_io import launch_plan_version
-        from flytepath_airflow.translators.python import compile_workflow
 
+        # Function-level: the compiler imports this module (a cycle inside the SDK).
+        from flytepath_airflow.sdk.compiler import compile_workflow
         self._check_names()
         spec = compile_workflow(self.workflow, project=project, domain=domain)
         defaults = self._literals(self.default_inputs, "default input")
@@ -290,8 +291,8 @@ class LaunchPlan:
         kickoff = self.kickoff_input
         if kickoff is not None and kickoff not in inputs:
             inputs[kickoff] = dt.datetime.now(dt.timezone.utc)
-        from flytepath_airflow.translators.python import run_workflow_locally
-
+        # Function-level: local calls compile through the compiler, which imports this module.
+        from flytepath_airflow.sdk.local import run_workflow_locally
         return run_workflow_locally(self.workflow, inputs)
 
 

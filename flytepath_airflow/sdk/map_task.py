@@ -18,6 +18,7 @@ import functools
 from typing import Any
 
 from flytepath_airflow.errors import CompileError, TypeMismatchError
+from flytepath_airflow.ir.graph import map_outputs
 from flytepath_airflow.ir.models import (
     BindingSpec,
     ListBinding,
@@ -28,7 +29,6 @@ from flytepath_airflow.ir.models import (
 )
 from flytepath_airflow.sdk.promise import Promise, TraceContext, active_trace, caller_location
 from flytepath_airflow.sdk.task import PythonTask
-from flytepath_airflow.translators.checks import map_outputs
 
 
 class MapTask:

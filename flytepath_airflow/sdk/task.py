@@ -9,9 +9,6 @@ Must not import: airflow, kubernetes.
 from __future__ import annotations
 
 import difflib
-import hashlib
-import inspect
-import textwrap
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -27,7 +24,9 @@ from flytepath_airflow.ir.models import (
     TaskSpec,
 )
 from flytepath_airflow.ir.quantities import check_resources
-from flytepath_airflow.sdk.interface import DecoratedFunction, parse_docstring
+from flytepath_airflow.runtime.code import code_digest
+from flytepath_airflow.sdk.decorated import DecoratedFunction
+from flytepath_airflow.types.signatures import parse_docstring
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -92,16 +91,6 @@ def _seconds(value: Any, name: str, where: str) -> float | None:
         f"task '{name}' ({where}): timeout must be a positive number of seconds or a "
         f"datetime.timedelta, got {value!r}."
     )
-
-
-def code_digest(fn: Callable[..., Any]) -> str:
-    """sha256 of a function's source (its bytecode when the source is not available)."""
-    try:
-        text = textwrap.dedent(inspect.getsource(fn))
-    except (OSError, TypeError):
-        code = fn.__code__
-        text = repr((code.co_code, code.co_consts, code.co_names))
-    return hashlib.sha256(text.encode()).hexdigest()
 
 
 class PythonTask(DecoratedFunction):
@@ -217,8 +206,8 @@ class PythonTask(DecoratedFunction):
                 f"keyword arguments, e.g. {self.fn.__name__}("
                 f"{', '.join(f'{n}=...' for n in self.python_interface.inputs)})."
             )
-        from flytepath_airflow.translators.python import run_task_locally
-
+        # Function-level: local calls compile through the compiler, which imports this module.
+        from flytepath_airflow.sdk.local import run_task_locally
         return run_task_locally(self, kwargs)
 
 

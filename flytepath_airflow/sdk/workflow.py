@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from flytepath_airflow.errors import CompileError
 from flytepath_airflow.ir.models import InputRef, Variable
-from flytepath_airflow.sdk.interface import DecoratedFunction
+from flytepath_airflow.sdk.decorated import DecoratedFunction
 
 if TYPE_CHECKING:
     from flytepath_airflow.sdk.promise import Promise, TraceContext
@@ -50,9 +50,9 @@ class PythonWorkflow(DecoratedFunction):
         self.on_failure = on_failure
 
     def compile(self, project: str = "default", domain: str = "development") -> Any:
-        """Compile into a versioned WorkflowSpec (see translators.python.compile_workflow)."""
-        from flytepath_airflow.translators.python import compile_workflow
-
+        """Compile into a versioned WorkflowSpec (see sdk.compiler.compile_workflow)."""
+        # Function-level: the compiler imports this module (a cycle inside the SDK).
+        from flytepath_airflow.sdk.compiler import compile_workflow
         return compile_workflow(self, project=project, domain=domain)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -66,8 +66,8 @@ class PythonWorkflow(DecoratedFunction):
                 f"workflow '{self.name}' was called with positional arguments; call it with "
                 "keyword arguments only."
             )
-        from flytepath_airflow.translators.python import run_workflow_locally
-
+        # Function-level: local calls compile through the compiler, which imports this module.
+        from flytepath_airflow.sdk.local import run_workflow_locally
         return run_workflow_locally(self, kwargs)
 
 

@@ -36,20 +36,19 @@ inside the spec, e.g. `("nodes", 2, "inputs", "x")`, `("nodes", 2, "inputs", "xs
 it returns a
 "file:line" string or None. When a path is not known, its shorter prefixes are tried.
 
-`topological_order(spec)` is the execution order the runtime and backends use.
+Graph order, cycles and node outputs come from `ir.graph`.
 
 Must not import: airflow, kubernetes, the sdk, or user code.
 """
 
 from __future__ import annotations
 
-import difflib
-import heapq
 import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from flytepath_airflow.errors import CompileError, LiteralValueError, TypeMismatchError
+from flytepath_airflow.ir.graph import chain_text, find_cycle, node_outputs
 from flytepath_airflow.ir.models import (
     BindingSpec,
     BlobType,
@@ -70,12 +69,11 @@ from flytepath_airflow.ir.models import (
     PickledType,
     SimpleType,
     StructType,
-    TaskSpec,
     UnionType,
-    Variable,
     WorkflowSpec,
 )
 from flytepath_airflow.types.literals import castability_error, render_type, validate_literal
+from flytepath_airflow.utils.suggest import did_you_mean
 
 FieldPath = tuple[str | int, ...]
 """A path to a field inside a spec, e.g. ("nodes", 2, "inputs", "x")."""
@@ -86,12 +84,6 @@ Locate = Callable[[FieldPath], str | None]
 _JSON = SimpleType(name="json")
 
 
-def did_you_mean(name: str, choices: Iterable[str]) -> str:
-    """" Did you mean 'x'?" for the closest of `choices`, or "" when none is close."""
-    close = difflib.get_close_matches(name, sorted(set(choices)), n=1, cutoff=0.6)
-    return f" Did you mean '{close[0]}'?" if close else ""
-
-
 def _listing(names: Iterable[str]) -> str:
     items = [f"'{n}'" for n in names]
     return ", ".join(items) if items else "none"
@@ -100,13 +92,6 @@ def _listing(names: Iterable[str]) -> str:
 def _literal_text(value: Any) -> str:
     text = json.dumps(value, sort_keys=True, default=str)
     return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _chain(ids: list[str]) -> str:
-    """`a -> b -> c`, shortened in the middle when long."""
-    if len(ids) > 12:
-        return " -> ".join([*ids[:5], f"... ({len(ids) - 10} more)", *ids[-5:]])
-    return " -> ".join(ids)
 
 
 def binding_type(spec: WorkflowSpec, binding: BindingSpec,
@@ -130,43 +115,6 @@ def binding_type(spec: WorkflowSpec, binding: BindingSpec,
         out = next((v for v in outs or () if v.name == binding.output), None)
         return out.type if out is not None else None
     return None
-
-
-_NONE = SimpleType(name="none")
-
-
-def optional_of(lt: LiteralType) -> LiteralType:
-    """`Optional[lt]` (unchanged when `lt` already admits None)."""
-    if lt == _NONE or (isinstance(lt, UnionType) and _NONE in lt.variants):
-        return lt
-    return UnionType(variants=(lt, _NONE))
-
-
-def map_outputs(task: TaskSpec, min_success_ratio: float) -> tuple[Variable, ...]:
-    """A map node's outputs: `list[O]` per task output, `list[Optional[O]]` below ratio 1."""
-    return tuple(
-        Variable(name=v.name, type=ListType(
-            item=optional_of(v.type) if min_success_ratio < 1 else v.type))
-        for v in task.interface.outputs
-    )
-
-
-def node_outputs(spec: WorkflowSpec, node: NodeSpec) -> tuple[Variable, ...] | None:
-    """The outputs other nodes can read from `node`, or None when its task is unknown.
-
-    Task and dynamic nodes: their task's outputs. Map nodes: a list per task output (of
-    optionals when min_success_ratio < 1). Merge nodes: `node.outputs`. Branch nodes: none.
-    """
-    if node.kind == "merge":
-        return node.outputs
-    if node.kind == "branch":
-        return ()
-    if node.task is None or node.task not in spec.tasks:
-        return None
-    task = spec.tasks[node.task]
-    if node.kind == "map" and node.map is not None:
-        return map_outputs(task, node.map.min_success_ratio)
-    return task.interface.outputs
 
 
 def _leaves(binding: BindingSpec, path: FieldPath, label: str
@@ -463,7 +411,7 @@ class _Checker:
     def cycle_error(self, cycle: list[str]) -> CompileError:
         index = self.node_ids.index(cycle[0])
         return self.fail(
-            f"Nodes form a cycle: {_chain(cycle)}",
+            f"Nodes form a cycle: {chain_text(cycle)}",
             ("nodes", index),
             "Each node in it needs the one before it, so none can start. "
             "Remove one of these dependencies (a binding or an upstream entry).",
@@ -822,98 +770,10 @@ def check_workflow(spec: WorkflowSpec, locate: Locate | None = None) -> None:
     _Checker(spec, locate).run()
 
 
-def find_cycle(spec: WorkflowSpec) -> list[str] | None:
-    """A dependency cycle as node ids in data-flow order, first id repeated at the end.
-
-    Deterministic: nodes and their dependencies are visited in declaration order. References
-    to unknown nodes are ignored here (check_workflow reports them first).
-    """
-    by_id = {n.id: n for n in reversed(spec.nodes)}  # the first of duplicate ids wins
-    done: set[str] = set()
-    for start in spec.nodes:
-        if start.id in done:
-            continue
-        # Iterative depth-first search (long chains must not hit the recursion limit).
-        path: list[str] = [start.id]
-        on_path = {start.id}
-        pending: list[list[str]] = [[d for d in start.dependencies() if d in by_id]]
-        while path:
-            if not pending[-1]:
-                finished = path.pop()
-                on_path.discard(finished)
-                done.add(finished)
-                pending.pop()
-                continue
-            dep = pending[-1].pop(0)
-            if dep in done:
-                continue
-            if dep in on_path:
-                # The path runs against the data flow (node -> what it needs); reverse it.
-                loop = path[path.index(dep):]
-                return [dep, *reversed(loop[1:]), dep]
-            path.append(dep)
-            on_path.add(dep)
-            pending.append([d for d in by_id[dep].dependencies() if d in by_id])
-    return None
-
-
-def topological_order(spec: WorkflowSpec) -> list[str]:
-    """Node ids so that every node comes after all nodes it depends on.
-
-    Stable: among nodes that are ready at the same time, the one declared first comes
-    first, so the same spec always gives the same order.
-
-    Raises:
-        CompileError: duplicate ids, a dependency on an unknown node, or a cycle.
-    """
-    position: dict[str, int] = {}
-    for index, node in enumerate(spec.nodes):
-        if node.id in position:
-            raise CompileError(f"Node id '{node.id}' is used twice in workflow "
-                               f"'{spec.name}'. Give every node its own id.")
-        position[node.id] = index
-    needs: dict[str, set[str]] = {}
-    users: dict[str, list[str]] = {n.id: [] for n in spec.nodes}
-    for node in spec.nodes:
-        deps = node.dependencies()
-        for dep in deps:
-            if dep not in position:
-                raise CompileError(
-                    f"Node '{node.id}' depends on node '{dep}', which does not exist in "
-                    f"workflow '{spec.name}'.{did_you_mean(dep, position)} "
-                    "Correct the id or remove the dependency."
-                )
-            users[dep].append(node.id)
-        needs[node.id] = set(deps)
-    ready = [position[n] for n, deps in needs.items() if not deps]
-    heapq.heapify(ready)
-    order: list[str] = []
-    while ready:
-        node_id = spec.nodes[heapq.heappop(ready)].id
-        order.append(node_id)
-        for user in users[node_id]:
-            needs[user].discard(node_id)
-            if not needs[user]:
-                heapq.heappush(ready, position[user])
-    if len(order) < len(spec.nodes):
-        cycle = find_cycle(spec) or sorted(set(position) - set(order))
-        raise CompileError(
-            f"Nodes of workflow '{spec.name}' form a cycle: {_chain(cycle)}. "
-            "Remove one of these dependencies."
-        )
-    return order
-
-
 __all__ = [
     "FAILURE_INPUT",
     "FieldPath",
     "Locate",
     "binding_type",
     "check_workflow",
-    "did_you_mean",
-    "find_cycle",
-    "map_outputs",
-    "node_outputs",
-    "optional_of",
-    "topological_order",
 ]

@@ -18,8 +18,7 @@ from flytepath_airflow.ir import dump_spec
 from flytepath_airflow.runtime.run import pointer_key, prepare_run
 from flytepath_airflow.stores.blob import BlobStore
 from flytepath_airflow.stores.sql import MetadataStore
-from flytepath_airflow.translators.python import load_target
-
+from flytepath_airflow.sdk.targets import load_target
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 PROCESSES = 32
 
@@ -122,7 +121,7 @@ def test_sigkill_while_publishing_leaves_nothing_readable_and_retry_succeeds(
 def test_version_is_identical_across_100_compilations_in_separate_processes(
     tmp_path: Path,
 ) -> None:
-    code = ("from flytepath_airflow.translators.python import load_target;"
+    code = ("from flytepath_airflow.sdk.targets import load_target;"
             f"print(load_target({str(FIXTURES / 'light_flows.py')!r} + ':chain').version)")
     versions: list[str] = []
     for _ in range(25):

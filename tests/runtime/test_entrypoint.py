@@ -15,8 +15,7 @@ from flytepath_airflow.ir import dump_spec
 from flytepath_airflow.runtime.entrypoint import EXIT_OK, EXIT_USER_ERROR
 from flytepath_airflow.runtime.run import pointer_key, prepare_run, read_node_error
 from flytepath_airflow.stores.blob import BlobStore
-from flytepath_airflow.translators.python import load_target
-
+from flytepath_airflow.sdk.targets import load_target
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 # Hides every airflow module from the import system, as in a task image without Airflow.
@@ -35,7 +34,7 @@ def test_runtime_imports_without_airflow() -> None:
     code = _NO_AIRFLOW + textwrap.dedent("""
         import flytepath_airflow.runtime.entrypoint
         import flytepath_airflow.runtime.executor
-        import flytepath_airflow.backends.local
+        import flytepath_airflow.runtime.local
         import flytepath_airflow.sdk, flytepath_airflow.types, flytepath_airflow.ir
         assert not [m for m in sys.modules if m == "airflow" or m.startswith("airflow.")]
         print("ok")

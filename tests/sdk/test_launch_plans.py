@@ -11,9 +11,7 @@ import pytest
 from flytepath_airflow import CronSchedule, FixedRate, LaunchPlan, task, workflow
 from flytepath_airflow.errors import CompileError, FlytePathUserError
 from flytepath_airflow.ir.models import LaunchPlanSpec, ScheduleSpec
-from flytepath_airflow.translators.python import load_target
-
-
+from flytepath_airflow.sdk.targets import load_target
 @task
 def add(a: int, b: int) -> int:
     return a + b

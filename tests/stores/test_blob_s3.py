@@ -14,11 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from flytepath_airflow.backends.local import run_local
+from flytepath_airflow.runtime.local import run_local
 from flytepath_airflow.runtime.run import read_pointer
 from flytepath_airflow.stores.blob import BlobIntegrityError, BlobStore
-from flytepath_airflow.translators.python import load_target
-
+from flytepath_airflow.sdk.targets import load_target
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 

@@ -17,8 +17,7 @@ from flytepath_airflow.ir.models import (
     MergeSpec,
     NegationSpec,
 )
-from flytepath_airflow.translators.python import load_target
-
+from flytepath_airflow.sdk.targets import load_target
 WriteFlow = Callable[[str, str], str]
 
 TASKS = """

@@ -9,8 +9,8 @@ import pytest
 
 from flytepath_airflow.errors import CompileError, TypeMismatchError
 from flytepath_airflow.ir import LiteralBinding, OutputRef, WorkflowSpec
-from flytepath_airflow.translators.python import compile_dynamic, import_source, load_target
-
+from flytepath_airflow.sdk.compiler import compile_dynamic
+from flytepath_airflow.sdk.targets import import_source, load_target
 WriteFlow = Callable[[str, str], str]
 
 FLOWS = """

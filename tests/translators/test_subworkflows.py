@@ -8,8 +8,7 @@ import pytest
 
 from flytepath_airflow.errors import CompileError, TypeMismatchError
 from flytepath_airflow.ir import InputRef, LiteralBinding, OutputRef
-from flytepath_airflow.translators.python import load_target
-
+from flytepath_airflow.sdk.targets import load_target
 WriteFlow = Callable[[str, str], str]
 
 SUB = """

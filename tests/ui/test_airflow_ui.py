@@ -26,8 +26,7 @@ from flytepath_airflow.cli.airflow_commands import (
     setup_standalone,
     standalone_command,
 )
-from flytepath_airflow.translators.python import load_target
-
+from flytepath_airflow.sdk.targets import load_target
 pytestmark = [pytest.mark.airflow, pytest.mark.browser, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[2]

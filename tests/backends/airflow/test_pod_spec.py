@@ -478,8 +478,7 @@ def test_settings_file_from_the_environment(tmp_path, monkeypatch):
 
 
 def test_the_example_pipeline_renders_to_pods_that_validate(settings, monkeypatch):
-    from flytepath_airflow.translators.python import load_target
-
+    from flytepath_airflow.sdk.targets import load_target
     monkeypatch.syspath_prepend(str(ROOT / "examples"))
     spec = load_target(f"{ROOT / 'examples' / 'ml_pipeline.py'}:training_pipeline")
     spec = spec.model_copy(update={"tenant": TenantSpec(project="ml", domain="production")})

@@ -1,10 +1,13 @@
 """Python signatures -> typed interfaces, following Flyte's naming conventions.
 
+Both the SDK (at compile time) and the runtime (when a task runs) read signatures through
+this module, so the two always agree on a function's inputs and outputs.
+
 Inputs are the function's parameters (keyword-only at call sites). Outputs come from the
 return annotation: a `typing.NamedTuple` names them, a `tuple[...]` gives `o0, o1, ...`,
 any other single type gives `o0`, and `None` gives no outputs.
 
-Must not import: airflow, kubernetes.
+Must not import: stores, runtime, sdk, airflow, kubernetes.
 """
 
 from __future__ import annotations
@@ -12,10 +15,8 @@ from __future__ import annotations
 import inspect
 import re
 import typing
-from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cached_property
-from typing import Any, ClassVar, get_args, get_origin
+from typing import Any, get_args, get_origin
 
 from flytepath_airflow.errors import CompileError, UnsupportedTypeError
 from flytepath_airflow.ir.models import TypedInterface, Variable
@@ -208,40 +209,12 @@ def join_outputs(py: PythonInterface, values: dict[str, Any]) -> Any:
     return tuple(ordered)
 
 
-class DecoratedFunction:
-    """What `@task` and `@workflow` share: a named, typed wrapper around a function."""
-
-    KIND: ClassVar[str] = "function"
-
-    def __init__(self, fn: Callable[..., Any]) -> None:
-        self.fn = fn
-        self.__name__ = fn.__name__
-        self.__qualname__ = fn.__qualname__
-        self.__module__ = fn.__module__
-        self.__doc__ = fn.__doc__
-        self.__wrapped__ = fn
-
-    def __repr__(self) -> str:
-        return f"<{self.KIND} {self.name}>"
-
-    @property
-    def name(self) -> str:
-        """The name in specs: `module.function`."""
-        return f"{self.fn.__module__}.{self.fn.__qualname__}"
-
-    @property
-    def location(self) -> str:
-        """Where the function is defined (file:line)."""
-        return describe_callable(self.fn)
-
-    @cached_property
-    def python_interface(self) -> PythonInterface:
-        """Inputs, defaults and outputs as Python types."""
-        return python_interface(self.fn, self.KIND)
-
-    @cached_property
-    def interface(self) -> TypedInterface:
-        """Inputs and outputs as spec types."""
-        from flytepath_airflow.types import default_engine
-
-        return typed_interface(self.fn, self.python_interface, default_engine(), self.KIND)
+__all__ = [
+    "PythonInterface",
+    "describe_callable",
+    "join_outputs",
+    "parse_docstring",
+    "python_interface",
+    "split_outputs",
+    "typed_interface",
+]
