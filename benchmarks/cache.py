@@ -28,8 +28,8 @@ def _median_ms(samples: list[float]) -> float:
 
 
 def bench(metadata_url: str | None, label: str, repeat: int) -> None:
-    from flytepath_airflow.runtime.local import run_local
     from flytepath_airflow.runtime.executor import execute_node
+    from flytepath_airflow.runtime.local import run_local
     from flytepath_airflow.runtime.run import prepare_run
     from flytepath_airflow.sdk.targets import load_target
     if metadata_url:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
+import math
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from flytepath_airflow.errors import FlytePathUserError
+from flytepath_airflow.utils import durations
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -45,8 +46,6 @@ JSON_HELP = "print JSON instead of a table"
 SHORT = 16
 """How many characters of a key or hash the tables show (inspect and evict take prefixes)."""
 
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)([smhdw])")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
 # --------------------------------------------------------------------------------------
@@ -55,15 +54,18 @@ _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
 def parse_duration(text: str, option: str = "--older-than") -> timedelta:
-    """Parse `90s`, `15m`, `12h`, `7d`, `2w` or a sum of them such as `1d12h`."""
-    cleaned = text.strip().lower()
-    pos, seconds = 0, 0.0
-    for match in _DURATION.finditer(cleaned):
-        if match.start() != pos:
-            break
-        seconds += float(match.group(1)) * _UNITS[match.group(2)]
-        pos = match.end()
-    if not cleaned or pos != len(cleaned):
+    """Parse `90s`, `15m`, `12h`, `7d`, `2w`, a sum such as `1d12h`, or bare seconds.
+
+    The grammar is `utils.durations`, shared with YAML specs and CLI input values.
+
+    :param text: the option's value.
+    :param option: the option's name, for the message.
+    """
+    try:
+        seconds = durations.parse_duration(text)
+    except durations.DurationError:
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds < 0:
         raise FlytePathUserError(
             f"{option} {text!r} is not a duration; write a number and a unit "
             "(s, m, h, d, w), e.g. 7d, 12h or 1d12h."

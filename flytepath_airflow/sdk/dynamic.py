@@ -15,15 +15,24 @@ Must not import: airflow, kubernetes.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable
 from typing import Any, overload
 
+from typing_extensions import Unpack
+
 from flytepath_airflow.errors import CompileError
 from flytepath_airflow.ir.models import DynamicOptions, TaskSpec, WorkflowSpec
-from flytepath_airflow.sdk.task import TASK_OPTIONS, F, PythonTask
+from flytepath_airflow.sdk.task import F, PythonTask, TaskOptions, check_options
 
-DYNAMIC_OPTIONS = (*TASK_OPTIONS, "max_levels")
+
+class DynamicOptionsDict(TaskOptions, total=False):
+    """The options of `@dynamic`: those of `@task`, plus `max_levels`."""
+
+    max_levels: int
+
+
+DYNAMIC_OPTIONS = tuple(DynamicOptionsDict.__annotations__)
+"""The option names `@dynamic` accepts."""
 DEFAULT_MAX_LEVELS = 8
 
 
@@ -73,10 +82,11 @@ def dynamic(_fn: F) -> DynamicTask: ...
 
 
 @overload
-def dynamic(_fn: None = None, **options: Any) -> Callable[[F], DynamicTask]: ...
+def dynamic(_fn: None = None,
+            **options: Unpack[DynamicOptionsDict]) -> Callable[[F], DynamicTask]: ...
 
 
-def dynamic(_fn: Any = None, **options: Any) -> Any:
+def dynamic(_fn: Any = None, **options: Unpack[DynamicOptionsDict]) -> Any:
     """Declare a dynamic workflow: a task whose body calls tasks with real input values.
 
     Args:
@@ -86,16 +96,7 @@ def dynamic(_fn: Any = None, **options: Any) -> Any:
             requests, limits, container_image, environment, secret_requests, ...); they
             apply to the body's own execution.
     """
-    unknown = [k for k in options if k not in DYNAMIC_OPTIONS]
-    if unknown:
-        hints = []
-        for name in unknown:
-            close = difflib.get_close_matches(name, DYNAMIC_OPTIONS, n=1)
-            hints.append(f"'{name}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
-        raise CompileError(
-            f"@dynamic got unknown option {', '.join(hints)}. "
-            f"Valid options: {', '.join(DYNAMIC_OPTIONS)}."
-        )
+    check_options("@dynamic", options, DYNAMIC_OPTIONS)
 
     def wrap(fn: Callable[..., Any]) -> DynamicTask:
         if not callable(fn):

@@ -9,7 +9,6 @@ Must not import: airflow, kubernetes.
 
 from __future__ import annotations
 
-import difflib
 import os
 import sys
 from contextvars import ContextVar
@@ -41,6 +40,7 @@ from flytepath_airflow.ir.models import (
     UnionType,
     Variable,
 )
+from flytepath_airflow.utils.suggest import closest
 
 if TYPE_CHECKING:
     from flytepath_airflow.sdk.task import PythonTask
@@ -345,10 +345,10 @@ class TraceContext:
             var = interface.input(name)
             if var is None:
                 known = [v.name for v in interface.inputs]
-                close = difflib.get_close_matches(name, known, n=1)
+                close = closest(name, known)
                 raise CompileError(
                     f"node '{node_id}' ({location}): {owner} has no input '{name}'"
-                    + (f"; did you mean '{close[0]}'?" if close else "") +
+                    + (f"; did you mean '{close}'?" if close else "") +
                     f" Its inputs are: {', '.join(known) or '(none)'}."
                 )
             inputs[name] = self.bind(

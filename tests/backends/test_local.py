@@ -9,6 +9,7 @@ import pytest
 from flytepath_airflow.runtime.local import run_local
 from flytepath_airflow.runtime.run import read_node_error
 from flytepath_airflow.sdk.targets import load_target
+
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 

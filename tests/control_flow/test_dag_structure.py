@@ -26,6 +26,7 @@ from flytepath_airflow.backends.airflow.dag_builder import (
 from flytepath_airflow.backends.airflow.settings import AirflowBackendSettings
 from flytepath_airflow.ir.models import LaunchPlanSpec
 from flytepath_airflow.sdk.targets import load_target
+
 pytestmark = pytest.mark.airflow
 
 GOLDEN = Path(__file__).parent / "golden"

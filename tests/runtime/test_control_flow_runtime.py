@@ -6,11 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from flytepath_airflow.runtime.local import run_local
 from flytepath_airflow.runtime.control import child_run_id
+from flytepath_airflow.runtime.local import run_local
 from flytepath_airflow.runtime.run import read_pointer
-from flytepath_airflow.stores.blob import BlobStore
 from flytepath_airflow.sdk.targets import load_target
+from flytepath_airflow.stores.blob import BlobStore
+
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 

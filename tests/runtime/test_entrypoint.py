@@ -14,8 +14,9 @@ import pytest
 from flytepath_airflow.ir import dump_spec
 from flytepath_airflow.runtime.entrypoint import EXIT_OK, EXIT_USER_ERROR
 from flytepath_airflow.runtime.run import pointer_key, prepare_run, read_node_error
-from flytepath_airflow.stores.blob import BlobStore
 from flytepath_airflow.sdk.targets import load_target
+from flytepath_airflow.stores.blob import BlobStore
+
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 # Hides every airflow module from the import system, as in a task image without Airflow.

@@ -12,6 +12,8 @@ from flytepath_airflow import CronSchedule, FixedRate, LaunchPlan, task, workflo
 from flytepath_airflow.errors import CompileError, FlytePathUserError
 from flytepath_airflow.ir.models import LaunchPlanSpec, ScheduleSpec
 from flytepath_airflow.sdk.targets import load_target
+
+
 @task
 def add(a: int, b: int) -> int:
     return a + b

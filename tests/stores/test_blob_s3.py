@@ -16,8 +16,9 @@ import pytest
 
 from flytepath_airflow.runtime.local import run_local
 from flytepath_airflow.runtime.run import read_pointer
-from flytepath_airflow.stores.blob import BlobIntegrityError, BlobStore
 from flytepath_airflow.sdk.targets import load_target
+from flytepath_airflow.stores.blob import BlobIntegrityError, BlobStore
+
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from flytepath_airflow.errors import CompileError, TypeMismatchError
-from flytepath_airflow.ir.models import WorkflowSpec
 from flytepath_airflow.ir.graph import find_cycle, topological_order
+from flytepath_airflow.ir.models import WorkflowSpec
 from flytepath_airflow.translators.checks import FieldPath, check_workflow
 
 INT = {"kind": "simple", "name": "int"}

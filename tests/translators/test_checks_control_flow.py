@@ -8,8 +8,8 @@ import pytest
 
 from flytepath_airflow.errors import CompileError, TypeMismatchError
 from flytepath_airflow.ir import ListType, OutputRef, SimpleType
-from flytepath_airflow.ir.models import WorkflowSpec
 from flytepath_airflow.ir.graph import topological_order
+from flytepath_airflow.ir.models import WorkflowSpec
 from flytepath_airflow.translators.checks import binding_type, check_workflow
 
 INT = {"kind": "simple", "name": "int"}

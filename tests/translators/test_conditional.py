@@ -18,6 +18,7 @@ from flytepath_airflow.ir.models import (
     NegationSpec,
 )
 from flytepath_airflow.sdk.targets import load_target
+
 WriteFlow = Callable[[str, str], str]
 
 TASKS = """

@@ -15,6 +15,7 @@ import pytest
 from flytepath_airflow.ir.models import LaunchPlanSpec
 from flytepath_airflow.ir.spec_io import dump_launch_plan, dump_spec
 from flytepath_airflow.sdk.targets import load_target
+
 GOLDEN = Path(__file__).parent / "golden" / "control_flow"
 REGENERATE = os.environ.get("FLYTEPATH_REGENERATE_GOLDEN") == "1"
 

@@ -11,6 +11,7 @@ from flytepath_airflow.errors import CompileError, TypeMismatchError
 from flytepath_airflow.ir import LiteralBinding, OutputRef, WorkflowSpec
 from flytepath_airflow.sdk.compiler import compile_dynamic
 from flytepath_airflow.sdk.targets import import_source, load_target
+
 WriteFlow = Callable[[str, str], str]
 
 FLOWS = """

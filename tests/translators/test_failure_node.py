@@ -9,6 +9,7 @@ import pytest
 from flytepath_airflow.errors import CompileError, TypeMismatchError
 from flytepath_airflow.ir import InputRef
 from flytepath_airflow.sdk.targets import load_target
+
 WriteFlow = Callable[[str, str], str]
 
 TASKS = """

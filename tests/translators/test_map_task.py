@@ -17,6 +17,7 @@ from flytepath_airflow.ir import (
 )
 from flytepath_airflow.ir.models import MapSpec
 from flytepath_airflow.sdk.targets import load_target
+
 WriteFlow = Callable[[str, str], str]
 INT = SimpleType(name="int")
 FLOAT = SimpleType(name="float")

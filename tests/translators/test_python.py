@@ -14,6 +14,7 @@ import pytest
 from flytepath_airflow.errors import CompileError, TypeMismatchError, UnsupportedTypeError
 from flytepath_airflow.ir import InputRef, LiteralBinding, OutputRef, dump_spec
 from flytepath_airflow.sdk.targets import load_target
+
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 

@@ -27,6 +27,7 @@ from flytepath_airflow.cli.airflow_commands import (
     standalone_command,
 )
 from flytepath_airflow.sdk.targets import load_target
+
 pytestmark = [pytest.mark.airflow, pytest.mark.browser, pytest.mark.slow]
 
 REPO = Path(__file__).resolve().parents[2]

@@ -10,6 +10,7 @@ from flytepath_airflow.cli.airflow_commands import render_spec, run_with_airflow
 from flytepath_airflow.errors import LiteralValueError
 from flytepath_airflow.ir.spec_io import with_version
 from flytepath_airflow.sdk.targets import load_target
+
 pytestmark = [pytest.mark.airflow, pytest.mark.slow]
 
 HERE = Path(__file__).resolve().parent

@@ -13,10 +13,11 @@ import pytest
 
 from flytepath_airflow.cli.airflow_commands import run_with_airflow
 from flytepath_airflow.runtime.run import read_pointer
+from flytepath_airflow.sdk.targets import load_target
 from flytepath_airflow.stores.blob import BlobStore, default_root
 from flytepath_airflow.stores.registry import load_registered
 from flytepath_airflow.stores.sql import MetadataStore, default_metadata_url
-from flytepath_airflow.sdk.targets import load_target
+
 pytestmark = [pytest.mark.airflow, pytest.mark.slow]
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
