@@ -486,7 +486,7 @@ def _render(text: str, literals: dict[str, Any], node_id: str) -> str:
 def _run_process(run: _NodeRun, literals: dict[str, Any],
                  ctx: ExecutionContext) -> dict[str, Any]:
     """Shell and container tasks: inputs as env vars and templates, outputs as files."""
-    from flytepath_airflow.types.literals import parse_cli_value
+    from flytepath_airflow.types.cli_values import parse_cli_value
 
     task, node_id = run.task, run.node_id
 

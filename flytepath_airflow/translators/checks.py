@@ -75,7 +75,9 @@ from flytepath_airflow.ir.models import (
     Variable,
     WorkflowSpec,
 )
-from flytepath_airflow.types.literals import castability_error, render_type, validate_literal
+from flytepath_airflow.types.casting import castability_error
+from flytepath_airflow.types.render import render_type
+from flytepath_airflow.types.validate import validate_literal
 
 FieldPath = tuple[str | int, ...]
 """A path to a field inside a spec, e.g. ("nodes", 2, "inputs", "x")."""

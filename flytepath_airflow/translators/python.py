@@ -83,7 +83,8 @@ def _failure_node(wf: PythonWorkflow, trace: TraceContext) -> NodeSpec:
 
     `err: FailureInfo` is left unbound; the runtime fills it in.
     """
-    from flytepath_airflow.types.literals import castability_error, render_type
+    from flytepath_airflow.types.casting import castability_error
+    from flytepath_airflow.types.render import render_type
 
     handler = wf.on_failure
     if not isinstance(handler, PythonTask) or handler.to_spec().kind != "python":
@@ -208,7 +209,8 @@ def compile_dynamic(fn_or_task: Any, values: dict[str, Any], *, parent: Workflow
             deeper than max_levels.
     """
     from flytepath_airflow.translators.checks import check_workflow
-    from flytepath_airflow.types.literals import castability_error, render_type
+    from flytepath_airflow.types.casting import castability_error
+    from flytepath_airflow.types.render import render_type
 
     task = _dynamic_task(fn_or_task)
     short = task.fn.__name__
