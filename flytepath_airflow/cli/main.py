@@ -56,7 +56,7 @@ def compile(
 
 def parse_inputs(spec: Any, pairs: list[str]) -> dict[str, Any]:
     """Parse `-i name=value` pairs by the workflow's declared input types."""
-    from flytepath_airflow.types.literals import parse_cli_value
+    from flytepath_airflow.types.cli_values import parse_cli_value
 
     values: dict[str, Any] = {}
     for pair in pairs:

@@ -78,7 +78,8 @@ def sanitize_run_id(run_id: str) -> str:
 
 def validate_inputs(spec: WorkflowSpec, inputs: dict[str, Any]) -> dict[str, Any]:
     """Check input literals against the workflow interface and fill in defaults."""
-    from flytepath_airflow.types.literals import render_type, validate_literal
+    from flytepath_airflow.types.render import render_type
+    from flytepath_airflow.types.validate import validate_literal
 
     known = {v.name for v in spec.interface.inputs}
     unknown = sorted(set(inputs) - known)

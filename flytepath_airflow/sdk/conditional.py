@@ -245,7 +245,8 @@ class ConditionalSection:
                 trace.nodes[i] = node.model_copy(update={"guard": guard})
 
     def _finish(self) -> Any:
-        from flytepath_airflow.types.literals import castability_error, render_type
+        from flytepath_airflow.types.casting import castability_error
+        from flytepath_airflow.types.render import render_type
 
         trace = self.trace
         live = [(i, c) for i, c in enumerate(self.cases) if c.fail is None]

@@ -216,7 +216,7 @@ class LaunchPlan:
                 out[key] = engine.to_literal(value, py[key], None, key)
             except FlytePathUserError as exc:
                 var = self.workflow.interface.input(key)
-                from flytepath_airflow.types.literals import render_type
+                from flytepath_airflow.types.render import render_type
 
                 shown = render_type(var.type) if var is not None else "?"
                 raise CompileError(

@@ -142,7 +142,8 @@ def _literal_length(binding: BindingSpec) -> int | None:
 
 def _trace_map(trace: TraceContext, mapped: MapTask, kwargs: dict[str, Any],
                location: str) -> Any:
-    from flytepath_airflow.types.literals import castability_error, render_type
+    from flytepath_airflow.types.casting import castability_error
+    from flytepath_airflow.types.render import render_type
 
     task = mapped.task
     short = task.fn.__name__

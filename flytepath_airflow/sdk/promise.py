@@ -338,7 +338,8 @@ class TraceContext:
         `owner` names the callee in messages ("task 'add'"); `fixed` are arguments a
         partial already binds (they may not be passed again).
         """
-        from flytepath_airflow.types.literals import castability_error, render_type
+        from flytepath_airflow.types.casting import castability_error
+        from flytepath_airflow.types.render import render_type
 
         inputs: dict[str, BindingSpec] = {}
         for name, value in kwargs.items():
@@ -509,7 +510,8 @@ class TraceContext:
                   location: str) -> Any:
         from flytepath_airflow.errors import FlytePathUserError
         from flytepath_airflow.types import default_engine
-        from flytepath_airflow.types.literals import render_type, validate_literal
+        from flytepath_airflow.types.render import render_type
+        from flytepath_airflow.types.validate import validate_literal
 
         try:
             if py_type is not None:

@@ -78,7 +78,8 @@ def trace_body(wf: PythonWorkflow, trace: TraceContext) -> list[tuple[Variable, 
     declared outputs, or leaves a conditional without its `else_`.
     """
     from flytepath_airflow.sdk.promise import NodeHandle, Promise, reset_trace, set_trace
-    from flytepath_airflow.types.literals import castability_error, render_type
+    from flytepath_airflow.types.casting import castability_error
+    from flytepath_airflow.types.render import render_type
 
     iface = wf.interface
     promises = {

@@ -72,7 +72,9 @@ from flytepath_airflow.ir.models import (
     UnionType,
     WorkflowSpec,
 )
-from flytepath_airflow.types.literals import castability_error, render_type, validate_literal
+from flytepath_airflow.types.casting import castability_error
+from flytepath_airflow.types.render import render_type
+from flytepath_airflow.types.validate import validate_literal
 from flytepath_airflow.utils.suggest import did_you_mean
 
 FieldPath = tuple[str | int, ...]

@@ -63,7 +63,8 @@ from flytepath_airflow.translators.checks import (
     check_workflow,
     did_you_mean,
 )
-from flytepath_airflow.types.literals import render_type, validate_literal
+from flytepath_airflow.types.render import render_type
+from flytepath_airflow.types.validate import validate_literal
 
 YamlPath = tuple[str | int, ...]
 """A path inside the YAML document, e.g. ("tasks", "count", "retries")."""

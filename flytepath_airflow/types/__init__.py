@@ -21,6 +21,8 @@ Unknown types (typing.Any included) are errors that say how to add support: regi
 Must not import at module level: airflow, kubernetes, pandas, pyarrow, stores, the sdk.
 """
 
+from flytepath_airflow.types.casting import castability_error
+from flytepath_airflow.types.cli_values import parse_cli_value
 from flytepath_airflow.types.context import BlobContext, BlobRef
 from flytepath_airflow.types.defaults import builtin_engine, default_engine
 from flytepath_airflow.types.engine import (
@@ -32,14 +34,10 @@ from flytepath_airflow.types.engine import (
     UnsupportedTypeError,
 )
 from flytepath_airflow.types.files import Directory, File
-from flytepath_airflow.types.literals import (
-    castability_error,
-    literal_type_to_json_schema,
-    parse_cli_value,
-    render_type,
-    validate_literal,
-)
+from flytepath_airflow.types.json_schema import literal_type_to_json_schema
 from flytepath_airflow.types.markers import JSON, Columns, HashMethod, JsonMarker, Pickled
+from flytepath_airflow.types.render import render_type
+from flytepath_airflow.types.validate import validate_literal
 
 __all__ = [
     "JSON",

@@ -47,14 +47,14 @@ from flytepath_airflow.types.engine import (
     type_path,
     type_repr,
 )
-from flytepath_airflow.types.literals import (
+from flytepath_airflow.types.markers import JsonMarker, find_marker
+from flytepath_airflow.types.render import describe_value
+from flytepath_airflow.types.validate import (
     check_json,
-    describe_value,
     parse_datetime,
     validate_literal,
     variant_reasons,
 )
-from flytepath_airflow.types.markers import JsonMarker, find_marker
 
 __all__ = [
     "DataclassTransformer",

@@ -24,8 +24,8 @@ from flytepath_airflow.types._blobs import blob_name, need_ctx, ref_of
 from flytepath_airflow.types._make import dataframe_type, field_spec
 from flytepath_airflow.types.context import BlobContext
 from flytepath_airflow.types.engine import TypeEngine, TypeTransformer, type_path
-from flytepath_airflow.types.literals import describe_value, render_type
 from flytepath_airflow.types.markers import Columns, annotated_parts, find_marker
+from flytepath_airflow.types.render import describe_value, render_type
 
 __all__ = ["PandasDataFrameTransformer", "is_pandas_dataframe_class"]
 

@@ -39,8 +39,9 @@ from flytepath_airflow.ir.models import (
     UnionType,
 )
 from flytepath_airflow.types.context import BlobContext
-from flytepath_airflow.types.literals import describe_value, validate_literal
 from flytepath_airflow.types.markers import HashMethod, annotated_parts
+from flytepath_airflow.types.render import describe_value
+from flytepath_airflow.types.validate import validate_literal
 
 logger = logging.getLogger(__name__)
 

@@ -18,8 +18,8 @@ from flytepath_airflow.types._blobs import blob_name, need_ctx, ref_of
 from flytepath_airflow.types._make import pickled_type
 from flytepath_airflow.types.context import BlobContext
 from flytepath_airflow.types.engine import TypeEngine, TypeTransformer, type_path, type_repr
-from flytepath_airflow.types.literals import describe_value
 from flytepath_airflow.types.markers import Pickled, annotated_parts, find_marker
+from flytepath_airflow.types.render import describe_value
 
 __all__ = ["PICKLE_PROTOCOL", "PickledTransformer"]
 

@@ -43,7 +43,7 @@ from flytepath_airflow.translators.yaml_spec import (
     format_path,
     parse_type,
 )
-from flytepath_airflow.types.literals import render_type
+from flytepath_airflow.types.render import render_type
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "shell_pipeline.yaml"

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import importlib
+import sys
 import typing
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -229,8 +232,80 @@ def test_broken_plugin_error_names_the_entry_point(monkeypatch: pytest.MonkeyPat
         engine.to_literal_type(int)
 
 
-def test_installed_entry_points_are_listed_from_the_plugin_group() -> None:
-    assert all(ep.group == PLUGIN_GROUP for ep in engine_mod.plugin_entry_points())  # type: ignore[attr-defined]
+PLUGIN_MODULE = "flytepath_test_kelvin_plugin"
+
+KELVIN_PLUGIN = """
+from typing import Any
+
+from flytepath_airflow.types import TypeTransformer
+
+
+class Kelvin:
+    def __init__(self, degrees: float) -> None:
+        self.degrees = degrees
+
+
+class KelvinTransformer(TypeTransformer[Kelvin]):
+    name = "kelvin"
+
+    def matches(self, py_type: Any) -> bool:
+        return py_type is Kelvin
+
+    def get_literal_type(self, py_type: Any, engine: Any) -> Any:
+        return engine.to_literal_type(float)
+
+    def to_literal(self, value: Kelvin, py_type: Any, engine: Any, ctx: Any, name: str) -> Any:
+        return value.degrees
+
+    def to_python(self, literal: Any, py_type: Any, engine: Any, ctx: Any) -> Kelvin:
+        return Kelvin(literal)
+
+
+def register(engine: Any) -> None:
+    engine.register(KelvinTransformer())
+"""
+
+
+def install_kelvin_plugin(root: Path) -> None:
+    """Lay out an installed distribution on `root`: a module plus its dist-info, with
+    one entry point in the plugin group and one in another group."""
+    (root / f"{PLUGIN_MODULE}.py").write_text(KELVIN_PLUGIN)
+    dist_info = root / "flytepath_test_kelvin_plugin-0.1.dist-info"
+    dist_info.mkdir()
+    (dist_info / "METADATA").write_text(
+        "Metadata-Version: 2.1\nName: flytepath-test-kelvin-plugin\nVersion: 0.1\n"
+    )
+    (dist_info / "entry_points.txt").write_text(
+        f"[{PLUGIN_GROUP}]\nkelvin = {PLUGIN_MODULE}:register\n\n"
+        f"[console_scripts]\nnot-a-type-plugin = {PLUGIN_MODULE}:register\n"
+    )
+
+
+@pytest.fixture
+def kelvin_plugin(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """The Kelvin plugin installed on sys.path for one test, then forgotten."""
+    install_kelvin_plugin(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))  # also invalidates importlib's caches
+    yield
+    sys.modules.pop(PLUGIN_MODULE, None)
+
+
+@pytest.mark.usefixtures("kelvin_plugin")
+def test_an_installed_entry_point_plugin_is_listed_and_loaded() -> None:
+    listed = list(engine_mod.plugin_entry_points())
+    names = [ep.name for ep in listed]
+    assert names.count("kelvin") == 1
+    assert "not-a-type-plugin" not in names  # only the plugin group is listed
+    kelvin = next(ep for ep in listed if ep.name == "kelvin")
+    assert kelvin.value == f"{PLUGIN_MODULE}:register"
+
+    engine = builtin_engine(load_plugins=True)
+    plugin = importlib.import_module(PLUGIN_MODULE)
+    assert engine.to_literal_type(plugin.Kelvin) == SimpleType(name="float")
+    assert engine.to_literal(plugin.Kelvin(300.0), plugin.Kelvin) == 300.0
+    assert "kelvin" in {t.name for t in engine.transformers}
+    with pytest.raises(UnsupportedTypeError):  # without plugins the type stays unknown
+        builtin_engine().to_literal_type(plugin.Kelvin)
 
 
 # ------------------------------------------------------------- unsupported types
@@ -422,5 +497,5 @@ def test_public_api_is_exactly_the_documented_names() -> None:
 def test_public_callables_have_docstrings() -> None:
     for name in types_pkg.__all__:
         obj = getattr(types_pkg, name)
-        if callable(obj) and not isinstance(obj, typing._SpecialForm):
+        if callable(obj):
             assert getattr(obj, "__doc__", None), name

@@ -23,7 +23,6 @@ from flytepath_airflow.types import (
     TypeEngine,
     validate_literal,
 )
-from flytepath_airflow.types._blobs import blob_name
 
 
 @dataclasses.dataclass
@@ -219,14 +218,24 @@ def test_files_nested_in_a_pydantic_model_roundtrip(
     assert Path(back.attachment.path).read_text() == "%PDF"
 
 
-def test_blob_names_are_safe_and_distinct() -> None:
-    assert blob_name("o0", ".csv") == "o0.csv"
-    assert blob_name("o0.model", "") == "o0.model"
-    first, second = blob_name("o0[1]"), blob_name("o0_1_")
+def test_blob_names_are_safe_and_distinct(
+    engine: TypeEngine, ctx: Any, tmp_path: Path
+) -> None:
+    csv = write(tmp_path / "data.csv", "a,b\n")
+    plain = write(tmp_path / "plain", "x")
+    write(tmp_path / "tree" / "f", "1")
+
+    def stored_as(name: str, value: File | Directory) -> str:
+        engine.to_literal(value, type(value), ctx, name)
+        return ctx.writes[-1]
+
+    assert stored_as("o0", File(str(csv))) == "o0.csv"
+    assert stored_as("o0.model", Directory(str(tmp_path / "tree"))) == "o0.model"
+    first, second = stored_as("o0[1]", File(str(plain))), stored_as("o0_1_", File(str(plain)))
     assert first != second
-    assert "/" not in blob_name("../../etc/passwd")
-    assert not blob_name("../x").startswith(".")
-    assert len(blob_name("x" * 500)) < 100
+    assert "/" not in stored_as("../../etc/passwd", File(str(plain)))
+    assert not stored_as("../x", File(str(plain))).startswith(".")
+    assert len(stored_as("x" * 500, File(str(plain)))) < 100
 
 
 def test_handles_compare_by_content_once_published(
