@@ -29,7 +29,7 @@ from flytepath_airflow.ir.models import (
     SimpleType,
     WorkflowSpec,
 )
-from flytepath_airflow.ir.spec_io import with_version
+from flytepath_airflow.ir.spec_io import parse_spec_document, with_version
 from flytepath_airflow.translators.checks import binding_type, check_workflow
 from flytepath_airflow.translators.yaml.loader import LocatedYaml, YamlPath, format_path
 from flytepath_airflow.translators.yaml.names import IDENT, WORKFLOW_NAME
@@ -96,8 +96,6 @@ class _Compiler(TaskReader, NodeReader):
         It is the IR's own document, already compiled: it is validated by the models, not
         compiled again; a launch plan document gives its workflow.
         """
-        from flytepath_airflow.ir.spec_io import parse_spec_document
-
         data = dict(self.doc.data)
         if data.get("kind") == "launch_plan":
             workflow = data.get("workflow")
