@@ -166,18 +166,16 @@ def compile_yaml(path: str | Path, *, project: str | None = None,
                  domain: str | None = None) -> WorkflowSpec:
     """Compile a typed YAML workflow file into a checked, versioned WorkflowSpec.
 
-    Parameters:
-        path: the YAML file; messages name it as given.
-        project: the tenant project; overrides the file's `project` (default "default").
-        domain: the tenant domain; overrides the file's `domain` (default "development").
+    Every error message starts with or contains "file:line".
 
-    Raises:
-        SpecError: the file is not valid YAML or does not follow the format (unknown keys,
-            wrong shapes, invalid types, durations, quantities, references).
-        TypeMismatchError: a default or a literal does not match its type, or a binding's
-            type cannot feed its target.
-        CompileError: the graph is wrong (see `translators.checks.check_workflow`).
-    Every message starts with or contains "file:line".
+    :param path: the YAML file; messages name it as given.
+    :param project: the tenant project; overrides the file's `project` (default "default").
+    :param domain: the tenant domain; overrides the file's `domain` (default "development").
+    :raises SpecError: the file is not valid YAML or does not follow the format (unknown
+        keys, wrong shapes, invalid types, durations, quantities, references).
+    :raises TypeMismatchError: a default or a literal does not match its type, or a
+        binding's type cannot feed its target.
+    :raises CompileError: the graph is wrong (see `translators.checks.check_workflow`).
     """
     source = str(path)
     try:
@@ -192,7 +190,14 @@ def compile_yaml(path: str | Path, *, project: str | None = None,
 
 def compile_yaml_text(text: str, source: str = "<yaml>", *, project: str | None = None,
                       domain: str | None = None) -> WorkflowSpec:
-    """Compile YAML workflow text (as `compile_yaml`), naming it `source` in messages."""
+    """Compile YAML workflow text (as `compile_yaml`), naming it `source` in messages.
+
+    :param text: the YAML document.
+    :param source: the name messages give the text, e.g. a file name.
+    :param project: the tenant project; overrides the document's `project`.
+    :param domain: the tenant domain; overrides the document's `domain`.
+    :raises SpecError, TypeMismatchError, CompileError: as `compile_yaml`.
+    """
     return _Compiler(LocatedYaml(source, text)).compile(project, domain)
 
 

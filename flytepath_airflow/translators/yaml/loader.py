@@ -58,7 +58,13 @@ class _Composer(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser,
 
 
 class LocatedYaml:
-    """Plain values of a YAML document plus the line of every value and mapping key."""
+    """Plain values of a YAML document plus the line of every value and mapping key.
+
+    :param source: the name messages give the document, e.g. its file name.
+    :param text: the YAML text.
+    :raises SpecError: the text is not valid YAML, is empty, or uses what the format
+        refuses (duplicate keys, non-text keys, recursive aliases, unsupported tags).
+    """
 
     def __init__(self, source: str, text: str) -> None:
         self.source = source
@@ -156,7 +162,10 @@ class LocatedYaml:
 
 
 def format_path(path: YamlPath) -> str:
-    """Render a YAML path for messages: ("nodes", 2, "inputs", "x") -> nodes[2].inputs.x."""
+    """Render a YAML path for messages: ("nodes", 2, "inputs", "x") -> nodes[2].inputs.x.
+
+    :param path: keys and list indexes from the document's top level.
+    """
     out = ""
     for part in path:
         if isinstance(part, int):

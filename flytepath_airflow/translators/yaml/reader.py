@@ -48,7 +48,10 @@ def _parse_duration(value: Any) -> float | None:
 
 
 class DocumentReader:
-    """Positions, errors and value shapes of one YAML document; the compiler's base."""
+    """Positions, errors and value shapes of one YAML document; the compiler's base.
+
+    :param doc: the loaded document, with the line of every value.
+    """
 
     def __init__(self, doc: LocatedYaml) -> None:
         self.doc = doc

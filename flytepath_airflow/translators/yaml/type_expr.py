@@ -181,7 +181,10 @@ class _TypeParser:
 
 
 def make_union(variants: Sequence[LiteralType]) -> LiteralType:
-    """A union of `variants`, flattened and without repeats (one variant stays itself)."""
+    """A union of `variants`, flattened and without repeats (one variant stays itself).
+
+    :param variants: the member types; unions among them are flattened into the result.
+    """
     flat: list[LiteralType] = []
     for variant in variants:
         for member in (variant.variants if isinstance(variant, UnionType) else (variant,)):
@@ -193,13 +196,11 @@ def make_union(variants: Sequence[LiteralType]) -> LiteralType:
 def parse_type(text: str) -> LiteralType:
     """Parse a type expression such as `dict[str, list[float]]` or `Optional[File[csv]]`.
 
-    Parameters:
-        text: the expression. Names: int, float, str, bool, bytes, datetime, date,
-            duration (timedelta), json, none; list[T], dict[str, T], Optional[T],
-            Union[A, B] or A | B; File, File[format], Directory, DataFrame.
-
-    Raises:
-        TypeExpressionError: the text is not a valid type; the message says where and why.
+    :param text: the expression. Names: int, float, str, bool, bytes, datetime, date,
+        duration (timedelta), json, none; list[T], dict[str, T], Optional[T],
+        Union[A, B] or A | B; File, File[format], Directory, DataFrame.
+    :raises TypeExpressionError: the text is not a valid type; the message says where and
+        why.
     """
     return _TypeParser(text).parse()
 
