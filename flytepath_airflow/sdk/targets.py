@@ -131,7 +131,7 @@ def load_target(target: str, *, project: str | None = None, domain: str | None =
     lowered = target.lower()
     if lowered.endswith((".yaml", ".yml")):
         # Lazy: only YAML targets need the YAML front-end (and PyYAML).
-        from flytepath_airflow.translators.yaml_spec import compile_yaml
+        from flytepath_airflow.translators.yaml import compile_yaml
 
         return compile_yaml(target, project=project, domain=domain)
     if lowered.endswith(".json"):

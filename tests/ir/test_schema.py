@@ -16,7 +16,7 @@ from flytepath_airflow.ir.schema import (
     write_schema,
 )
 from flytepath_airflow.ir.spec_io import spec_document
-from flytepath_airflow.translators.yaml_spec import compile_yaml
+from flytepath_airflow.translators.yaml import compile_yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 

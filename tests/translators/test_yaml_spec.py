@@ -1,4 +1,4 @@
-"""The typed YAML front-end (translators/yaml_spec.py): format, errors with file:line, example."""
+"""The typed YAML front-end (translators/yaml/): format, errors with file:line, example."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ from flytepath_airflow.ir.models import (
     UnionType,
 )
 from flytepath_airflow.ir.spec_io import compute_version, dump_spec
-from flytepath_airflow.translators.yaml_spec import (
+from flytepath_airflow.translators.yaml import (
     TypeExpressionError,
     compile_yaml,
     compile_yaml_text,
@@ -142,7 +142,7 @@ def test_example_compiles_with_defaults_applied() -> None:
 def test_compiling_twice_gives_byte_identical_json() -> None:
     first, second = dump_spec(compile_yaml(EXAMPLE)), dump_spec(compile_yaml(EXAMPLE))
     assert first == second
-    code = ("import sys\nfrom flytepath_airflow.translators.yaml_spec import compile_yaml\n"
+    code = ("import sys\nfrom flytepath_airflow.translators.yaml import compile_yaml\n"
             "from flytepath_airflow.ir.spec_io import dump_spec\n"
             "sys.stdout.write(dump_spec(compile_yaml(sys.argv[1])))\n")
     other = subprocess.run([sys.executable, "-c", code, str(EXAMPLE)], capture_output=True,
