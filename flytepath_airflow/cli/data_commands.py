@@ -54,9 +54,11 @@ SHORT = 16
 
 
 def parse_duration(text: str, option: str = "--older-than") -> timedelta:
-    """Parse `90s`, `15m`, `12h`, `7d`, `2w`, a sum such as `1d12h`, or bare seconds.
+    """Parse `90s`, `15m`, `12h`, `7d`, `2w` or a sum such as `1d12h`.
 
-    The grammar is `utils.durations`, shared with YAML specs and CLI input values.
+    The grammar is `utils.durations`, shared with YAML specs and CLI input values, except
+    that an age needs its unit: a bare `7` is refused rather than read as seconds, since
+    a user who types it most likely means days.
 
     :param text: the option's value.
     :param option: the option's name, for the message.
@@ -65,7 +67,7 @@ def parse_duration(text: str, option: str = "--older-than") -> timedelta:
         seconds = durations.parse_duration(text)
     except durations.DurationError:
         seconds = math.nan
-    if not math.isfinite(seconds) or seconds < 0:
+    if not math.isfinite(seconds) or seconds < 0 or text.strip()[-1:].isdigit():
         raise FlytePathUserError(
             f"{option} {text!r} is not a duration; write a number and a unit "
             "(s, m, h, d, w), e.g. 7d, 12h or 1d12h."

@@ -11,23 +11,16 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from typing import Any
 
 from flytepath_airflow.errors import LiteralValueError
 from flytepath_airflow.ir.models import EnumType, LiteralType, SimpleType, UnionType
 from flytepath_airflow.types.render import is_none_type, render_type
 from flytepath_airflow.types.validate import same_json, validate_literal
+from flytepath_airflow.utils import durations
 
 __all__ = ["parse_cli_value"]
 
-_DURATION_RE = re.compile(
-    r"^(?P<sign>[+-])?"
-    r"(?:(?P<d>\d+(?:\.\d+)?)d)?"
-    r"(?:(?P<h>\d+(?:\.\d+)?)h)?"
-    r"(?:(?P<m>\d+(?:\.\d+)?)m)?"
-    r"(?:(?P<s>\d+(?:\.\d+)?)s)?$"
-)
 
 
 def parse_cli_value(text: str, lt: LiteralType, path: str = "value") -> Any:
@@ -120,17 +113,11 @@ def _cli_error(path: str, lt: LiteralType, text: str, wanted: str) -> LiteralVal
 
 def _parse_duration(text: str, path: str, lt: LiteralType) -> int | float:
     try:
-        seconds = float(text)
-    except ValueError:
-        match = _DURATION_RE.match(text)
-        if not text or not match or not any(match.group(u) for u in "dhms"):
-            raise _cli_error(
-                path, lt, text, "seconds (90, 1.5) or a duration like 90s, 5m, 1h30m, 2d"
-            ) from None
-        units = {"d": 86400, "h": 3600, "m": 60, "s": 1}
-        seconds = sum(float(match.group(u) or 0) * factor for u, factor in units.items())
-        if match.group("sign") == "-":
-            seconds = -seconds
+        seconds = durations.parse_duration(text)
+    except durations.DurationError:
+        raise _cli_error(
+            path, lt, text, "seconds (90, 1.5) or a duration like 90s, 5m, 1h30m, 2d"
+        ) from None
     if not math.isfinite(seconds):
         raise _cli_error(path, lt, text, "a finite number of seconds")
     return int(seconds) if seconds.is_integer() else seconds

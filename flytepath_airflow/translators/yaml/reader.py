@@ -14,6 +14,7 @@ tasks, nodes, compiler).
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Sequence
 from typing import Any
@@ -21,31 +22,27 @@ from typing import Any
 from flytepath_airflow.errors import FlytePathUserError, SpecError
 from flytepath_airflow.translators.checks import FieldPath
 from flytepath_airflow.translators.yaml.loader import LocatedYaml, YamlPath, format_path
+from flytepath_airflow.utils import durations
 from flytepath_airflow.utils.suggest import did_you_mean
-
-_DURATION_PART = re.compile(r"([0-9]+(?:\.[0-9]+)?)(ms|s|m|h|d)")
-_DURATION_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
 
 def _parse_duration(value: Any) -> float | None:
-    """Seconds in "90s", "10m", "1h30m", "1d", "500ms" or a bare number; None if invalid."""
+    """Seconds in a YAML duration (a number, or text in the `utils.durations` grammar).
+
+    None when the value is not a finite duration.
+    """
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):
-        return float(value)
-    if not isinstance(value, str):
-        return None
-    text = value.strip().replace(" ", "")
-    if not text:
-        return None
-    total, pos = 0.0, 0
-    while pos < len(text):
-        match = _DURATION_PART.match(text, pos)
-        if match is None:
+        seconds = float(value)
+    elif isinstance(value, str):
+        try:
+            seconds = durations.parse_duration(value)
+        except durations.DurationError:
             return None
-        total += float(match.group(1)) * _DURATION_UNITS[match.group(2)]
-        pos = match.end()
-    return total
+    else:
+        return None
+    return seconds if math.isfinite(seconds) else None
 
 
 class DocumentReader:
