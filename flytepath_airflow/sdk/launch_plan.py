@@ -29,9 +29,8 @@ from flytepath_airflow.ir.models import (
 )
 from flytepath_airflow.sdk.promise import active_trace, caller_location
 from flytepath_airflow.sdk.workflow import PythonWorkflow
+from flytepath_airflow.translators.schedules import cron_problem, timezone_problem
 
-_CRON_MACROS = ("@hourly", "@daily", "@weekly", "@monthly", "@yearly", "@annually",
-                "@midnight")
 _DATETIME = SimpleType(name="datetime")
 
 
@@ -190,13 +189,13 @@ class LaunchPlan:
                     "fixed_inputs."
                 )
         if isinstance(self.schedule, CronSchedule):
-            expr = self.schedule.schedule.strip()
-            if not (expr in _CRON_MACROS or len(expr.split()) == 5):
-                raise CompileError(
-                    f"launch plan '{self.name}' ({self.location}): {expr!r} is not a cron "
-                    "expression. Write five fields (minute hour day month weekday), e.g. "
-                    f"\"0 * * * *\", or one of {', '.join(_CRON_MACROS)}."
-                )
+            for field, reason in (("schedule", cron_problem(self.schedule.schedule)),
+                                  ("timezone", timezone_problem(self.schedule.timezone))):
+                if reason:
+                    raise CompileError(
+                        f"launch plan '{self.name}' ({self.location}): CronSchedule "
+                        f"{field}: {reason}."
+                    )
         if isinstance(self.schedule, FixedRate) and (
                 not isinstance(self.schedule.duration, dt.timedelta)
                 or self.schedule.duration.total_seconds() <= 0):

@@ -91,6 +91,12 @@ def test_compile_converts_inputs_to_literals_and_the_schedule() -> None:
     ({"schedule": CronSchedule(schedule="0 * * * *", kickoff_time_input_arg="a"),
       "fixed_inputs": {"b": 1}}, "kickoff_time_input_arg 'a' is not a datetime input"),
     ({"schedule": CronSchedule(schedule="hourly")}, "'hourly' is not a cron expression"),
+    ({"schedule": CronSchedule(schedule="0 25 * * *"), "fixed_inputs": {"a": 1, "b": 2}},
+     "CronSchedule schedule: '0 25 * * *' is not a valid cron expression: a field is out "
+     "of range"),
+    ({"schedule": CronSchedule(schedule="0 * * * *", timezone="Mars/Olympus"),
+      "fixed_inputs": {"a": 1, "b": 2}},
+     "CronSchedule timezone: 'Mars/Olympus' is not an IANA time zone"),
     ({"schedule": CronSchedule(schedule="0 * * * *")},
      "workflow input 'a' has no value: a scheduled run has no one to give it"),
     ({"schedule": FixedRate(duration=dt.timedelta(0)), "fixed_inputs": {"a": 1}},
