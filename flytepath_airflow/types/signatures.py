@@ -13,10 +13,11 @@ Must not import: stores, runtime, sdk, airflow, kubernetes.
 from __future__ import annotations
 
 import inspect
-import re
 import typing
 from dataclasses import dataclass
 from typing import Any, get_args, get_origin
+
+import docstring_parser
 
 from flytepath_airflow.errors import CompileError, UnsupportedTypeError
 from flytepath_airflow.ir.models import TypedInterface, Variable
@@ -104,43 +105,22 @@ def python_interface(fn: Any, kind: str = "task") -> PythonInterface:
     return PythonInterface(inputs, defaults, outputs, output_tuple, multiple)
 
 
-_PARAM_PATTERNS = (
-    re.compile(r"^\s*:param\s+(\w+)\s*:\s*(.+)$"),
-    re.compile(r"^\s{2,}(\w+)\s*(?:\([^)]*\))?\s*:\s*(.+)$"),
-)
-
-
 def parse_docstring(doc: str | None) -> tuple[str | None, dict[str, str]]:
     """Split a docstring into its description and per-parameter descriptions.
 
-    Understands `:param x: text` (Sphinx) and an indented `x: text` under `Args:` (Google).
+    Reads the Sphinx (`:param x: text`), Google (`Args:`), NumPy and Epydoc styles through
+    docstring_parser. The description is the summary and the body, without the parameter,
+    return and raise sections.
+
+    :param doc: the docstring, or None.
     """
     if not doc:
         return None, {}
-    text = inspect.cleandoc(doc)
-    params: dict[str, str] = {}
-    desc_lines: list[str] = []
-    in_args = False
-    for line in text.splitlines():
-        stripped = line.strip()
-        if stripped.lower() in ("args:", "arguments:", "parameters:"):
-            in_args = True
-            continue
-        match = _PARAM_PATTERNS[0].match(line)
-        if match:
-            params[match.group(1)] = match.group(2).strip()
-            continue
-        if in_args:
-            match = _PARAM_PATTERNS[1].match("  " + line if not line.startswith(" ") else line)
-            if match and line.startswith(" "):
-                params[match.group(1)] = match.group(2).strip()
-                continue
-            if stripped and not line.startswith(" "):
-                in_args = False
-        if not in_args and not stripped.startswith(":"):
-            desc_lines.append(line)
-    description = "\n".join(desc_lines).strip() or None
-    return description, params
+    parsed = docstring_parser.parse(doc)
+    sep = "\n\n" if parsed.blank_after_short_description else "\n"
+    parts = [p for p in (parsed.short_description, parsed.long_description) if p]
+    params = {p.arg_name: p.description for p in parsed.params if p.description}
+    return sep.join(parts) or None, params
 
 
 def typed_interface(
