@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 export FLYTEPATH_HOME ?= $(CURDIR)/.flytepath
 PYTEST_ARGS ?=
 
-.PHONY: install demo test lint browser tools clean
+.PHONY: install demo test test-fast lint browser tools clean
 
 # The virtualenv is byte-compiled once: where PYTHONDONTWRITEBYTECODE is set, every import
 # (Airflow's thousands of modules, in each task process) would otherwise compile from source.
@@ -40,6 +40,11 @@ demo: $(STAMP)
 
 test: $(STAMP) browser tools
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# The edit loop: every test but those marked slow (real Airflow runs, browsers, big maps).
+# `make test` stays the full suite, and is what CI runs.
+test-fast: $(STAMP) tools
+	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check flytepath_airflow tests benchmarks examples dags
