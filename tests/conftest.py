@@ -1,12 +1,22 @@
-"""Test-wide settings: every test gets its own FLYTEPATH_HOME, never the user's."""
+"""Test-wide settings: every test gets its own FLYTEPATH_HOME, never the user's.
+
+Airflow reads AIRFLOW_HOME once, when this process first imports it; the whole session
+points it at a private folder, so tests that build DAGs here never write ~/airflow. (Runs
+through the embedded Airflow get their own home under FLYTEPATH_HOME.)
+"""
 
 from __future__ import annotations
 
 import os
 import sys
+import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+
+if "airflow" not in sys.modules:
+    os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="flytepath-airflow-home-"))
+    os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 
 import pytest
 
@@ -21,6 +31,26 @@ def flytepath_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("FLYTEPATH_HOME", str(home))
     monkeypatch.delenv("FLYTEPATH_STORE_ROOT", raising=False)
     return home
+
+
+REGENERATE_GOLDEN = os.environ.get("FLYTEPATH_REGENERATE_GOLDEN") == "1"
+"""Golden files are rewritten instead of compared: `FLYTEPATH_REGENERATE_GOLDEN=1 pytest ...`."""
+
+
+@pytest.fixture
+def golden() -> Callable[[Path, str], None]:
+    """Compare generated text with its golden file (or rewrite it, with the switch above)."""
+
+    def check(path: Path, text: str) -> None:
+        if REGENERATE_GOLDEN:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+        assert path.exists(), f"no golden file {path}; run with FLYTEPATH_REGENERATE_GOLDEN=1"
+        assert text == path.read_text(), (
+            f"{path.name} differs from what is generated now; if the change is intended, "
+            "regenerate with FLYTEPATH_REGENERATE_GOLDEN=1 and review the diff")
+
+    return check
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ Golden files live in golden/; regenerate them after an intended change with
 from __future__ import annotations
 
 import json
-import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,6 @@ from flytepath_airflow.sdk.targets import load_target
 pytestmark = pytest.mark.airflow
 
 GOLDEN = Path(__file__).parent / "golden"
-REGENERATE = os.environ.get("FLYTEPATH_REGENERATE_GOLDEN") == "1"
 
 CASES = ["map_squares", "classify", "nested", "dynamic_fan_out", "with_failure_handler",
          "hourly_stamp"]
@@ -96,16 +95,10 @@ def structure(dag: Any) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("name", CASES)
-def test_dag_matches_its_golden_structure(fixtures_on_path: Path, name: str) -> None:
+def test_dag_matches_its_golden_structure(fixtures_on_path: Path, name: str,
+                                         golden: Callable[[Path, str], None]) -> None:
     text = json.dumps(structure(_dag(fixtures_on_path, name)), indent=2, sort_keys=True) + "\n"
-    path = GOLDEN / f"{name}.json"
-    if REGENERATE:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    assert path.exists(), f"no golden file {path}; run with FLYTEPATH_REGENERATE_GOLDEN=1"
-    assert text == path.read_text(), (
-        f"{path.name} differs from the DAG built now; if the change is intended, regenerate "
-        "with FLYTEPATH_REGENERATE_GOLDEN=1 and review the diff")
+    golden(GOLDEN / f"{name}.json", text)
 
 
 def test_every_golden_file_has_a_case() -> None:

@@ -7,15 +7,8 @@ read by a real DagBag; the example corpus comes from the installed Airflow packa
 
 from __future__ import annotations
 
-import os
-import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-
-if "airflow" not in sys.modules:
-    os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="flytepath-airflow-home-"))
-    os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 
 import pytest
 

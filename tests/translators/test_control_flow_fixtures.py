@@ -7,7 +7,7 @@ Golden files live in golden/control_flow/; regenerate them after an intended cha
 
 from __future__ import annotations
 
-import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -17,7 +17,6 @@ from flytepath_airflow.ir.spec_io import dump_launch_plan, dump_spec
 from flytepath_airflow.sdk.targets import load_target
 
 GOLDEN = Path(__file__).parent / "golden" / "control_flow"
-REGENERATE = os.environ.get("FLYTEPATH_REGENERATE_GOLDEN") == "1"
 
 WORKFLOWS = ["map_squares", "map_partial_success", "map_partial_sum", "map_with_partial",
              "map_multi", "classify", "nested", "branch_with_subworkflow", "dynamic_fan_out",
@@ -27,28 +26,19 @@ GOLDEN_WORKFLOWS = ["map_with_partial", "classify", "branch_with_subworkflow",
 LAUNCH_PLANS = ["add_ten", "hourly_stamp", "every_ten_minutes"]
 
 
-def _check_golden(name: str, text: str) -> None:
-    path = GOLDEN / f"{name}.json"
-    if REGENERATE:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text)
-    assert path.exists(), f"no golden file {path}; run with FLYTEPATH_REGENERATE_GOLDEN=1"
-    assert text == path.read_text(), (
-        f"{name} compiles differently from {path}. If the change is intended, regenerate "
-        "with FLYTEPATH_REGENERATE_GOLDEN=1.")
-
-
 @pytest.mark.parametrize("name", WORKFLOWS)
-def test_fixture_workflows_compile(fixtures_on_path: Path, name: str) -> None:
+def test_fixture_workflows_compile(fixtures_on_path: Path, name: str,
+                                   golden: Callable[[Path, str], None]) -> None:
     spec = load_target(f"{fixtures_on_path}/control_flows.py:{name}")
     assert spec.nodes and len(spec.version) == 16
     if name in GOLDEN_WORKFLOWS:
-        _check_golden(name, dump_spec(spec))
+        golden(GOLDEN / f"{name}.json", dump_spec(spec))
 
 
 @pytest.mark.parametrize("name", LAUNCH_PLANS)
-def test_fixture_launch_plans_compile(fixtures_on_path: Path, name: str) -> None:
+def test_fixture_launch_plans_compile(fixtures_on_path: Path, name: str,
+                                      golden: Callable[[Path, str], None]) -> None:
     plan = load_target(f"{fixtures_on_path}/control_flows.py:{name}", allow_launch_plan=True)
     assert isinstance(plan, LaunchPlanSpec) and plan.name == name
     if name == "hourly_stamp":
-        _check_golden(name, dump_launch_plan(plan))
+        golden(GOLDEN / f"{name}.json", dump_launch_plan(plan))

@@ -6,14 +6,6 @@ keeps these tests from writing ~/airflow on a developer's machine.
 
 from __future__ import annotations
 
-import os
-import sys
-import tempfile
-
-if "airflow" not in sys.modules:
-    os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="flytepath-airflow-home-"))
-    os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
-
 import pytest
 
 from flytepath_airflow.ir.models import (
