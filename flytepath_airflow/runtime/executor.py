@@ -125,7 +125,7 @@ _STORES: dict[tuple[str | None, int], Any] = {}
 
 def _metadata(metadata_url: str | None) -> Any:
     """One metadata store (and connection pool) per URL per process, reused across nodes."""
-    from flytepath_airflow.stores.sql import MetadataStore, default_metadata_url
+    from flytepath_airflow.stores.metadata import MetadataStore, default_metadata_url
 
     key = (metadata_url or default_metadata_url(), os.getpid())
     store = _STORES.get(key)

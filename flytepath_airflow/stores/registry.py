@@ -61,7 +61,7 @@ def register_spec(
     code is a no-op that returns the same version (the first bundle stays).
     """
     from flytepath_airflow.runtime.code import build_code_bundle, store_code_bundle
-    from flytepath_airflow.stores.sql import MetadataStore
+    from flytepath_airflow.stores.metadata import MetadataStore
 
     store = BlobStore(root)
     key = spec_key(spec.tenant.project, spec.tenant.domain, spec.name, spec.version)
@@ -131,7 +131,7 @@ def load_registered(
     metadata_url: str | None = None,
 ) -> WorkflowSpec:
     """A registered version of a workflow (the newest when `version` is None)."""
-    from flytepath_airflow.stores.sql import MetadataStore
+    from flytepath_airflow.stores.metadata import MetadataStore
 
     meta = MetadataStore(metadata_url)
     try:

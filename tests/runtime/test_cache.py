@@ -11,7 +11,7 @@ from flytepath_airflow.backends.local import run_local
 from flytepath_airflow.ir import WorkflowSpec, with_version
 from flytepath_airflow.runtime.run import read_pointer
 from flytepath_airflow.stores.blob import BlobStore
-from flytepath_airflow.stores.sql import MetadataStore
+from flytepath_airflow.stores.metadata import MetadataStore
 from flytepath_airflow.translators.python import load_target
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"

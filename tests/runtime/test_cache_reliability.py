@@ -17,7 +17,7 @@ import pytest
 from flytepath_airflow.ir import dump_spec
 from flytepath_airflow.runtime.run import pointer_key, prepare_run
 from flytepath_airflow.stores.blob import BlobStore
-from flytepath_airflow.stores.sql import MetadataStore
+from flytepath_airflow.stores.metadata import MetadataStore
 from flytepath_airflow.translators.python import load_target
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"

@@ -15,7 +15,7 @@ from flytepath_airflow.cli.airflow_commands import run_with_airflow
 from flytepath_airflow.runtime.run import read_pointer
 from flytepath_airflow.stores.blob import BlobStore, default_root
 from flytepath_airflow.stores.registry import load_registered
-from flytepath_airflow.stores.sql import MetadataStore, default_metadata_url
+from flytepath_airflow.stores.metadata import MetadataStore, default_metadata_url
 from flytepath_airflow.translators.python import load_target
 
 pytestmark = [pytest.mark.airflow, pytest.mark.slow]
