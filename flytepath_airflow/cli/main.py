@@ -153,8 +153,8 @@ def _resolve_spec(target: str, project: str | None, domain: str | None,
                   version: str | None) -> tuple[Any, dict[str, str] | None]:
     """The spec (or launch plan) to run, and the code bundle of a registered version."""
     from flytepath_airflow.ir.models import LaunchPlanSpec
+    from flytepath_airflow.runtime.registry import load_registered, registered_code_bundle
     from flytepath_airflow.stores.blob import default_root
-    from flytepath_airflow.stores.registry import load_registered, registered_code_bundle
     from flytepath_airflow.translators.python import load_target
 
     looks_like_name = ":" not in target and not target.lower().endswith(
@@ -214,8 +214,8 @@ def register(
 ) -> None:
     """Store immutable versions of workflows and refresh the specs the DAG loader reads."""
     from flytepath_airflow.ir.models import LaunchPlanSpec
+    from flytepath_airflow.runtime.registry import register_launch_plan, register_spec
     from flytepath_airflow.stores.blob import default_root
-    from flytepath_airflow.stores.registry import register_launch_plan, register_spec
     from flytepath_airflow.translators.python import (
         code_root_of,
         load_module_launch_plans,
