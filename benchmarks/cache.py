@@ -86,7 +86,7 @@ def main() -> None:
     os.environ.setdefault("FLYTEPATH_HOME", tempfile.mkdtemp(prefix="fp-bench-home-"))
     bench(None, "sqlite", args.repeat)
     try:
-        from flytepath_airflow.stores.sql import MetadataStore
+        from flytepath_airflow.stores.metadata import MetadataStore
 
         MetadataStore(args.postgres).migrate()
     except Exception as exc:  # report, don't fail: the SQLite numbers still stand

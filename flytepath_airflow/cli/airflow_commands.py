@@ -222,7 +222,7 @@ def run_with_airflow(
         result = RunResult(run_id=run_id, succeeded=False, failed_node=failed_node,
                            error=message, error_kind=kind, node_states=node_states)
     if _run_was_prepared(root, run_id):
-        from flytepath_airflow.stores.sql import default_metadata_url
+        from flytepath_airflow.stores.metadata import default_metadata_url
 
         # The same metadata store the task processes used (they run with this home).
         finish_run(result, metadata_url=default_metadata_url(home))

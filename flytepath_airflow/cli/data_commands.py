@@ -1,7 +1,7 @@
 """`flytepath cache|versions|executions|history`: the metadata store, as people read it.
 
-Presentation only: every fact comes from `stores.sql.MetadataStore`; `history` rebuilds a
-run from its event log alone (`stores.sql.reconstruct_history`). SQLAlchemy, rich and
+Presentation only: every fact comes from `stores.metadata.MetadataStore`; `history` rebuilds a
+run from its event log alone (`runtime.history.reconstruct_history`). SQLAlchemy, rich and
 the store are imported inside the commands, so `flytepath --help` stays fast.
 
 Mistakes in arguments raise FlytePathUserError (exit code 2 from `flytepath`), so they
@@ -30,13 +30,8 @@ from flytepath_airflow.utils import durations
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from flytepath_airflow.stores.sql import (
-        CacheEntryRecord,
-        EventRecord,
-        MetadataStore,
-        NodeLineage,
-        RunHistory,
-    )
+    from flytepath_airflow.runtime.history import NodeLineage, RunHistory
+    from flytepath_airflow.stores.metadata import CacheEntryRecord, EventRecord, MetadataStore
 
 METADATA_URL_HELP = (
     "metadata database URL (default: FLYTEPATH_METADATA_URL, else "
@@ -77,7 +72,7 @@ def parse_duration(text: str, option: str = "--older-than") -> timedelta:
 
 @contextmanager
 def _store(url: str | None) -> Iterator[MetadataStore]:
-    from flytepath_airflow.stores.sql import MetadataStore
+    from flytepath_airflow.stores.metadata import MetadataStore
 
     store = MetadataStore(url)
     try:
@@ -387,7 +382,7 @@ def trace_origin(store: MetadataStore, lineage: NodeLineage) -> dict[str, Any] |
     """Where cached outputs were first computed: follow cache hits through the source
     runs' events until a run that computed them (None when not a cache hit).
     """
-    from flytepath_airflow.stores.sql import reconstruct_history
+    from flytepath_airflow.runtime.history import reconstruct_history
 
     if lineage.source_run_id is None:
         return None
@@ -494,7 +489,8 @@ def history(
     metadata_url: str | None = typer.Option(None, "--metadata-url", help=METADATA_URL_HELP),
 ) -> None:
     """Print a run's timeline and each output's lineage, rebuilt from its events alone."""
-    from flytepath_airflow.stores.sql import reconstruct_history, redact_url
+    from flytepath_airflow.runtime.history import reconstruct_history
+    from flytepath_airflow.stores.metadata import redact_url
 
     with _store(metadata_url) as store:
         events = store.events(run_id)

@@ -152,9 +152,10 @@ def _resolve_spec(target: str, project: str | None, domain: str | None,
                   version: str | None) -> tuple[Any, dict[str, str] | None]:
     """The spec (or launch plan) to run, and the code bundle of a registered version."""
     from flytepath_airflow.ir.models import LaunchPlanSpec
+    from flytepath_airflow.runtime.registry import load_registered, registered_code_bundle
     from flytepath_airflow.sdk.targets import load_target
     from flytepath_airflow.stores.blob import default_root
-    from flytepath_airflow.stores.registry import load_registered, registered_code_bundle
+
     looks_like_name = ":" not in target and not target.lower().endswith(
         (".py", ".yaml", ".yml", ".json"))
     if looks_like_name:
@@ -212,6 +213,7 @@ def register(
 ) -> None:
     """Store immutable versions of workflows and refresh the specs the DAG loader reads."""
     from flytepath_airflow.ir.models import LaunchPlanSpec
+    from flytepath_airflow.runtime.registry import register_launch_plan, register_spec
     from flytepath_airflow.sdk.targets import (
         code_root_of,
         load_module_launch_plans,
@@ -219,7 +221,6 @@ def register(
         load_target,
     )
     from flytepath_airflow.stores.blob import default_root
-    from flytepath_airflow.stores.registry import register_launch_plan, register_spec
 
     plans: list[LaunchPlanSpec] = []
     if target.lower().endswith((".yaml", ".yml", ".json")) or ":" in target:

@@ -278,8 +278,8 @@ class FlytePathNodeMixin:
         from airflow.sdk.exceptions import AirflowFailException
 
         from flytepath_airflow.ir.spec_io import load_spec
+        from flytepath_airflow.runtime.registry import registered_code_bundle, spec_key
         from flytepath_airflow.stores.blob import BlobStore
-        from flytepath_airflow.stores.registry import registered_code_bundle, spec_key
 
         assert self.spec_uri is not None
         current = load_spec(self.spec_uri)

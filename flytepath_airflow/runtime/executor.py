@@ -56,7 +56,7 @@ from flytepath_airflow.stores.blob import (
     NodeBlobContext,
     default_root,
 )
-from flytepath_airflow.stores.sql import CacheEntryRecord, MetadataStore
+from flytepath_airflow.stores.metadata import CacheEntryRecord, MetadataStore
 from flytepath_airflow.types import default_engine
 from flytepath_airflow.types.engine import hash_literal
 from flytepath_airflow.types.signatures import PythonInterface, python_interface, split_outputs

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-from flytepath_airflow.stores.sql import MetadataStore, default_metadata_url
+from flytepath_airflow.stores.metadata import MetadataStore, default_metadata_url
 
 _STORES: dict[tuple[str, int], MetadataStore] = {}
 

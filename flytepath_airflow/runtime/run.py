@@ -137,7 +137,7 @@ def prepare_run(
             )
         return run_id
     store.write_bytes(f"{run_key(run_id)}/spec.json", dump_spec(spec).encode())
-    from flytepath_airflow.stores.sql import MetadataStore
+    from flytepath_airflow.stores.metadata import MetadataStore
 
     images = sorted({t.image or (t.container.image if t.container else None) or ""
                      for t in spec.tasks.values()} - {""})
@@ -163,7 +163,7 @@ def prepare_run(
 
 def finish_run(result: RunResult, *, metadata_url: str | None = None) -> None:
     """Record how a run ended (execution row and a run-level event)."""
-    from flytepath_airflow.stores.sql import MetadataStore
+    from flytepath_airflow.stores.metadata import MetadataStore
 
     meta = MetadataStore(metadata_url)
     try:

@@ -10,12 +10,12 @@ from pathlib import Path
 import pytest
 import typer
 from click.testing import Result
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
 from flytepath_airflow.cli.data_commands import parse_duration, register
 from flytepath_airflow.errors import FlytePathUserError
-from flytepath_airflow.stores.sql import MetadataStore
+from flytepath_airflow.stores.metadata import MetadataStore
 
 KEY_A = "a1" * 32
 KEY_B = "b2" * 32
@@ -66,11 +66,15 @@ def seeded(url: str) -> str:
         put(meta, KEY_A)
         put(meta, KEY_B, task="pkg.score", project="beta")
         put(meta, KEY_OLD, version="0")
-        engine, _ = meta._engines()
-        old = (datetime.now(timezone.utc) - timedelta(days=30)).replace(tzinfo=None)
+    # Backdated from outside the store: its API never rewrites a timestamp.
+    engine = create_engine(url)
+    old = (datetime.now(timezone.utc) - timedelta(days=30)).replace(tzinfo=None)
+    try:
         with engine.begin() as conn:
             conn.execute(text("UPDATE flytepath_cache_entries SET created_at = :t "
                               "WHERE cache_key = :k"), {"t": old, "k": KEY_OLD})
+    finally:
+        engine.dispose()
     return url
 
 

@@ -12,7 +12,7 @@ from flytepath_airflow.runtime.local import run_local
 from flytepath_airflow.runtime.run import read_pointer
 from flytepath_airflow.sdk.targets import load_target
 from flytepath_airflow.stores.blob import BlobStore
-from flytepath_airflow.stores.sql import MetadataStore
+from flytepath_airflow.stores.metadata import MetadataStore
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 

@@ -18,7 +18,7 @@ from flytepath_airflow.ir import dump_spec
 from flytepath_airflow.runtime.run import pointer_key, prepare_run
 from flytepath_airflow.sdk.targets import load_target
 from flytepath_airflow.stores.blob import BlobStore
-from flytepath_airflow.stores.sql import MetadataStore
+from flytepath_airflow.stores.metadata import MetadataStore
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 PROCESSES = 32

@@ -64,7 +64,7 @@ def test_generated_nodes_are_cached_and_recorded_in_a_child_run(
 
 
 def test_control_steps_append_events_to_the_run_log(tmp_path: Path) -> None:
-    from flytepath_airflow.stores.sql import MetadataStore
+    from flytepath_airflow.stores.metadata import MetadataStore
 
     classify = load_target(f"{FIXTURES}/control_flows.py:classify")
     ok = run_local(classify, {"n": 42}, root=str(tmp_path / "store"))

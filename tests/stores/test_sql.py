@@ -5,18 +5,21 @@ from __future__ import annotations
 
 import itertools
 import multiprocessing
+import sqlite3
 import threading
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from sqlalchemy import inspect, text
+from sqlalchemy import Engine, inspect, text
 
 from flytepath_airflow.errors import FlytePathUserError
-from flytepath_airflow.stores.sql import (
+from flytepath_airflow.runtime.history import reconstruct_history
+from flytepath_airflow.stores.metadata import (
     HEAD_REVISION,
     MIGRATIONS_DIR,
     VERSION_TABLE,
@@ -26,7 +29,10 @@ from flytepath_airflow.stores.sql import (
     MetadataStoreError,
     alembic_config,
     default_metadata_url,
-    reconstruct_history,
+)
+from flytepath_airflow.stores.metadata.engine import (
+    create_metadata_engine,
+    parse_metadata_url,
 )
 
 TABLES = {
@@ -36,6 +42,17 @@ TABLES = {
 
 
 # -- helpers ----------------------------------------------------------------------------
+
+
+@contextmanager
+def database(url: str) -> Iterator[Engine]:
+    """An engine on the store's database, built the way the store builds its own, to look
+    at (or backdate) rows from outside the store's API."""
+    engine = create_metadata_engine(parse_metadata_url(url))
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 def _child(fn: Callable[..., Any], barrier: Any, queue: Any, index: int,
@@ -116,9 +133,8 @@ def put(meta: MetadataStore, key: str, *, project: str = "p", domain: str = "d",
 def backdate(meta: MetadataStore, table: str, column: str, key_column: str, key: str,
              when: datetime) -> None:
     """Move a row's timestamp into the past (tests only; the API never does this)."""
-    engine, _ = meta._engines()
     stored: Any = when.replace(tzinfo=None) if meta.backend == "sqlite" else when
-    with engine.begin() as conn:
+    with database(meta.url) as engine, engine.begin() as conn:
         conn.execute(text(f"UPDATE {table} SET {column} = :when WHERE {key_column} = :key"),
                      {"when": stored, "key": key})
 
@@ -130,8 +146,7 @@ def test_migrate_creates_the_schema_from_an_empty_database(metadata_url: str) ->
     meta = MetadataStore(metadata_url)
     meta.migrate()
     meta.migrate()  # a second call is a no-op
-    engine, _ = meta._engines()
-    with engine.connect() as conn:
+    with database(metadata_url) as engine, engine.connect() as conn:
         assert TABLES | {VERSION_TABLE} <= set(inspect(conn).get_table_names())
         revisions = conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).all()
     assert [r[0] for r in revisions] == [HEAD_REVISION]
@@ -148,8 +163,7 @@ def test_migrated_schema_matches_the_orm_models(store: MetadataStore) -> None:
     from alembic.migration import MigrationContext
 
     store.migrate()
-    engine, _ = store._engines()
-    with engine.connect() as conn:
+    with database(store.url) as engine, engine.connect() as conn:
         context = MigrationContext.configure(
             conn, opts={"version_table": VERSION_TABLE, "compare_type": True})
         assert compare_metadata(context, MetadataBase.metadata) == []
@@ -171,8 +185,7 @@ def test_many_processes_share_a_new_store(metadata_url: str) -> None:
     flat = [s for batch in seqs for s in batch]
     assert len(set(flat)) == 2 * n
     with MetadataStore(metadata_url) as meta:
-        engine, _ = meta._engines()
-        with engine.connect() as conn:
+        with database(metadata_url) as engine, engine.connect() as conn:
             revisions = conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).all()
         assert [r[0] for r in revisions] == [HEAD_REVISION]
         assert len(meta.list_cache_entries()) == 4
@@ -181,24 +194,29 @@ def test_many_processes_share_a_new_store(metadata_url: str) -> None:
 
 
 def test_sqlite_runs_in_wal_mode(tmp_path: Any) -> None:
-    with MetadataStore(f"sqlite:///{tmp_path / 'meta.db'}") as meta:
-        meta.migrate()
-        engine, _ = meta._engines()
-        with engine.connect() as conn:
-            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
-            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 10_000
-
-
-def test_a_database_migrated_by_a_newer_flytepath_is_refused(tmp_path: Any) -> None:
     url = f"sqlite:///{tmp_path / 'meta.db'}"
     with MetadataStore(url) as meta:
         meta.migrate()
-        engine, _ = meta._engines()
-        with engine.begin() as conn:
-            conn.execute(text(f"UPDATE {VERSION_TABLE} SET version_num = '9999'"))
-    import flytepath_airflow.stores.sql as sql
+    # WAL mode is a property of the file (the store switched it); the busy timeout is
+    # one of every connection the store's engine opens.
+    plain = sqlite3.connect(tmp_path / "meta.db")
+    try:
+        assert plain.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    finally:
+        plain.close()
+    with database(url) as engine, engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 10_000
 
-    sql._MIGRATED.clear()
+
+def test_a_database_migrated_by_a_newer_flytepath_is_refused(tmp_path: Any) -> None:
+    from alembic import command
+
+    # Migrated and stamped outside any store, so this process has not seen it migrated
+    # (the store remembers migrated databases per process).
+    url = f"sqlite:///{tmp_path / 'meta.db'}"
+    command.upgrade(alembic_config(url), "head")
+    with database(url) as engine, engine.begin() as conn:
+        conn.execute(text(f"UPDATE {VERSION_TABLE} SET version_num = '9999'"))
     with MetadataStore(url) as meta, pytest.raises(FlytePathUserError, match="newer FlytePath"):
         meta.migrate()
 

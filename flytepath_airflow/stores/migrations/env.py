@@ -3,7 +3,7 @@
 `MetadataStore.migrate()` runs it with an open connection in `config.attributes`, inside a
 transaction that already holds the migration lock; the migrations then join that
 transaction. Run by the `alembic` command instead (`alembic_config(url)` from
-`flytepath_airflow.stores.sql` builds a config), it connects to `sqlalchemy.url`, or to
+`flytepath_airflow.stores.metadata` builds a config), it connects to `sqlalchemy.url`, or to
 `default_metadata_url()`.
 """
 
@@ -14,7 +14,7 @@ from typing import Any
 from alembic import context
 from sqlalchemy import create_engine
 
-from flytepath_airflow.stores.sql import VERSION_TABLE, MetadataBase, default_metadata_url
+from flytepath_airflow.stores.metadata import VERSION_TABLE, MetadataBase, default_metadata_url
 
 config = context.config
 

@@ -12,11 +12,11 @@ from types import SimpleNamespace
 import pytest
 
 from flytepath_airflow.cli.airflow_commands import run_with_airflow
+from flytepath_airflow.runtime.registry import load_registered
 from flytepath_airflow.runtime.run import read_pointer
 from flytepath_airflow.sdk.targets import load_target
 from flytepath_airflow.stores.blob import BlobStore, default_root
-from flytepath_airflow.stores.registry import load_registered
-from flytepath_airflow.stores.sql import MetadataStore, default_metadata_url
+from flytepath_airflow.stores.metadata import MetadataStore, default_metadata_url
 
 pytestmark = [pytest.mark.airflow, pytest.mark.slow]
 
@@ -67,7 +67,7 @@ def test_the_version_param_runs_another_registered_version_with_its_code(
     tmp_path: Path,
 ) -> None:
     from flytepath_airflow.backends.airflow.dag_builder import build_dag
-    from flytepath_airflow.stores.registry import spec_key
+    from flytepath_airflow.runtime.registry import spec_key
 
     v1 = _register(tmp_path, 10)
     v2 = _register(tmp_path, 100)

@@ -6,6 +6,9 @@ the content hash), records it in the metadata store, and refreshes the specs fol
 Airflow DAG loader reads with the newest version of the workflow. Any registered version
 can be loaded again to run or rerun.
 
+It lives in the runtime, not in `stores/`: it coordinates the blob store, the metadata
+store and code bundles (`runtime.code`), and stores never import the runtime.
+
 Must not import: airflow, kubernetes.
 """
 
@@ -18,7 +21,9 @@ from pathlib import Path
 from flytepath_airflow.errors import FlytePathUserError
 from flytepath_airflow.ir.models import LaunchPlanSpec, WorkflowSpec
 from flytepath_airflow.ir.spec_io import dump_launch_plan, dump_spec, loads_spec
+from flytepath_airflow.runtime.code import build_code_bundle, store_code_bundle
 from flytepath_airflow.stores.blob import BlobStore, default_home
+from flytepath_airflow.stores.metadata import MetadataStore
 
 
 def default_specs_dir() -> str:
@@ -60,9 +65,6 @@ def register_spec(
     bundle), so the version runs later with exactly this code. Re-registering identical
     code is a no-op that returns the same version (the first bundle stays).
     """
-    from flytepath_airflow.runtime.code import build_code_bundle, store_code_bundle
-    from flytepath_airflow.stores.sql import MetadataStore
-
     store = BlobStore(root)
     key = spec_key(spec.tenant.project, spec.tenant.domain, spec.name, spec.version)
     text = dump_spec(spec)
@@ -131,8 +133,6 @@ def load_registered(
     metadata_url: str | None = None,
 ) -> WorkflowSpec:
     """A registered version of a workflow (the newest when `version` is None)."""
-    from flytepath_airflow.stores.sql import MetadataStore
-
     meta = MetadataStore(metadata_url)
     try:
         if version is None:
