@@ -2,7 +2,7 @@
 
 Golden files live in golden/pods/; regenerate them after an intended change with
 
-    FLYTEPATH_REGENERATE_GOLDEN=1 .venv/bin/pytest tests/backends/airflow/test_pod_spec.py
+    FLYTEPATH_REGENERATE_GOLDEN=1 .venv/bin/pytest tests/platform/test_pods.py
 
 and review the diff like code.
 """
@@ -19,18 +19,6 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from flytepath_airflow.backends.airflow.pod_spec import (
-    KubernetesSettings,
-    KubernetesSettingsError,
-    PodRequest,
-    PodSecurityError,
-    check_task,
-    compose_pod,
-    load_kubernetes_settings,
-    render_pods,
-    restricted_violations,
-)
-from flytepath_airflow.backends.airflow.tenancy import UnknownTenantError
 from flytepath_airflow.errors import CompileError
 from flytepath_airflow.ir.models import (
     InputRef,
@@ -48,11 +36,23 @@ from flytepath_airflow.ir.models import (
     WorkflowSpec,
 )
 from flytepath_airflow.ir.spec_io import with_version
+from flytepath_airflow.platform.pods import (
+    KubernetesSettings,
+    KubernetesSettingsError,
+    PodRequest,
+    PodSecurityError,
+    check_task,
+    compose_pod,
+    load_kubernetes_settings,
+    render_pods,
+    restricted_violations,
+)
+from flytepath_airflow.platform.tenancy import UnknownTenantError
 
 HERE = Path(__file__).resolve().parent
 GOLDEN = HERE / "golden" / "pods"
 SETTINGS_FILE = HERE / "golden" / "platform-settings.yaml"
-ROOT = HERE.parents[2]
+ROOT = HERE.parents[1]
 REGENERATE = os.environ.get("FLYTEPATH_REGENERATE_GOLDEN") == "1"
 KUBERNETES_VERSIONS = ("1.33.0", kubernetes_validate.latest_version())
 """The oldest Kubernetes version still supported upstream, and the newest schema we have."""
