@@ -154,7 +154,7 @@ def main() -> None:
     from airflow.serialization.serialized_objects import DagSerialization
 
     from flytepath_airflow.backends.airflow.dag_builder import build_dag
-    from flytepath_airflow.backends.airflow.settings import AirflowBackendSettings
+    from flytepath_airflow.platform.settings import AirflowBackendSettings
 
     settings = AirflowBackendSettings()
     workdir = Path(tempfile.mkdtemp(prefix="flytepath-bench-specs-"))

@@ -86,8 +86,8 @@ class EmbeddedAirflow:
 
     def publish_spec(self, spec: WorkflowSpec) -> Path:
         """Write the spec where the DAG file finds it: one file per DAG id (latest wins)."""
-        from flytepath_airflow.backends.airflow.naming import dag_id_for
         from flytepath_airflow.ir.spec_io import dump_spec
+        from flytepath_airflow.platform.naming import dag_id_for
 
         path = self.specs_dir / f"{dag_id_for(spec)}.json"
         _write_if_changed(path, dump_spec(spec))
@@ -143,9 +143,9 @@ def run_with_airflow(
     :param options: run options (overwrite_cache, code_bundle) recorded with the run.
     :returns: the run's status, the failed node and its error, and the outputs.
     """
-    from flytepath_airflow.backends.airflow.naming import dag_id_for
-    from flytepath_airflow.backends.airflow.settings import AirflowBackendSettings
     from flytepath_airflow.operators.node import OPTIONS_CONF_KEY, RUN_ID_CONF_KEY
+    from flytepath_airflow.platform.naming import dag_id_for
+    from flytepath_airflow.platform.settings import AirflowBackendSettings
     from flytepath_airflow.runtime.run import (
         RunResult,
         collect_outputs,
@@ -237,7 +237,7 @@ def _run_was_prepared(root: str, run_id: str) -> bool:
 
 
 def _task_id(node_id: str) -> str:
-    from flytepath_airflow.backends.airflow.naming import task_id_for
+    from flytepath_airflow.platform.naming import task_id_for
 
     return task_id_for(node_id)
 
@@ -343,9 +343,9 @@ def _run_failure(root: str, run_id: str) -> dict[str, Any]:
 
 def render_spec(spec: WorkflowSpec) -> str:
     """A text view of the DAG build_dag would make: tasks, edges, pools, params."""
-    from flytepath_airflow.backends.airflow.naming import dag_id_for, pool_slots_for, task_id_for
     from flytepath_airflow.backends.airflow.schema import render_input_type
-    from flytepath_airflow.backends.airflow.settings import AirflowBackendSettings
+    from flytepath_airflow.platform.naming import dag_id_for, pool_slots_for, task_id_for
+    from flytepath_airflow.platform.settings import AirflowBackendSettings
 
     settings = AirflowBackendSettings()
     pool = settings.pool_for(spec.tenant.project, spec.tenant.domain)

@@ -5,8 +5,11 @@ The grammar is the one the Kubernetes API server accepts for `resources.requests
     quantity ::= [sign] number [suffix]
     number   ::= digits | digits "." [digits] | "." digits
     suffix   ::= Ki | Mi | Gi | Ti | Pi | Ei          (binary: powers of 1024)
-               | m | k | M | G | T | P | E            (decimal: powers of 1000; none = 1)
+               | n | u | m | k | M | G | T | P | E    (decimal: powers of 1000; none = 1)
                | ("e" | "E") [sign] digits            (decimal exponent)
+
+`n` (nano) and `u` (micro) are accepted as the Kubernetes client's `parse_quantity` does;
+a test compares the two parsers on generated quantities.
 
 On top of the grammar, a task's resources must be non-negative, GPUs whole numbers, memory
 and storage whole bytes ("500m" of memory is half a byte, a classic slip for "500Mi"), and a
@@ -38,11 +41,14 @@ __all__ = [
 _QUANTITY = re.compile(
     r"^(?P<sign>[+-])?"
     r"(?P<number>[0-9]+(?:\.[0-9]*)?|\.[0-9]+)"
-    r"(?P<suffix>[KMGTPE]i|[eE][+-]?[0-9]+|[mkMGTPE])?$"
+    r"(?P<suffix>[KMGTPE]i|[eE][+-]?[0-9]+|[numkMGTPE])?$"
 )
 
 _BINARY = {"Ki": 1, "Mi": 2, "Gi": 3, "Ti": 4, "Pi": 5, "Ei": 6}
-_DECIMAL = {"m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
+_DECIMAL = {"n": -9, "u": -6, "m": -3, "": 0, "k": 3, "M": 6, "G": 9, "T": 12, "P": 15, "E": 18}
+
+_TINY_SUFFIXES = {"n": "billionths", "u": "millionths"}
+"""Suffixes that only make sense for CPU; named in the fraction-of-a-byte message."""
 
 RESOURCE_FIELDS: dict[str, str] = {
     "cpu": "cpu",
@@ -100,7 +106,7 @@ def _why_not(text: str) -> str:
     if re.match(r"^[+-]?[0-9.]+[a-zA-Z]+$", text):
         unit = re.sub(r"^[+-]?[0-9.]+", "", text)
         return (f"{text!r} has the unknown suffix {unit!r}; Kubernetes knows "
-                "Ki Mi Gi Ti Pi Ei (powers of 1024), m k M G T P E (powers of 1000) and "
+                "Ki Mi Gi Ti Pi Ei (powers of 1024), n u m k M G T P E (powers of 1000) and "
                 "e<exponent>")
     return f"{text!r} is not a number with an optional Kubernetes suffix"
 
@@ -119,6 +125,10 @@ def check_quantity(value: str | int | float, field: str) -> Decimal:
         raise QuantityError(f"{value!r} is not a whole number; GPUs cannot be shared "
                             "between pods")
     if field in ("mem", "ephemeral_storage") and amount != amount.to_integral_value():
+        unit = str(value)[-1:]
+        if unit in _TINY_SUFFIXES:
+            raise QuantityError(f"{value!r} is a fraction of a byte (the {unit!r} suffix means "
+                                f"{_TINY_SUFFIXES[unit]}); write whole bytes such as '512Mi'")
         raise QuantityError(f"{value!r} is a fraction of a byte (the 'm' suffix means "
                             "thousandths); did you mean 'Mi'?")
     return amount

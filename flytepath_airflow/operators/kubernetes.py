@@ -4,7 +4,7 @@ The "kubernetes" runner. It is the cncf-kubernetes provider's `KubernetesPodOper
 its pod lifecycle (create, wait, stream logs, reattach, delete) left as it is, and three
 points replaced:
 
-- `build_pod_request_obj()` returns the pod from `pod_spec.compose_pod()`, the one
+- `build_pod_request_obj()` returns the pod from `platform.pods.compose_pod()`, the one
   composition path (platform template -> generated -> overrides -> pod mutation hook);
 - outputs: there is no XCom sidecar. The pod's `flytepath-execute` publishes the node's
   outputs.json pointer to the blob store; after the pod succeeds this operator reads it back
@@ -28,7 +28,9 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
 
-from flytepath_airflow.backends.airflow.pod_spec import (
+from flytepath_airflow.errors import FlytePathError, FlytePathUserError
+from flytepath_airflow.operators.node import FlytePathNodeMixin, NodeInvocation
+from flytepath_airflow.platform.pods import (
     BASE_CONTAINER,
     KubernetesSettings,
     PodRequest,
@@ -37,12 +39,10 @@ from flytepath_airflow.backends.airflow.pod_spec import (
     is_remote_uri,
     load_kubernetes_settings,
 )
-from flytepath_airflow.errors import FlytePathError, FlytePathUserError
-from flytepath_airflow.operators.node import FlytePathNodeMixin, NodeInvocation
 
 if TYPE_CHECKING:
-    from flytepath_airflow.backends.airflow.settings import AirflowBackendSettings
     from flytepath_airflow.ir.models import NodeSpec, TaskSpec, WorkflowSpec
+    from flytepath_airflow.platform.settings import AirflowBackendSettings
 
 logger = logging.getLogger(__name__)
 
@@ -224,7 +224,7 @@ class FlytePathKubernetesOperator(FlytePathNodeMixin, KubernetesPodOperator):
         if self.flytepath_pod is None:
             raise AirflowException(
                 f"FlytePath node {self.flytepath_node!r}: the pod is composed in execute(), "
-                "from the run's spec; use flytepath_airflow.backends.airflow.pod_spec."
+                "from the run's spec; use flytepath_airflow.platform.pods."
                 "render_pods() to preview pods without a run."
             )
         return PodGenerator.deserialize_model_dict(self.flytepath_pod)

@@ -20,11 +20,12 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from flytepath_airflow.backends.airflow.naming import flytepath_run_id
+from flytepath_airflow.platform.naming import flytepath_run_id
+from flytepath_airflow.platform.settings import default_store_root
 
 if TYPE_CHECKING:
-    from flytepath_airflow.backends.airflow.settings import AirflowBackendSettings
     from flytepath_airflow.ir.models import NodeSpec, TaskSpec, WorkflowSpec
+    from flytepath_airflow.platform.settings import AirflowBackendSettings
 
 logger = logging.getLogger(__name__)
 
@@ -96,8 +97,6 @@ def resolve_store_root(configured: str | None) -> str:
     value = conf.get("flytepath", "store_root", fallback=None)
     if value:
         return str(value)
-    from flytepath_airflow.backends.airflow.settings import default_store_root
-
     return default_store_root()
 
 

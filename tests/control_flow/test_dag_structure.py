@@ -23,8 +23,8 @@ from flytepath_airflow.backends.airflow.dag_builder import (
     build_dag,
     build_launch_plan_dag,
 )
-from flytepath_airflow.backends.airflow.settings import AirflowBackendSettings
 from flytepath_airflow.ir.models import LaunchPlanSpec
+from flytepath_airflow.platform.settings import AirflowBackendSettings
 from flytepath_airflow.sdk.targets import load_target
 
 pytestmark = pytest.mark.airflow

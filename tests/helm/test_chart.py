@@ -19,11 +19,6 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from flytepath_airflow.backends.airflow.pod_spec import (
-    KubernetesSettings,
-    PodRequest,
-    compose_pod,
-)
 from flytepath_airflow.ir.models import (
     NodeSpec,
     SimpleType,
@@ -34,6 +29,11 @@ from flytepath_airflow.ir.models import (
     WorkflowSpec,
 )
 from flytepath_airflow.ir.spec_io import with_version
+from flytepath_airflow.platform.pods import (
+    KubernetesSettings,
+    PodRequest,
+    compose_pod,
+)
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from decimal import Decimal
 
 import pytest
@@ -132,3 +133,59 @@ def test_pod_overrides_check_sizes_and_types():
         PodOverridesSpec.from_options(["labels"], "t")  # type: ignore[arg-type]
     ok = PodOverridesSpec.from_options({"shared_memory": "2Gi", "accelerator": "a100"}, "t")
     assert ok.shared_memory == "2Gi" and ok.accelerator == "a100"
+
+
+SUFFIXES = ("n", "u", "m", "", "k", "M", "G", "T", "P", "E",
+            "Ki", "Mi", "Gi", "Ti", "Pi", "Ei")
+
+
+def generated_quantities(count: int, seed: int = 20260101) -> list[str]:
+    """Quantities of every shape and suffix, and some malformed ones, from a fixed seed.
+
+    Numbers stay within 7 integer and 4 fraction digits, so neither parser has to round.
+    The malformed ones are malformed for both parsers (the client accepts some text the
+    API server does not, such as "1_000" or " 2", so those are not generated).
+    """
+    rng = random.Random(seed)
+    out = []
+    for _ in range(count):
+        whole = str(rng.randrange(10 ** rng.randint(1, 7)))
+        fraction = "".join(rng.choice("0123456789") for _ in range(rng.randint(1, 4)))
+        number = rng.choice([whole, whole, f"{whole}.{fraction}", f"{whole}.", f".{fraction}"])
+        sign = rng.choice(["", "", "", "+", "-"])
+        if rng.random() < 0.1:
+            number = rng.choice([f"{whole}.{fraction}.1", "", f"{whole}e", "--1", "Gi"])
+        out.append(f"{sign}{number}{rng.choice(SUFFIXES)}")
+    return out
+
+
+@pytest.mark.parametrize("text", generated_quantities(400))
+def test_parse_quantity_agrees_with_the_kubernetes_client(text):
+    k8s_quantity = pytest.importorskip("kubernetes.utils.quantity",
+                                       reason="the kubernetes client comes with [airflow]")
+    try:
+        expected: Decimal | None = k8s_quantity.parse_quantity(text)
+    except ValueError:
+        expected = None
+    try:
+        actual: Decimal | None = parse_quantity(text)
+    except QuantityError:
+        actual = None
+    assert actual == expected, f"{text!r}: FlytePath {actual}, kubernetes client {expected}"
+
+
+@pytest.mark.parametrize(("text", "value"), [
+    ("250n", Decimal("0.00000025")),
+    ("500u", Decimal("0.0005")),
+    ("1.5u", Decimal("0.0000015")),
+])
+def test_parse_quantity_reads_nano_and_micro(text, value):
+    assert parse_quantity(text) == value
+
+
+def test_a_nano_or_micro_fraction_of_a_byte_names_its_suffix():
+    with pytest.raises(QuantityError, match="the 'u' suffix means millionths"):
+        check_quantity("500u", "mem")
+    with pytest.raises(QuantityError, match="the 'n' suffix means billionths"):
+        check_quantity("3n", "ephemeral_storage")
+    assert check_quantity("1000000u", "mem") == 1

@@ -29,7 +29,7 @@ from flytepath_airflow.ir.models import (
 from flytepath_airflow.ir.spec_io import dump_spec, with_version
 
 HERE = Path(__file__).resolve().parent
-PLATFORM_SETTINGS = HERE.parent / "backends" / "airflow" / "golden" / "platform-settings.yaml"
+PLATFORM_SETTINGS = HERE.parent / "platform" / "golden" / "platform-settings.yaml"
 NAMESPACE = "flytepath-ml-development"
 SENTINEL = "s3cr3t-VALUE-never-in-a-manifest-or-log"
 INT = SimpleType(name="int")

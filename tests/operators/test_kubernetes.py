@@ -24,12 +24,12 @@ pytestmark = [pytest.mark.airflow, pytest.mark.slow]
 from airflow.sdk.exceptions import AirflowException, AirflowFailException  # noqa: E402
 
 from flytepath_airflow.backends.airflow.dag_builder import build_dag  # noqa: E402
-from flytepath_airflow.backends.airflow.pod_spec import restricted_violations  # noqa: E402
-from flytepath_airflow.backends.airflow.settings import AirflowBackendSettings  # noqa: E402
-from flytepath_airflow.backends.airflow.tenancy import UnknownTenantError  # noqa: E402
 from flytepath_airflow.ir.models import TenantSpec  # noqa: E402
 from flytepath_airflow.ir.spec_io import with_version  # noqa: E402
 from flytepath_airflow.operators.kubernetes import FlytePathKubernetesOperator  # noqa: E402
+from flytepath_airflow.platform.pods import restricted_violations  # noqa: E402
+from flytepath_airflow.platform.settings import AirflowBackendSettings  # noqa: E402
+from flytepath_airflow.platform.tenancy import UnknownTenantError  # noqa: E402
 
 DAG_ID = "ml.development.k8s_flow"
 AIRFLOW_RUN = "manual__2026-01-01T00:00:00+00:00"

@@ -15,7 +15,7 @@ import pytest
 from k8s_support import NAMESPACE, SENTINEL, Platform, make_platform
 from kubernetes_api_double import run_pod_process
 
-from flytepath_airflow.backends.airflow.pod_spec import (
+from flytepath_airflow.platform.pods import (
     PodRequest,
     compose_pod,
     load_kubernetes_settings,

@@ -19,13 +19,13 @@ from pathlib import Path
 
 import pytest
 
-from flytepath_airflow.backends.airflow.naming import dag_id_for
 from flytepath_airflow.cli.airflow_commands import (
     EmbeddedAirflow,
     read_admin_password,
     setup_standalone,
     standalone_command,
 )
+from flytepath_airflow.platform.naming import dag_id_for
 from flytepath_airflow.sdk.targets import load_target
 
 pytestmark = [pytest.mark.airflow, pytest.mark.browser, pytest.mark.slow]

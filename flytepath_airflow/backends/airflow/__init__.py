@@ -1,7 +1,7 @@
 """The Airflow backend: compiled specs become Airflow DAGs whose tasks run `flytepath-execute`.
 
 - `dag_builder.build_dag(spec, settings, spec_uri=...)`: the pure spec -> DAG function.
-- `settings.AirflowBackendSettings`: runner, store root, tenant pools, limits.
+- `AirflowBackendSettings` (from `platform.settings`): runner, store root, tenant pools, limits.
 - `loader`: what the DAG files in `dags/` call (one DAG per spec file in the specs folder).
 - `render`: a text view of the DAG a spec would become, without Airflow.
 
@@ -21,7 +21,7 @@ def __getattr__(name: str) -> Any:
 
         return build_dag
     if name == "AirflowBackendSettings":
-        from flytepath_airflow.backends.airflow.settings import AirflowBackendSettings
+        from flytepath_airflow.platform.settings import AirflowBackendSettings
 
         return AirflowBackendSettings
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

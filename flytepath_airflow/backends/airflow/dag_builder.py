@@ -20,13 +20,6 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from flytepath_airflow.backends.airflow.naming import (
-    dag_id_for,
-    pool_slots_for,
-    sanitize_key,
-    task_id_for,
-)
-from flytepath_airflow.backends.airflow.settings import AirflowBackendSettings
 from flytepath_airflow.errors import FlytePathUserError
 from flytepath_airflow.ir.models import (
     LaunchPlanSpec,
@@ -36,6 +29,13 @@ from flytepath_airflow.ir.models import (
     WorkflowSpec,
 )
 from flytepath_airflow.ir.spec_io import compute_version
+from flytepath_airflow.platform.naming import (
+    dag_id_for,
+    pool_slots_for,
+    sanitize_key,
+    task_id_for,
+)
+from flytepath_airflow.platform.settings import AirflowBackendSettings
 
 if TYPE_CHECKING:
     from airflow.sdk import DAG

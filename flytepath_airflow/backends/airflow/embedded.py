@@ -66,7 +66,7 @@ def ensure_pool(name: str, slots: int) -> None:
 def ensure_spec_pools() -> None:
     """Create the tenant pool of every good spec in the specs folder."""
     from flytepath_airflow.backends.airflow.loader import scan_specs
-    from flytepath_airflow.backends.airflow.settings import AirflowBackendSettings
+    from flytepath_airflow.platform.settings import AirflowBackendSettings
 
     settings = AirflowBackendSettings.from_airflow_config()
     for item in scan_specs():

@@ -22,12 +22,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from flytepath_airflow.backends.airflow.settings import (
+from flytepath_airflow.errors import FlytePathError, FlytePathUserError
+from flytepath_airflow.platform.settings import (
     CONFIG_SECTION,
     AirflowBackendSettings,
     default_specs_dir,
 )
-from flytepath_airflow.errors import FlytePathError, FlytePathUserError
 
 if TYPE_CHECKING:
     from flytepath_airflow.ir.models import LaunchPlanSpec, WorkflowSpec
@@ -73,13 +73,13 @@ def scan_specs(folder: str | Path | None = None) -> list[SpecFile]:
     and the other is reported as broken, naming both.
     """
     from flytepath_airflow.backends.airflow.dag_builder import check_spec, launch_plan_dag_id
-    from flytepath_airflow.backends.airflow.naming import dag_id_for
     from flytepath_airflow.ir.spec_io import (
         is_launch_plan_document,
         load_document,
         parse_launch_plan_document,
         parse_spec_document,
     )
+    from flytepath_airflow.platform.naming import dag_id_for
 
     root = Path(folder) if folder is not None else specs_dir()
     if not root.is_dir():

@@ -24,7 +24,6 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from flytepath_airflow.backends.airflow.naming import task_id_for
 from flytepath_airflow.errors import FlytePathUserError
 from flytepath_airflow.ir.models import (
     BindingSpec,
@@ -36,6 +35,7 @@ from flytepath_airflow.ir.models import (
     OutputRef,
     TaskSpec,
 )
+from flytepath_airflow.platform.naming import task_id_for
 
 TAG = "__flytepath__"
 """Key of a tagged (non-JSON) value inside OperatorSpec.kwargs."""

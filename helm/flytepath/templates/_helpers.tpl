@@ -10,7 +10,7 @@ helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version }}
 
 {{/*
 The tenants: one per (project, domain), as a YAML list. Names here must match what the
-FlytePath runner derives (flytepath_airflow/backends/airflow/tenancy.py): namespace
+FlytePath runner derives (flytepath_airflow/platform/tenancy.py): namespace
 <prefix>-<project>-<domain>, Airflow pool flytepath_<project>_<domain>.
 */}}
 {{- define "flytepath.tenants" -}}

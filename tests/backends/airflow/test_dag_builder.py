@@ -14,13 +14,13 @@ from flytepath_airflow.backends.airflow.dag_builder import (
     UnsupportedSpecError,
     build_dag,
 )
-from flytepath_airflow.backends.airflow.settings import (
+from flytepath_airflow.ir.models import NodeSpec, ResourceList, ResourcesSpec, TenantSpec
+from flytepath_airflow.ir.spec_io import dump_spec, with_version
+from flytepath_airflow.platform.settings import (
     AirflowBackendSettings,
     TenantPoolSettings,
     parse_tenant_pools,
 )
-from flytepath_airflow.ir.models import NodeSpec, ResourceList, ResourcesSpec, TenantSpec
-from flytepath_airflow.ir.spec_io import dump_spec, with_version
 
 pytestmark = pytest.mark.airflow
 

@@ -45,8 +45,9 @@ def test_airflow_providers_list_shows_flytepath():
 @pytest.mark.parametrize("module", [
     "flytepath_airflow.cli.airflow_commands",
     "flytepath_airflow.backends.airflow",
-    "flytepath_airflow.backends.airflow.naming",
-    "flytepath_airflow.backends.airflow.settings",
+    "flytepath_airflow.platform.naming",
+    "flytepath_airflow.platform.settings",
+    "flytepath_airflow.platform.pods",
     "flytepath_airflow.get_provider_info",
 ])
 def test_importing_does_not_import_airflow(module):
@@ -57,7 +58,7 @@ def test_importing_does_not_import_airflow(module):
 
 
 def test_settings_read_the_flytepath_section(monkeypatch):
-    from flytepath_airflow.backends.airflow.settings import AirflowBackendSettings
+    from flytepath_airflow.platform.settings import AirflowBackendSettings
 
     monkeypatch.setenv("AIRFLOW__FLYTEPATH__TENANT_POOLS", "ml/*=ml_pool:4")
     monkeypatch.setenv("AIRFLOW__FLYTEPATH__MAX_ACTIVE_RUNS", "3")

@@ -2,7 +2,7 @@
 
 Golden files live in golden/pods/; regenerate them after an intended change with
 
-    FLYTEPATH_REGENERATE_GOLDEN=1 .venv/bin/pytest tests/backends/airflow/test_pod_spec.py
+    FLYTEPATH_REGENERATE_GOLDEN=1 .venv/bin/pytest tests/platform/test_pods.py
 
 and review the diff like code.
 """
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -19,18 +18,6 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from flytepath_airflow.backends.airflow.pod_spec import (
-    KubernetesSettings,
-    KubernetesSettingsError,
-    PodRequest,
-    PodSecurityError,
-    check_task,
-    compose_pod,
-    load_kubernetes_settings,
-    render_pods,
-    restricted_violations,
-)
-from flytepath_airflow.backends.airflow.tenancy import UnknownTenantError
 from flytepath_airflow.errors import CompileError
 from flytepath_airflow.ir.models import (
     InputRef,
@@ -48,12 +35,23 @@ from flytepath_airflow.ir.models import (
     WorkflowSpec,
 )
 from flytepath_airflow.ir.spec_io import with_version
+from flytepath_airflow.platform.pods import (
+    KubernetesSettings,
+    KubernetesSettingsError,
+    PodRequest,
+    PodSecurityError,
+    check_task,
+    compose_pod,
+    load_kubernetes_settings,
+    render_pods,
+    restricted_violations,
+)
+from flytepath_airflow.platform.tenancy import UnknownTenantError
 
 HERE = Path(__file__).resolve().parent
 GOLDEN = HERE / "golden" / "pods"
 SETTINGS_FILE = HERE / "golden" / "platform-settings.yaml"
-ROOT = HERE.parents[2]
-REGENERATE = os.environ.get("FLYTEPATH_REGENERATE_GOLDEN") == "1"
+ROOT = HERE.parents[1]
 KUBERNETES_VERSIONS = ("1.33.0", kubernetes_validate.latest_version())
 """The oldest Kubernetes version still supported upstream, and the newest schema we have."""
 
@@ -154,15 +152,8 @@ def dump(manifest: dict[str, Any]) -> str:
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_pod_matches_its_golden_manifest(name, settings):
-    text = dump(compose_case(name, settings))
-    path = GOLDEN / f"{name}.yaml"
-    if REGENERATE:
-        path.write_text(text)
-    assert path.exists(), f"no golden file {path}; run with FLYTEPATH_REGENERATE_GOLDEN=1"
-    assert text == path.read_text(), (
-        f"{path.name} differs from the generated pod; if the change is intended, regenerate "
-        "with FLYTEPATH_REGENERATE_GOLDEN=1 and review the diff")
+def test_pod_matches_its_golden_manifest(name, settings, golden):
+    golden(GOLDEN / f"{name}.yaml", dump(compose_case(name, settings)))
 
 
 def test_every_golden_file_has_a_case():

@@ -10,9 +10,9 @@ import re
 from importlib import metadata
 from pathlib import Path
 
-from flytepath_airflow.backends.airflow.pod_spec import KubernetesSettings
+from flytepath_airflow.platform.pods import KubernetesSettings
 
-ROOT = Path(__file__).resolve().parents[3]
+ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = ROOT / "docker" / "Dockerfile"
 
 
