@@ -24,6 +24,7 @@ from flytepath_airflow.ir.spec_io import dump_launch_plan, dump_spec, loads_spec
 from flytepath_airflow.runtime.code import build_code_bundle, store_code_bundle
 from flytepath_airflow.stores.blob import BlobStore, default_home
 from flytepath_airflow.stores.metadata import MetadataStore
+from flytepath_airflow.utils.atomic import write_if_changed
 
 
 def default_specs_dir() -> str:
@@ -86,10 +87,7 @@ def register_spec(
         folder = Path(specs_dir or default_specs_dir())
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / loader_file_name(spec)
-        if not target.exists() or target.read_text(encoding="utf-8") != text:
-            tmp = folder / f".{target.name}.tmp"
-            tmp.write_text(text, encoding="utf-8")
-            tmp.replace(target)
+        write_if_changed(target, text)
         loader_path = str(target)
     return Registration(spec, store.uri(key), created, loader_path)
 
@@ -117,10 +115,7 @@ def register_launch_plan(
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{tenant.project}.{tenant.domain}.{plan.name}.json"
     text = dump_launch_plan(plan)
-    if not target.exists() or target.read_text(encoding="utf-8") != text:
-        tmp = folder / f".{target.name}.tmp"
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(target)
+    write_if_changed(target, text)
     return Registration(plan.workflow, workflow.spec_uri, workflow.created, str(target))
 
 

@@ -16,6 +16,7 @@ import json
 from pathlib import Path
 
 from flytepath_airflow.ir.spec_io import json_schema
+from flytepath_airflow.utils.atomic import write_if_changed
 
 SCHEMA_PATH = Path(__file__).with_name("workflow_spec.schema.json")
 """Where the committed schema lives (inside the package, so it ships in the wheel)."""
@@ -32,12 +33,7 @@ def render_schema() -> str:
 def write_schema(path: Path = SCHEMA_PATH) -> bool:
     """Write the schema to `path`; return True when the file changed."""
     text = render_schema()
-    if path.exists() and path.read_text(encoding="utf-8") == text:
-        return False
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-    return True
+    return write_if_changed(path, text)
 
 
 __all__ = ["REGENERATE_COMMAND", "SCHEMA_PATH", "render_schema", "write_schema"]
