@@ -9,7 +9,7 @@ literals naming direct downstream tasks) and every condition compares (`==, !=, 
 upstream task's output. Anything else raises `NotExpressible` with the reason, and the
 branch stays an Airflow branch task.
 
-`read_branch` only reads the function's AST; the caller (extract) says what each
+`read_branch` only reads the function's AST; the caller (branch_operators) says what each
 argument is bound to and what type each operand has.
 
 Must not import airflow.

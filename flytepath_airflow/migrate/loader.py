@@ -118,7 +118,9 @@ def convert_file(path: str, package: str) -> dict[str, Any]:
     """Load `path` with a DagBag and convert every DAG it defines (in this process)."""
     from airflow.dag_processing.dagbag import DagBag
 
-    from flytepath_airflow.migrate.extract import DagConverter, DagResult
+    # Imported in the child (prewarmed before the fork), not when the CLI imports the loader.
+    from flytepath_airflow.migrate.extract import DagConverter
+    from flytepath_airflow.migrate.results import DagResult
 
     source = Path(path).read_text(encoding="utf-8", errors="replace")
     bag = DagBag(dag_folder=path, safe_mode=False, load_op_links=False)
