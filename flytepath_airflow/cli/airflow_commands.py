@@ -20,6 +20,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from flytepath_airflow.utils.atomic import write_if_changed
+
 if TYPE_CHECKING:
     import typer
 
@@ -62,8 +64,8 @@ class EmbeddedAirflow:
         """Create the folders and (re)write the FlytePath DAG files."""
         for folder in (self.airflow_home, self.dags_dir, self.specs_dir):
             folder.mkdir(parents=True, exist_ok=True)
-        _write_if_changed(self.dags_dir / "flytepath_dags.py", LOADER_SOURCE)
-        _write_if_changed(self.dags_dir / "flytepath_spec_errors.py", ERRORS_SOURCE)
+        write_if_changed(self.dags_dir / "flytepath_dags.py", LOADER_SOURCE)
+        write_if_changed(self.dags_dir / "flytepath_spec_errors.py", ERRORS_SOURCE)
 
     def env(self, base: dict[str, str] | None = None) -> dict[str, str]:
         """The environment Airflow must see (set before it is imported)."""
@@ -90,7 +92,7 @@ class EmbeddedAirflow:
         from flytepath_airflow.platform.naming import dag_id_for
 
         path = self.specs_dir / f"{dag_id_for(spec)}.json"
-        _write_if_changed(path, dump_spec(spec))
+        write_if_changed(path, dump_spec(spec))
         return path
 
     def publish_launch_plan(self, plan: LaunchPlanSpec) -> Path:
@@ -107,16 +109,8 @@ def _publish_plan(specs_dir: Path, plan: LaunchPlanSpec) -> Path:
     from flytepath_airflow.ir.spec_io import dump_launch_plan
 
     path = specs_dir / f"{launch_plan_dag_id(plan)}.json"
-    _write_if_changed(path, dump_launch_plan(plan))
+    write_if_changed(path, dump_launch_plan(plan))
     return path
-
-
-def _write_if_changed(path: Path, text: str) -> None:
-    if path.exists() and path.read_text(encoding="utf-8") == text:
-        return
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def run_with_airflow(

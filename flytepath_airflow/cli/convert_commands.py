@@ -80,9 +80,9 @@ def register(app: typer.Typer) -> None:
         else:
             run = convert_folder(options)
         if report is not None:
-            from flytepath_airflow.migrate.convert import write_atomic
+            from flytepath_airflow.utils.atomic import write_if_changed
 
-            write_atomic(report, render_markdown(run.report))
+            write_if_changed(report, render_markdown(run.report))
         for line in summary_lines(run.report):
             typer.echo(line, err=True)
         tasks = max(1, run.summary["tasks"])

@@ -14,6 +14,7 @@ from typing import Any
 import typer
 
 from flytepath_airflow.errors import FlytePathError, FlytePathUserError, TaskExecutionError
+from flytepath_airflow.utils.atomic import atomic_write_text
 
 app = typer.Typer(
     name="flytepath",
@@ -47,10 +48,7 @@ def compile(
     if output is None:
         sys.stdout.write(text)
         return
-    output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = output.with_name(f".{output.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(output)
+    atomic_write_text(output, text)
     _err(f"compiled {spec.name} version {spec.version} -> {output}")
 
 

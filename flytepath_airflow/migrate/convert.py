@@ -31,6 +31,7 @@ from typing import Any
 
 from flytepath_airflow.errors import FlytePathUserError
 from flytepath_airflow.migrate.loader import FileResult, list_dag_files, run_files
+from flytepath_airflow.utils.atomic import atomic_write_text, write_if_changed
 
 MANIFEST = ".flytepath-convert.json"
 JSON_REPORT = "conversion.json"
@@ -72,19 +73,6 @@ class ConvertRun:
     def summary(self) -> dict[str, Any]:
         """The report's summary figures."""
         return dict(self.report["summary"])
-
-
-def write_atomic(path: Path, text: str) -> None:
-    """Write text via a temporary file and a rename; unchanged files are not touched."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        if path.read_text(encoding="utf-8") == text:
-            return
-    except (FileNotFoundError, UnicodeDecodeError):
-        pass
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
 
 
 def _check_folders(options: ConvertOptions) -> list[str]:
@@ -230,7 +218,7 @@ def _write_outputs(output: Path, written: dict[str, str], previous: list[str],
     if report_text is not None:
         files[JSON_REPORT] = report_text
     for rel, text in sorted(files.items()):
-        write_atomic(output / rel, text)
+        write_if_changed(output / rel, text)
     if report_text is None:
         return
     for rel in sorted(set(previous) - set(files)):
@@ -238,7 +226,7 @@ def _write_outputs(output: Path, written: dict[str, str], previous: list[str],
         if stale.is_file():
             stale.unlink()
     manifest = json.dumps({"files": sorted(files)}, indent=2) + "\n"
-    write_atomic(output / MANIFEST, manifest)
+    write_if_changed(output / MANIFEST, manifest)
 
 
 # --------------------------------------------------------------------------- check
@@ -251,10 +239,7 @@ def _check_child(spec_path: str, out: str) -> None:
     try:
         quiet_child()
         payload = {"dags": [check_spec_file(spec_path)]}
-        tmp = f"{out}.tmp"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(payload, fh, sort_keys=True)
-        os.replace(tmp, out)
+        atomic_write_text(out, json.dumps(payload, sort_keys=True), durable=False)
     except BaseException:
         code = 1
     finally:

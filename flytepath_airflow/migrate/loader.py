@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from flytepath_airflow.utils.atomic import atomic_write_text
+
 _LINE = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+)')
 _SYNTAX_LINE = re.compile(r"\(.*?, line (?P<line>\d+)\)")
 
@@ -97,10 +99,7 @@ def _child(path: str, package: str, out: str) -> None:
     try:
         quiet_child()
         payload = convert_file(path, package)
-        tmp = f"{out}.tmp"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(payload, fh, sort_keys=True)
-        os.replace(tmp, out)
+        atomic_write_text(out, json.dumps(payload, sort_keys=True), durable=False)
     except BaseException as exc:  # reported as a crash of this file only
         code = 1
         try:
