@@ -100,10 +100,9 @@ def binding_type(spec: WorkflowSpec, binding: BindingSpec,
                  nodes: Mapping[str, NodeSpec] | None = None) -> LiteralType | None:
     """The type a reference binding produces, or None (a literal, a collection, or a bad ref).
 
-    Parameters:
-        spec: the workflow the binding belongs to.
-        binding: the binding.
-        nodes: the spec's nodes by id, when the caller has them (saves a scan per call).
+    :param spec: the workflow the binding belongs to.
+    :param binding: the binding.
+    :param nodes: the spec's nodes by id, when the caller has them (saves a scan per call).
     """
     if isinstance(binding, InputRef):
         var = spec.interface.input(binding.name)
@@ -758,16 +757,14 @@ def _holds_blob(lt: LiteralType) -> bool:
 def check_workflow(spec: WorkflowSpec, locate: Locate | None = None) -> None:
     """Run every static graph check on `spec`; raise the first problem found.
 
-    Parameters:
-        spec: the workflow to check (not modified).
-        locate: maps a spec field path such as ("nodes", 2, "inputs", "x") to a
-            "file:line" string (or None) so messages can point at the source.
+    :param spec: the workflow to check (not modified).
+    :param locate: maps a spec field path such as ("nodes", 2, "inputs", "x") to a
+        "file:line" string (or None) so messages can point at the source.
 
-    Raises:
-        TypeMismatchError: a binding's type cannot feed its target, or a literal does not
-            match its declared type.
-        CompileError: any other problem (duplicate ids, unknown tasks, nodes, inputs or
-            outputs, missing required inputs, unbound workflow outputs, cycles).
+    :raises TypeMismatchError: a binding's type cannot feed its target, or a literal does not
+        match its declared type.
+    :raises CompileError: any other problem (duplicate ids, unknown tasks, nodes, inputs or
+        outputs, missing required inputs, unbound workflow outputs, cycles).
     """
     _Checker(spec, locate).run()
 

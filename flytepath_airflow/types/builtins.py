@@ -95,12 +95,11 @@ def _is_number(value: Any) -> bool:
 class ScalarTransformer(TypeTransformer[Any]):
     """One scalar Python class <-> one simple literal type.
 
-    Args:
-        literal_name: the `SimpleType` name (and the transformer's name).
-        py_class: the Python class, matched exactly (bool is not taken for int).
-        encode: value -> literal, or None when the value does not fit.
-        decode: literal -> value, or None when the literal does not fit.
-        hint: appended to errors (the expected form).
+    :param literal_name: the `SimpleType` name (and the transformer's name).
+    :param py_class: the Python class, matched exactly (bool is not taken for int).
+    :param encode: value -> literal, or None when the value does not fit.
+    :param decode: literal -> value, or None when the literal does not fit.
+    :param hint: appended to errors (the expected form).
     """
 
     def __init__(

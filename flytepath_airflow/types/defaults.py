@@ -35,8 +35,7 @@ def _all_builtins() -> list[TypeTransformer[Any]]:
 def builtin_engine(*, load_plugins: bool = False) -> TypeEngine:
     """A new engine with every builtin transformer registered.
 
-    Args:
-        load_plugins: also load the `flytepath.plugins` entry points on first use.
+    :param load_plugins: also load the `flytepath.plugins` entry points on first use.
     """
     return TypeEngine(_all_builtins(), load_plugins=load_plugins)
 

@@ -82,10 +82,9 @@ def type_path(py_type: Any) -> str:
 class UnsupportedTypeError(errors.UnsupportedTypeError):
     """A Python type that no registered transformer can describe.
 
-    Attributes:
-        py_type: the innermost type that is not supported.
-        reason: why, when something more specific than "no transformer" is known.
-        found_at: where it was found, outermost first (`mod.Metrics`, `field 'meta'`).
+    :ivar py_type: the innermost type that is not supported.
+    :ivar reason: why, when something more specific than "no transformer" is known.
+    :ivar found_at: where it was found, outermost first (`mod.Metrics`, `field 'meta'`).
     """
 
     def __init__(
@@ -132,8 +131,7 @@ class TypeTransformer(abc.ABC, Generic[T]):
     def get_literal_type(self, py_type: Any, engine: TypeEngine) -> LiteralType:
         """The spec type of `py_type`.
 
-        Raises:
-            UnsupportedTypeError: when `py_type` is in this family but cannot be described.
+        :raises UnsupportedTypeError: when `py_type` is in this family but cannot be described.
         """
 
     @abc.abstractmethod
@@ -147,16 +145,14 @@ class TypeTransformer(abc.ABC, Generic[T]):
     ) -> Any:
         """Encode `value` as a literal.
 
-        Args:
-            value: the Python value.
-            py_type: the type it was declared as.
-            engine: for nested values.
-            ctx: blob storage, needed by files, data frames and pickles.
-            name: where the value sits (`o0`, `o0[2].model`); used in error messages and as
-                the base of blob names.
+        :param value: the Python value.
+        :param py_type: the type it was declared as.
+        :param engine: for nested values.
+        :param ctx: blob storage, needed by files, data frames and pickles.
+        :param name: where the value sits (`o0`, `o0[2].model`); used in error messages and as
+            the base of blob names.
 
-        Raises:
-            LiteralValueError: when `value` does not fit `py_type`.
+        :raises LiteralValueError: when `value` does not fit `py_type`.
         """
 
     @abc.abstractmethod
@@ -165,8 +161,7 @@ class TypeTransformer(abc.ABC, Generic[T]):
     ) -> T:
         """Decode a literal into a value of `py_type`; strict (an int does not take 1.5).
 
-        Raises:
-            LiteralValueError: when `literal` does not fit `py_type`.
+        :raises LiteralValueError: when `literal` does not fit `py_type`.
         """
 
     def __repr__(self) -> str:
@@ -201,9 +196,8 @@ def plugin_entry_points() -> Iterable[PluginEntryPoint]:
 class TypeEngine:
     """A registry of transformers, and the conversions that go through it.
 
-    Args:
-        transformers: registered in order (later ones are asked first when matching).
-        load_plugins: load the `flytepath.plugins` entry points on first use.
+    :param transformers: registered in order (later ones are asked first when matching).
+    :param load_plugins: load the `flytepath.plugins` entry points on first use.
     """
 
     def __init__(
@@ -224,9 +218,8 @@ class TypeEngine:
     def register(self, transformer: TypeTransformer[Any]) -> None:
         """Add a transformer.
 
-        Raises:
-            DuplicateTransformerError: another transformer already has its `name`.
-            TypeError: `transformer` is not a TypeTransformer or has no name.
+        :raises DuplicateTransformerError: another transformer already has its `name`.
+        :raises TypeError: `transformer` is not a TypeTransformer or has no name.
         """
         if not isinstance(transformer, TypeTransformer):
             raise TypeError(
@@ -287,8 +280,7 @@ class TypeEngine:
         For `Annotated[T, ...]` the matched form is the whole annotation when a transformer
         claims it, else bare `T`.
 
-        Raises:
-            UnsupportedTypeError: nothing matches.
+        :raises UnsupportedTypeError: nothing matches.
         """
         self._ensure_plugins()
         py_type = _normalize(py_type)
@@ -323,9 +315,8 @@ class TypeEngine:
     def to_literal_type(self, py_type: Any) -> LiteralType:
         """The spec `LiteralType` of a Python type.
 
-        Raises:
-            UnsupportedTypeError: the type (or a part of it) is not supported; `py_type`
-                on the error is the part, and the message says how to fix it.
+        :raises UnsupportedTypeError: the type (or a part of it) is not supported; `py_type`
+            on the error is the part, and the message says how to fix it.
         """
         py_type = _normalize(py_type)
         cached = self._cached_literal_type(py_type)
@@ -363,16 +354,14 @@ class TypeEngine:
     ) -> Any:
         """Encode a Python value of type `py_type` as a literal (a JSON-compatible value).
 
-        Args:
-            value: the value.
-            py_type: its declared type.
-            ctx: blob storage for files, directories, data frames and pickles.
-            name: where the value sits (an output name, say): used in error messages and
-                as the base of blob names.
+        :param value: the value.
+        :param py_type: its declared type.
+        :param ctx: blob storage for files, directories, data frames and pickles.
+        :param name: where the value sits (an output name, say): used in error messages and
+            as the base of blob names.
 
-        Raises:
-            UnsupportedTypeError: `py_type` is not supported.
-            LiteralValueError: the value does not fit the type (or needs a ctx).
+        :raises UnsupportedTypeError: `py_type` is not supported.
+        :raises LiteralValueError: the value does not fit the type (or needs a ctx).
         """
         lt = self.to_literal_type(py_type)
         transformer, matched = self.get_transformer(py_type)
@@ -390,9 +379,8 @@ class TypeEngine:
         are not fields are ignored, since a struct with more fields may be cast to one with
         fewer.
 
-        Raises:
-            UnsupportedTypeError: `py_type` is not supported.
-            LiteralValueError: the literal does not fit the type (or needs a ctx).
+        :raises UnsupportedTypeError: `py_type` is not supported.
+        :raises LiteralValueError: the literal does not fit the type (or needs a ctx).
         """
         lt = self.to_literal_type(py_type)
         transformer, matched = self.get_transformer(py_type)
@@ -409,8 +397,7 @@ class TypeEngine:
         `Annotated[T, HashMethod(fn)]` hashes `fn(value)`; otherwise the value is encoded
         and hashed like `hash_literal` (blobs count by content, not by location).
 
-        Raises:
-            LiteralValueError: the value does not fit, or `fn` returned neither str nor bytes.
+        :raises LiteralValueError: the value does not fit, or `fn` returned neither str nor bytes.
         """
         method = next(
             (m for m in annotated_parts(_normalize(py_type))[1] if isinstance(m, HashMethod)),

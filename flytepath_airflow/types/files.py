@@ -151,8 +151,7 @@ class _BlobHandle(os.PathLike[str]):
 class File(_BlobHandle):
     """A file: a local path a task produced, or a handle to a stored file.
 
-    Args:
-        path_or_uri: a local path, a `file://` URI, or any fsspec URI (`s3://...`).
+    :param path_or_uri: a local path, a `file://` URI, or any fsspec URI (`s3://...`).
 
     `path` gives a local path (downloading a stored file on first access), `uri` where it
     is stored, `open(mode)` opens it.
@@ -198,8 +197,7 @@ class File(_BlobHandle):
 class Directory(_BlobHandle):
     """A directory tree: a local directory a task produced, or a handle to a stored one.
 
-    Args:
-        path_or_uri: a local path, a `file://` URI, or any fsspec URI (`s3://...`).
+    :param path_or_uri: a local path, a `file://` URI, or any fsspec URI (`s3://...`).
 
     `path` gives a local directory (downloading on first access); iterating yields a
     `File` for every file in it, recursively, sorted by relative path.

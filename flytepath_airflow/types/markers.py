@@ -38,10 +38,9 @@ class Pickled:
 class HashMethod:
     """Marker: compute the cache-key hash of a value as sha256 of `fn(value)`.
 
-    Args:
-        fn: called with the Python value; must return `str` or `bytes`. Use it for values
-            whose stored form is not a stable identity (a data frame written by different
-            library versions, for example).
+    :param fn: called with the Python value; must return `str` or `bytes`. Use it for values
+        whose stored form is not a stable identity (a data frame written by different
+        library versions, for example).
     """
 
     def __init__(self, fn: Callable[[Any], str | bytes]) -> None:
@@ -66,9 +65,8 @@ class Columns(Mapping[str, Any]):
     Python identifiers. The frame may have more columns than declared; declared ones
     must be present (and, for simple types, have a compatible dtype).
 
-    Args:
-        mapping: column name -> Python type, for names that are not identifiers.
-        **columns: column name -> Python type.
+    :param mapping: column name -> Python type, for names that are not identifiers.
+    :param columns: column name -> Python type.
     """
 
     def __init__(self, mapping: Mapping[str, Any] | None = None, /, **columns: Any) -> None:
