@@ -21,6 +21,9 @@ from pydantic import (
     model_validator,
 )
 
+from flytepath_airflow.errors import CompileError
+from flytepath_airflow.ir.quantities import QuantityError, check_quantity
+
 SCHEMA_VERSION: Literal[1] = 1
 
 JsonValue = Any
@@ -276,9 +279,6 @@ class PodOverridesSpec(SpecModel):
         :param where: where the task is defined ("pipeline.py:12"), for the message.
         """
         from pydantic import ValidationError
-
-        from flytepath_airflow.errors import CompileError
-        from flytepath_airflow.ir.quantities import QuantityError, check_quantity
 
         at = f" ({where})" if where else ""
         if isinstance(options, PodOverridesSpec):

@@ -30,7 +30,10 @@ from pathlib import Path
 from typing import Any
 
 from flytepath_airflow.errors import FlytePathUserError
-from flytepath_airflow.migrate.loader import FileResult, list_dag_files, run_files
+from flytepath_airflow.migrate.loader import FileResult, list_dag_files, quiet_child, run_files
+from flytepath_airflow.migrate.rebuild import build_converted_dag, dump_converted, load_converted
+from flytepath_airflow.migrate.report import build_report
+from flytepath_airflow.migrate.structure import compare, structure_of
 from flytepath_airflow.utils.atomic import atomic_write_text, write_if_changed
 
 MANIFEST = ".flytepath-convert.json"
@@ -119,9 +122,6 @@ def convert_folder(options: ConvertOptions,
     :param progress: called as (phase, done, total) while files are processed.
     :raises ConvertError: when the folders cannot be used; nothing is written then.
     """
-    from flytepath_airflow.migrate.rebuild import dump_converted
-    from flytepath_airflow.migrate.report import build_report
-
     previous = _check_folders(options)
     source = options.source.resolve()
     root = source if source.is_dir() else source.parent
@@ -233,8 +233,6 @@ def _write_outputs(output: Path, written: dict[str, str], previous: list[str],
 
 
 def _check_child(spec_path: str, out: str) -> None:
-    from flytepath_airflow.migrate.loader import quiet_child
-
     code = 0
     try:
         quiet_child()
@@ -248,9 +246,6 @@ def _check_child(spec_path: str, out: str) -> None:
 
 def check_spec_file(spec_path: str) -> dict[str, Any]:
     """Build one converted spec file into a DAG (in this process) and reduce it to structure."""
-    from flytepath_airflow.migrate.rebuild import build_converted_dag, load_converted
-    from flytepath_airflow.migrate.structure import structure_of
-
     folder = str(Path(spec_path).resolve().parent)
     if folder not in sys.path:
         sys.path.insert(0, folder)
@@ -265,8 +260,6 @@ def check_spec_file(spec_path: str) -> dict[str, Any]:
 def check_specs(output: Path, dags: list[dict[str, Any]], options: ConvertOptions,
                 progress: Callable[[str, int, int], None] | None) -> dict[str, dict[str, Any]]:
     """Build each written spec back into a DAG and compare it with the original structure."""
-    from flytepath_airflow.migrate.structure import compare
-
     paths = [output / dag["spec_file"] for dag in dags]
     done = [0]
 

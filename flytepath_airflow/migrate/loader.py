@@ -23,6 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from flytepath_airflow.migrate.extract import DagConverter
+from flytepath_airflow.migrate.results import DagResult
+from flytepath_airflow.types import default_engine
 from flytepath_airflow.utils.atomic import atomic_write_text
 
 _LINE = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+)')
@@ -117,10 +120,6 @@ def convert_file(path: str, package: str) -> dict[str, Any]:
     """Load `path` with a DagBag and convert every DAG it defines (in this process)."""
     from airflow.dag_processing.dagbag import DagBag
 
-    # Imported in the child (prewarmed before the fork), not when the CLI imports the loader.
-    from flytepath_airflow.migrate.extract import DagConverter
-    from flytepath_airflow.migrate.results import DagResult
-
     source = Path(path).read_text(encoding="utf-8", errors="replace")
     bag = DagBag(dag_folder=path, safe_mode=False, load_op_links=False)
     errors = []
@@ -165,8 +164,6 @@ def _prewarm() -> None:
             importlib.import_module(name)
         except ImportError:  # an optional part; the child reports what it misses
             continue
-    from flytepath_airflow.types import default_engine
-
     default_engine()
 
 

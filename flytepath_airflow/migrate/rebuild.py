@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from flytepath_airflow.backends.airflow import dag_builder
 from flytepath_airflow.errors import SpecError
 from flytepath_airflow.ir.models import LaunchPlanSpec, ScheduleSpec, WorkflowSpec
 from flytepath_airflow.ir.spec_io import parse_spec_document
@@ -53,8 +54,6 @@ def load_converted(path: str | Path) -> ConvertedSpec:
 
 def build_converted_dag(spec: ConvertedSpec, settings: Any = None) -> tuple[Any, list[str]]:
     """The Airflow DAG FlytePath builds from a converted spec, and notes on how it was built."""
-    from flytepath_airflow.backends.airflow import dag_builder
-
     if isinstance(spec, WorkflowSpec):
         return dag_builder.build_dag(spec, settings), []
     plan_builder = getattr(dag_builder, "build_launch_plan_dag", None)

@@ -40,6 +40,9 @@ from flytepath_airflow.ir.models import (
 )
 from flytepath_airflow.runtime.run import read_entry
 from flytepath_airflow.stores.blob import BlobIntegrityError, BlobStore
+from flytepath_airflow.types import HashMethod, default_engine
+from flytepath_airflow.types.engine import hash_literal
+from flytepath_airflow.types.markers import annotated_parts
 
 logger = logging.getLogger(__name__)
 
@@ -82,8 +85,6 @@ def compute_key(
 
     `value_hashes` holds precomputed hashes for inputs with a HashMethod.
     """
-    from flytepath_airflow.types.engine import hash_literal
-
     assert task.cache is not None
     ignored = set(task.cache.ignore_inputs)
     hashes = dict(value_hashes or {})
@@ -108,9 +109,6 @@ def compute_key(
 def hash_method_inputs(py_inputs: dict[str, Any], values: dict[str, Any],
                        ignored: tuple[str, ...]) -> dict[str, str]:
     """Hashes of the inputs whose annotation carries a HashMethod."""
-    from flytepath_airflow.types import HashMethod, default_engine
-    from flytepath_airflow.types.markers import annotated_parts
-
     engine = default_engine()
     out = {}
     for name, tp in py_inputs.items():

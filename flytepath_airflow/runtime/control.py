@@ -36,9 +36,12 @@ from flytepath_airflow.ir.models import (
 from flytepath_airflow.runtime.metadata import metadata_store
 from flytepath_airflow.runtime.run import (
     attempt_key,
+    collect_outputs,
+    load_run_spec,
     node_key,
     pointer_entry,
     pointer_key,
+    prepare_run,
     read_entry,
     resolve_binding,
     run_key,
@@ -307,8 +310,6 @@ def start_dynamic_child(spec: WorkflowSpec, node_id: str, child: WorkflowSpec,
                         run_id: str, store: BlobStore,
                         options: dict[str, Any]) -> dict[str, Any]:
     """Prepare the child run of a dynamic node and record its plan (levels of node ids)."""
-    from flytepath_airflow.runtime.run import prepare_run
-
     task = spec.task_of(spec.node(node_id))
     max_levels = task.dynamic.max_levels if task.dynamic else 8
     levels = levels_of(child)
@@ -344,8 +345,6 @@ def read_dynamic_plan(run_id: str, node_id: str, root: str) -> dict[str, Any]:
 def collect_dynamic(spec: WorkflowSpec, node_id: str, run_id: str,
                     root: str) -> dict[str, Any]:
     """Publish dynamic node `node_id` with the outputs of the child run it started."""
-    from flytepath_airflow.runtime.run import collect_outputs, load_run_spec
-
     plan = read_dynamic_plan(run_id, node_id, root)
     child_id = plan["child_run_id"]
     child = load_run_spec(child_id, root)

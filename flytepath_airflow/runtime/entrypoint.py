@@ -21,6 +21,19 @@ import logging
 import sys
 from typing import Any
 
+# Module level: running any node imports the executor, the store and the metadata store
+# anyway, so importing them lazily would only speed up --help.
+from flytepath_airflow.errors import (
+    FlytePathSystemError,
+    FlytePathUserError,
+    TaskExecutionError,
+)
+from flytepath_airflow.ir.spec_io import load_spec
+from flytepath_airflow.runtime.control import guarded_out
+from flytepath_airflow.runtime.executor import _failure, execute_node
+from flytepath_airflow.runtime.run import attempt_key, prepare_run, read_pointer
+from flytepath_airflow.stores.blob import BlobStore, default_root
+
 EXIT_OK = 0
 EXIT_USAGE = 2
 EXIT_USER_ERROR = 10
@@ -51,11 +64,6 @@ def _parser() -> argparse.ArgumentParser:
 
 def _run(spec: Any, args: argparse.Namespace, root: str) -> tuple[bool, dict[str, Any]]:
     """Run the node (or element); returns (skipped, published pointer)."""
-    from flytepath_airflow.runtime.control import guarded_out
-    from flytepath_airflow.runtime.executor import execute_node
-    from flytepath_airflow.runtime.run import read_pointer
-    from flytepath_airflow.stores.blob import BlobStore
-
     try:
         node = spec.node(args.node)
     except KeyError:
@@ -65,6 +73,7 @@ def _run(spec: Any, args: argparse.Namespace, root: str) -> tuple[bool, dict[str
     if node is None or node.kind == "task" or args.item is not None:
         return False, execute_node(spec, args.node, args.run_id, args.attempt, root,
                                    item=args.item)
+    # Function-level: node_runner imports this module's exit codes (a cycle in the runtime).
     from flytepath_airflow.runtime.node_runner import NodeRunner
 
     runner = NodeRunner(spec, args.run_id, root, False,
@@ -72,9 +81,6 @@ def _run(spec: Any, args: argparse.Namespace, root: str) -> tuple[bool, dict[str
                                                        file=sys.stderr))
     failure = runner.run(node)
     if failure is not None:
-        from flytepath_airflow.runtime.executor import _failure
-        from flytepath_airflow.runtime.run import attempt_key
-
         kind, message = failure[0], failure[1] or "failed"
         raise _failure(BlobStore(root), attempt_key(args.run_id, args.node, args.attempt),
                        args.node, kind, RuntimeError(message), message)
@@ -86,15 +92,6 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from flytepath_airflow.errors import (
-        FlytePathSystemError,
-        FlytePathUserError,
-        TaskExecutionError,
-    )
-    from flytepath_airflow.ir.spec_io import load_spec
-    from flytepath_airflow.runtime.run import prepare_run
-    from flytepath_airflow.stores.blob import default_root
-
     root = args.root or default_root()
     try:
         spec = load_spec(args.spec)

@@ -31,6 +31,9 @@ from flytepath_airflow.ir.models import (
 )
 from flytepath_airflow.ir.spec_io import dump_spec, loads_spec
 from flytepath_airflow.stores.blob import BlobIntegrityError, BlobStore
+from flytepath_airflow.stores.metadata import MetadataStore
+from flytepath_airflow.types.render import render_type
+from flytepath_airflow.types.validate import validate_literal
 
 INLINE_LIMIT = 1024
 """Literals whose JSON is longer than this many bytes go to a blob, not the pointer."""
@@ -78,9 +81,6 @@ def sanitize_run_id(run_id: str) -> str:
 
 def validate_inputs(spec: WorkflowSpec, inputs: dict[str, Any]) -> dict[str, Any]:
     """Check input literals against the workflow interface and fill in defaults."""
-    from flytepath_airflow.types.render import render_type
-    from flytepath_airflow.types.validate import validate_literal
-
     known = {v.name for v in spec.interface.inputs}
     unknown = sorted(set(inputs) - known)
     if unknown:
@@ -137,8 +137,6 @@ def prepare_run(
             )
         return run_id
     store.write_bytes(f"{run_key(run_id)}/spec.json", dump_spec(spec).encode())
-    from flytepath_airflow.stores.metadata import MetadataStore
-
     images = sorted({t.image or (t.container.image if t.container else None) or ""
                      for t in spec.tasks.values()} - {""})
     meta = MetadataStore(metadata_url)
@@ -163,8 +161,6 @@ def prepare_run(
 
 def finish_run(result: RunResult, *, metadata_url: str | None = None) -> None:
     """Record how a run ended (execution row and a run-level event)."""
-    from flytepath_airflow.stores.metadata import MetadataStore
-
     meta = MetadataStore(metadata_url)
     try:
         status = "succeeded" if result.succeeded else "failed"

@@ -25,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from flytepath_airflow.errors import CompileError
+from flytepath_airflow.errors import CompileError, FlytePathUserError
 from flytepath_airflow.ir.models import (
     BindingSpec,
     BranchSpec,
@@ -51,6 +51,9 @@ from flytepath_airflow.sdk.promise import (
     active_trace,
     caller_location,
 )
+from flytepath_airflow.types import default_engine
+from flytepath_airflow.types.casting import castability_error
+from flytepath_airflow.types.render import render_type
 
 _BOOL = SimpleType(name="bool")
 
@@ -176,9 +179,6 @@ class ConditionalSection:
                 "Compare one output with a constant or another output; combine comparisons "
                 "with &, | and ~ (each comparison in parentheses)."
             )
-        from flytepath_airflow.errors import FlytePathUserError
-        from flytepath_airflow.types import default_engine
-
         try:
             literal = default_engine().to_literal(value, type(value), None, "constant")
         except FlytePathUserError as exc:
@@ -245,9 +245,6 @@ class ConditionalSection:
                 trace.nodes[i] = node.model_copy(update={"guard": guard})
 
     def _finish(self) -> Any:
-        from flytepath_airflow.types.casting import castability_error
-        from flytepath_airflow.types.render import render_type
-
         trace = self.trace
         live = [(i, c) for i, c in enumerate(self.cases) if c.fail is None]
         common: list[str] = []

@@ -27,9 +27,13 @@ from flytepath_airflow.ir.models import (
     ScheduleSpec,
     SimpleType,
 )
+from flytepath_airflow.ir.spec_io import launch_plan_version
+from flytepath_airflow.sdk.compiler import compile_workflow
 from flytepath_airflow.sdk.promise import active_trace, caller_location
 from flytepath_airflow.sdk.workflow import PythonWorkflow
 from flytepath_airflow.translators.schedules import cron_problem, timezone_problem
+from flytepath_airflow.types import default_engine
+from flytepath_airflow.types.render import render_type
 
 _DATETIME = SimpleType(name="datetime")
 
@@ -205,8 +209,6 @@ class LaunchPlan:
             )
 
     def _literals(self, values: dict[str, Any], label: str) -> dict[str, Any]:
-        from flytepath_airflow.types import default_engine
-
         engine = default_engine()
         py = self.workflow.python_interface.inputs
         out = {}
@@ -215,8 +217,6 @@ class LaunchPlan:
                 out[key] = engine.to_literal(value, py[key], None, key)
             except FlytePathUserError as exc:
                 var = self.workflow.interface.input(key)
-                from flytepath_airflow.types.render import render_type
-
                 shown = render_type(var.type) if var is not None else "?"
                 raise CompileError(
                     f"launch plan '{self.name}' ({self.location}): {label} '{key}' = "
@@ -227,10 +227,6 @@ class LaunchPlan:
 
     def compile(self, project: str = "default", domain: str = "development") -> LaunchPlanSpec:
         """The versioned LaunchPlanSpec (with the compiled workflow) for one tenant."""
-        from flytepath_airflow.ir.spec_io import launch_plan_version
-
-        # Function-level: the compiler imports this module (a cycle inside the SDK).
-        from flytepath_airflow.sdk.compiler import compile_workflow
         self._check_names()
         spec = compile_workflow(self.workflow, project=project, domain=domain)
         defaults = self._literals(self.default_inputs, "default input")
@@ -290,7 +286,8 @@ class LaunchPlan:
         kickoff = self.kickoff_input
         if kickoff is not None and kickoff not in inputs:
             inputs[kickoff] = dt.datetime.now(dt.timezone.utc)
-        # Function-level: local calls compile through the compiler, which imports this module.
+        # Lazy: sdk.local loads the runtime (executor, metadata store, SQLAlchemy), which
+        # would almost double the import time of every workflow file that imports the SDK.
         from flytepath_airflow.sdk.local import run_workflow_locally
         return run_workflow_locally(self.workflow, inputs)
 

@@ -29,6 +29,8 @@ from flytepath_airflow.ir.models import (
 )
 from flytepath_airflow.sdk.promise import Promise, TraceContext, active_trace, caller_location
 from flytepath_airflow.sdk.task import PythonTask
+from flytepath_airflow.types.casting import castability_error
+from flytepath_airflow.types.render import render_type
 
 
 class MapTask:
@@ -142,9 +144,6 @@ def _literal_length(binding: BindingSpec) -> int | None:
 
 def _trace_map(trace: TraceContext, mapped: MapTask, kwargs: dict[str, Any],
                location: str) -> Any:
-    from flytepath_airflow.types.casting import castability_error
-    from flytepath_airflow.types.render import render_type
-
     task = mapped.task
     short = task.fn.__name__
     spec = task.to_spec()

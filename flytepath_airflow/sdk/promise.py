@@ -15,7 +15,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from flytepath_airflow.errors import CompileError, TypeMismatchError
+from flytepath_airflow.errors import CompileError, FlytePathUserError, TypeMismatchError
 from flytepath_airflow.ir.models import (
     BindingSpec,
     BranchSpec,
@@ -40,6 +40,10 @@ from flytepath_airflow.ir.models import (
     UnionType,
     Variable,
 )
+from flytepath_airflow.types import default_engine
+from flytepath_airflow.types.casting import castability_error
+from flytepath_airflow.types.render import render_type
+from flytepath_airflow.types.validate import validate_literal
 from flytepath_airflow.utils.suggest import closest
 
 if TYPE_CHECKING:
@@ -338,9 +342,6 @@ class TraceContext:
         `owner` names the callee in messages ("task 'add'"); `fixed` are arguments a
         partial already binds (they may not be passed again).
         """
-        from flytepath_airflow.types.casting import castability_error
-        from flytepath_airflow.types.render import render_type
-
         inputs: dict[str, BindingSpec] = {}
         for name, value in kwargs.items():
             var = interface.input(name)
@@ -402,6 +403,7 @@ class TraceContext:
         like a task call), its nodes join the group `(call_id,)`, and its outputs become
         promises of the inlined nodes.
         """
+        # Function-level: workflow.py imports this module to trace a body (a cycle in the SDK).
         from flytepath_airflow.sdk.workflow import trace_body
 
         location = caller_location()
@@ -508,11 +510,6 @@ class TraceContext:
     @staticmethod
     def _constant(value: Any, target: LiteralType, py_type: Any, what: str,
                   location: str) -> Any:
-        from flytepath_airflow.errors import FlytePathUserError
-        from flytepath_airflow.types import default_engine
-        from flytepath_airflow.types.render import render_type
-        from flytepath_airflow.types.validate import validate_literal
-
         try:
             if py_type is not None:
                 return default_engine().to_literal(value, py_type, None, "constant")

@@ -21,6 +21,7 @@ from flytepath_airflow.sdk.compiler import compile_workflow, task_spec_workflow
 from flytepath_airflow.sdk.launch_plan import LaunchPlan
 from flytepath_airflow.sdk.task import PythonTask
 from flytepath_airflow.sdk.workflow import PythonWorkflow
+from flytepath_airflow.translators.yaml import compile_yaml
 
 
 def _module_name_for(path: Path) -> tuple[str, Path]:
@@ -130,9 +131,6 @@ def load_target(target: str, *, project: str | None = None, domain: str | None =
     """
     lowered = target.lower()
     if lowered.endswith((".yaml", ".yml")):
-        # Lazy: only YAML targets need the YAML front-end (and PyYAML).
-        from flytepath_airflow.translators.yaml import compile_yaml
-
         return compile_yaml(target, project=project, domain=domain)
     if lowered.endswith(".json"):
         spec = load_spec(target)

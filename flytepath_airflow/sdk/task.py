@@ -27,6 +27,7 @@ from flytepath_airflow.ir.models import (
 from flytepath_airflow.ir.quantities import check_resources
 from flytepath_airflow.runtime.code import code_digest
 from flytepath_airflow.sdk.decorated import DecoratedFunction
+from flytepath_airflow.sdk.promise import active_trace
 from flytepath_airflow.types.signatures import parse_docstring
 from flytepath_airflow.utils.suggest import closest
 
@@ -238,8 +239,6 @@ class PythonTask(DecoratedFunction):
         )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        from flytepath_airflow.sdk.promise import active_trace
-
         trace = active_trace()
         if trace is not None:
             return trace.call_task(self, args, kwargs)

@@ -10,14 +10,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from flytepath_airflow.errors import CompileError
 from flytepath_airflow.ir.models import InputRef, Variable
 from flytepath_airflow.sdk.decorated import DecoratedFunction
-
-if TYPE_CHECKING:
-    from flytepath_airflow.sdk.promise import Promise, TraceContext
+from flytepath_airflow.sdk.promise import (
+    NodeHandle,
+    Promise,
+    TraceContext,
+    active_trace,
+    reset_trace,
+    set_trace,
+)
+from flytepath_airflow.types.casting import castability_error
+from flytepath_airflow.types.render import render_type
 
 
 @dataclass
@@ -56,8 +63,6 @@ class PythonWorkflow(DecoratedFunction):
         return compile_workflow(self, project=project, domain=domain)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        from flytepath_airflow.sdk.promise import active_trace
-
         trace = active_trace()
         if trace is not None:
             return trace.call_workflow(self, args, kwargs)
@@ -77,10 +82,6 @@ def trace_body(wf: PythonWorkflow, trace: TraceContext) -> list[tuple[Variable, 
     Raises CompileError when the body returns something other than promises matching the
     declared outputs, or leaves a conditional without its `else_`.
     """
-    from flytepath_airflow.sdk.promise import NodeHandle, Promise, reset_trace, set_trace
-    from flytepath_airflow.types.casting import castability_error
-    from flytepath_airflow.types.render import render_type
-
     iface = wf.interface
     promises = {
         v.name: Promise(InputRef(name=v.name), v.type, wf.location) for v in iface.inputs
