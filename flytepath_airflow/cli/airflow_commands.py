@@ -1,8 +1,11 @@
-"""CLI commands that need Airflow: `flytepath run` through Airflow, `up` and `render`.
+"""The work behind `flytepath run` through Airflow, `flytepath up` and `flytepath render`.
 
-Importing this module is cheap and does not import Airflow: `run_with_airflow` runs Airflow
-in a child process (`flytepath_airflow.backends.airflow.embedded`, ADR 0006), `up` starts
+`cli/main.py` declares the commands and imports this module only when one of them runs.
+Importing it does not import Airflow (a test checks): `run_with_airflow` runs Airflow in a
+child process (`flytepath_airflow.backends.airflow.embedded`, ADR 0006), `up` starts
 `airflow standalone`, and `render` prints a DAG from the spec without Airflow at all.
+Our own modules it uses (naming, settings, the DAG builder's ids) are imported at module
+level; none of them imports Airflow at module level.
 
 Everything lives under FLYTEPATH_HOME/airflow: airflow.cfg and the SQLite metadata DB
 (created and migrated on first use), the dags folder with the FlytePath DAG file, and the
@@ -20,13 +23,32 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import typer
+
+from flytepath_airflow.backends.airflow.dag_builder import launch_plan_dag_id
+from flytepath_airflow.backends.airflow.schema import render_input_type
+from flytepath_airflow.ir.spec_io import dump_launch_plan, dump_spec, load_spec
+from flytepath_airflow.operators.node import OPTIONS_CONF_KEY, RUN_ID_CONF_KEY
+from flytepath_airflow.platform.naming import dag_id_for, pool_slots_for, task_id_for
+from flytepath_airflow.platform.settings import AirflowBackendSettings
+from flytepath_airflow.runtime.control import FAILURE_KEY
+from flytepath_airflow.runtime.run import (
+    RunResult,
+    collect_outputs,
+    finish_run,
+    new_run_id,
+    read_node_error,
+    read_pointer,
+    run_key,
+    sanitize_run_id,
+    validate_inputs,
+)
+from flytepath_airflow.stores.blob import BlobStore, default_home, default_root
+from flytepath_airflow.stores.metadata import default_metadata_url
 from flytepath_airflow.utils.atomic import write_if_changed
 
 if TYPE_CHECKING:
-    import typer
-
     from flytepath_airflow.ir.models import LaunchPlanSpec, WorkflowSpec
-    from flytepath_airflow.runtime.run import RunResult
 
 ProgressFn = Callable[[str, str, str], None]
 """progress(node, state, detail); state is running, succeeded, failed or retrying."""
@@ -88,9 +110,6 @@ class EmbeddedAirflow:
 
     def publish_spec(self, spec: WorkflowSpec) -> Path:
         """Write the spec where the DAG file finds it: one file per DAG id (latest wins)."""
-        from flytepath_airflow.ir.spec_io import dump_spec
-        from flytepath_airflow.platform.naming import dag_id_for
-
         path = self.specs_dir / f"{dag_id_for(spec)}.json"
         write_if_changed(path, dump_spec(spec))
         return path
@@ -105,9 +124,6 @@ EMBEDDED_MAX_MAP_LENGTH = 100_000
 
 
 def _publish_plan(specs_dir: Path, plan: LaunchPlanSpec) -> Path:
-    from flytepath_airflow.backends.airflow.dag_builder import launch_plan_dag_id
-    from flytepath_airflow.ir.spec_io import dump_launch_plan
-
     path = specs_dir / f"{launch_plan_dag_id(plan)}.json"
     write_if_changed(path, dump_launch_plan(plan))
     return path
@@ -137,25 +153,11 @@ def run_with_airflow(
     :param options: run options (overwrite_cache, code_bundle) recorded with the run.
     :returns: the run's status, the failed node and its error, and the outputs.
     """
-    from flytepath_airflow.operators.node import OPTIONS_CONF_KEY, RUN_ID_CONF_KEY
-    from flytepath_airflow.platform.naming import dag_id_for
-    from flytepath_airflow.platform.settings import AirflowBackendSettings
-    from flytepath_airflow.runtime.run import (
-        RunResult,
-        collect_outputs,
-        finish_run,
-        new_run_id,
-        sanitize_run_id,
-        validate_inputs,
-    )
-
     values = validate_inputs(spec, inputs)  # a bad value fails here, before Airflow starts
     run_id = sanitize_run_id(run_id) if run_id else new_run_id()
     embedded = EmbeddedAirflow(home, root)
     embedded.prepare()
     if launch_plan is not None:
-        from flytepath_airflow.backends.airflow.dag_builder import launch_plan_dag_id
-
         embedded.publish_launch_plan(launch_plan)
         dag_id = launch_plan_dag_id(launch_plan)
     else:
@@ -216,31 +218,20 @@ def run_with_airflow(
         result = RunResult(run_id=run_id, succeeded=False, failed_node=failed_node,
                            error=message, error_kind=kind, node_states=node_states)
     if _run_was_prepared(root, run_id):
-        from flytepath_airflow.stores.metadata import default_metadata_url
-
         # The same metadata store the task processes used (they run with this home).
         finish_run(result, metadata_url=default_metadata_url(home))
     return result
 
 
 def _run_was_prepared(root: str, run_id: str) -> bool:
-    from flytepath_airflow.runtime.run import run_key
-    from flytepath_airflow.stores.blob import BlobStore
-
     return BlobStore(root).exists(f"{run_key(run_id)}/inputs.json")
-
-
-def _task_id(node_id: str) -> str:
-    from flytepath_airflow.platform.naming import task_id_for
-
-    return task_id_for(node_id)
 
 
 def _exit_task_id(node: Any) -> str:
     """The Airflow task whose state is the node's: a map's or dynamic node's `collect`."""
     if node.kind in ("map", "dynamic"):
-        return f"{_task_id(node.id)}.collect"
-    return _task_id(node.id)
+        return f"{task_id_for(node.id)}.collect"
+    return task_id_for(node.id)
 
 
 def _shown_task(event: dict[str, Any]) -> str:
@@ -277,9 +268,6 @@ def _detail(event: dict[str, Any], root: str, run_id: str) -> str:
 
 
 def _node_cache(root: str, run_id: str, node: str) -> dict[str, Any]:
-    from flytepath_airflow.runtime.run import read_pointer
-    from flytepath_airflow.stores.blob import BlobStore
-
     try:
         return dict(read_pointer(BlobStore(root), run_id, node).get("cache") or {})
     except Exception:  # progress is best effort; the run's result says what happened
@@ -287,8 +275,6 @@ def _node_cache(root: str, run_id: str, node: str) -> dict[str, Any]:
 
 
 def _node_error(root: str, run_id: str, node: str, attempt: Any) -> dict[str, Any] | None:
-    from flytepath_airflow.runtime.run import read_node_error
-
     try:
         return read_node_error(run_id, node, int(attempt or 1), root)
     except Exception:
@@ -298,7 +284,7 @@ def _node_error(root: str, run_id: str, node: str, attempt: Any) -> dict[str, An
 def _failure(
     spec: WorkflowSpec, events: list[dict[str, Any]], root: str, run_id: str
 ) -> tuple[str | None, str | None, str | None]:
-    by_task = {_task_id(node.id): node.id for node in spec.nodes}
+    by_task = {task_id_for(node.id): node.id for node in spec.nodes}
     failed = [e for e in events if e.get("event") == "task" and e.get("state") == "failed"]
     # The first failure is the cause; a failure node fails after it, and says so.
     # A map element's failure is the map's cause only through its collect task, which
@@ -322,10 +308,6 @@ def _failure(
 
 
 def _run_failure(root: str, run_id: str) -> dict[str, Any]:
-    from flytepath_airflow.runtime.control import FAILURE_KEY
-    from flytepath_airflow.runtime.run import run_key
-    from flytepath_airflow.stores.blob import BlobStore
-
     try:
         return dict(BlobStore(root).read_json(f"{run_key(run_id)}/{FAILURE_KEY}"))
     except (OSError, ValueError):
@@ -337,10 +319,6 @@ def _run_failure(root: str, run_id: str) -> dict[str, Any]:
 
 def render_spec(spec: WorkflowSpec) -> str:
     """A text view of the DAG build_dag would make: tasks, edges, pools, params."""
-    from flytepath_airflow.backends.airflow.schema import render_input_type
-    from flytepath_airflow.platform.naming import dag_id_for, pool_slots_for, task_id_for
-    from flytepath_airflow.platform.settings import AirflowBackendSettings
-
     settings = AirflowBackendSettings()
     pool = settings.pool_for(spec.tenant.project, spec.tenant.domain)
     lines = [
@@ -452,43 +430,36 @@ def read_admin_password(embedded: EmbeddedAirflow, timeout: float = 120.0) -> st
     return None
 
 
-def register(app: typer.Typer) -> None:
-    """Add `up` and `render` to the `flytepath` CLI."""
-    import typer
+def render(spec_path: str) -> None:
+    """`flytepath render`: print the DAG a compiled spec file becomes.
 
-    @app.command()
-    def render(spec_path: str = typer.Argument(..., help="compiled spec JSON file")) -> None:
-        """Print the Airflow DAG a spec becomes (tasks, edges, pools, params); runs nothing."""
-        from flytepath_airflow.ir.spec_io import load_spec
+    :param spec_path: the compiled spec JSON file.
+    """
+    typer.echo(render_spec(load_spec(spec_path)))
 
-        typer.echo(render_spec(load_spec(spec_path)))
 
-    @app.command()
-    def up(
-        port: int = typer.Option(8080, "--port", help="port of the Airflow UI"),
-        specs: list[str] = typer.Option(
-            [], "--spec", help="compiled spec JSON to publish (repeatable)"),
-    ) -> None:
-        """Start `airflow standalone` with the FlytePath DAGs and print the UI address."""
-        from flytepath_airflow.ir.spec_io import load_spec
-        from flytepath_airflow.stores.blob import default_home, default_root
+def up(port: int, specs: list[str]) -> None:
+    """`flytepath up`: start `airflow standalone` with the FlytePath DAGs until Ctrl+C.
 
-        embedded = EmbeddedAirflow(default_home(), default_root())
-        embedded.prepare()
-        for path in specs:
-            embedded.publish_spec(load_spec(path))
-        typer.echo("preparing the Airflow metadata DB and tenant pools ...")
-        setup_standalone(embedded)
-        cmd, env = standalone_command(embedded, port)
-        typer.echo(f"starting Airflow (AIRFLOW_HOME={embedded.airflow_home}); "
-                   f"specs folder: {embedded.specs_dir}")
-        proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL)
-        password = read_admin_password(embedded)
-        typer.echo(f"Airflow UI: http://127.0.0.1:{port}  login: admin / "
-                   f"{password or '(see simple_auth_manager_passwords.json.generated)'}")
-        typer.echo("FlytePath DAGs are tagged 'flytepath'. Press Ctrl+C to stop.")
-        try:
-            raise typer.Exit(proc.wait())
-        except KeyboardInterrupt:
-            proc.terminate()
-            proc.wait()
+    :param port: port of the Airflow UI.
+    :param specs: compiled spec JSON files to publish first.
+    """
+    embedded = EmbeddedAirflow(default_home(), default_root())
+    embedded.prepare()
+    for path in specs:
+        embedded.publish_spec(load_spec(path))
+    typer.echo("preparing the Airflow metadata DB and tenant pools ...")
+    setup_standalone(embedded)
+    cmd, env = standalone_command(embedded, port)
+    typer.echo(f"starting Airflow (AIRFLOW_HOME={embedded.airflow_home}); "
+               f"specs folder: {embedded.specs_dir}")
+    proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL)
+    password = read_admin_password(embedded)
+    typer.echo(f"Airflow UI: http://127.0.0.1:{port}  login: admin / "
+               f"{password or '(see simple_auth_manager_passwords.json.generated)'}")
+    typer.echo("FlytePath DAGs are tagged 'flytepath'. Press Ctrl+C to stop.")
+    try:
+        raise typer.Exit(proc.wait())
+    except KeyboardInterrupt:
+        proc.terminate()
+        proc.wait()

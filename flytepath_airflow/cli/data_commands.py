@@ -1,51 +1,31 @@
 """`flytepath cache|versions|executions|history`: the metadata store, as people read it.
 
-Presentation only: every fact comes from `stores.metadata.MetadataStore`; `history` rebuilds a
-run from its event log alone (`runtime.history.reconstruct_history`). SQLAlchemy, rich and
-the store are imported inside the commands, so `flytepath --help` stays fast.
+This module declares the commands (their options and help) and imports only typer, so
+`flytepath --help` stays fast; each command imports `cli/data_views.py`, which reads the
+store and draws the tables, when it runs.
 
 Mistakes in arguments raise FlytePathUserError (exit code 2 from `flytepath`), so they
 read the same as every other user error. Every command takes `--metadata-url` (default:
 FLYTEPATH_METADATA_URL, else the SQLite file under FLYTEPATH_HOME) and most take `--json`.
 
-Must not import: airflow, kubernetes.
+Must not import: airflow, kubernetes, sqlalchemy, rich (nor `stores.metadata`).
 """
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import math
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
-from typing import TYPE_CHECKING, Any
+from datetime import timedelta
 
 import typer
 
 from flytepath_airflow.errors import FlytePathUserError
 from flytepath_airflow.utils import durations
 
-if TYPE_CHECKING:
-    from rich.console import Console
-
-    from flytepath_airflow.runtime.history import NodeLineage, RunHistory
-    from flytepath_airflow.stores.metadata import CacheEntryRecord, EventRecord, MetadataStore
-
 METADATA_URL_HELP = (
     "metadata database URL (default: FLYTEPATH_METADATA_URL, else "
     "sqlite:///$FLYTEPATH_HOME/metadata.db)"
 )
 JSON_HELP = "print JSON instead of a table"
-SHORT = 16
-"""How many characters of a key or hash the tables show (inspect and evict take prefixes)."""
-
-
-
-# --------------------------------------------------------------------------------------
-# helpers
-# --------------------------------------------------------------------------------------
 
 
 def parse_duration(text: str, option: str = "--older-than") -> timedelta:
@@ -70,87 +50,6 @@ def parse_duration(text: str, option: str = "--older-than") -> timedelta:
     return timedelta(seconds=seconds)
 
 
-@contextmanager
-def _store(url: str | None) -> Iterator[MetadataStore]:
-    from flytepath_airflow.stores.metadata import MetadataStore
-
-    store = MetadataStore(url)
-    try:
-        yield store
-    finally:
-        store.close()
-
-
-def _console() -> Console:
-    from rich.console import Console
-
-    # Created per command so it writes to the stdout of the moment (tests redirect it).
-    return Console(file=sys.stdout, highlight=False, soft_wrap=False)
-
-
-def _echo_json(doc: Any) -> None:
-    typer.echo(json.dumps(doc, indent=1, sort_keys=True, default=_json_default))
-
-
-def _json_default(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, timedelta):
-        return value.total_seconds()
-    raise TypeError(f"{type(value).__name__} is not JSON serializable")
-
-
-def _record_json(record: Any) -> dict[str, Any]:
-    return dataclasses.asdict(record)
-
-
-def _short(value: str | None, n: int = SHORT) -> str:
-    if not value:
-        return "-"
-    return value if len(value) <= n else value[:n] + "…"
-
-
-def _when(value: datetime | None) -> str:
-    if value is None:
-        return "-"
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def _age(value: datetime, now: datetime | None = None) -> str:
-    seconds = max(0.0, ((now or datetime.now(timezone.utc)) - value).total_seconds())
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{int(seconds // size)}{unit} ago"
-    return f"{int(seconds)}s ago"
-
-
-def _tenant(project: str | None, domain: str | None) -> str:
-    if project is None and domain is None:
-        return "-"
-    if project == "*" and domain == "*":
-        return "global"
-    return f"{project}/{domain}"
-
-
-def _compact(value: Any, limit: int = 60) -> str:
-    text = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _entry_text(entry: Any) -> str:
-    """One pointer entry: the inline value, or where the blob is and its hash."""
-    if isinstance(entry, dict) and "value" in entry:
-        return _compact(entry["value"])
-    if isinstance(entry, dict) and "uri" in entry:
-        return f"{entry['uri']} (sha256 {_short(entry.get('sha256'), 12)})"
-    return _compact(entry)
-
-
-def _cache_filters_text(filters: dict[str, Any]) -> str:
-    shown = [f"{k}={v}" for k, v in filters.items() if v is not None]
-    return ", ".join(shown) if shown else "no filter"
-
-
 # --------------------------------------------------------------------------------------
 # cache
 # --------------------------------------------------------------------------------------
@@ -169,47 +68,12 @@ def cache_ls(
 ) -> None:
     """List cache entries, newest first."""
     age = parse_duration(older_than) if older_than else None
-    with _store(metadata_url) as store:
-        entries = store.list_cache_entries(task=task, cache_version=version, project=project,
-                                           domain=domain, older_than=age, limit=limit + 1)
-    more = len(entries) > limit
-    entries = entries[:limit]
-    if as_json:
-        _echo_json([_record_json(e) for e in entries])
-        return
-    if not entries:
-        typer.echo("no cache entries match", err=True)
-        return
-    from rich.table import Table
+    # Lazy: the store loads SQLAlchemy; `flytepath --help` imports only typer.
+    from flytepath_airflow.cli import data_views
 
-    table = Table(title=f"{len(entries)} cache entries" + (" (more not shown)" if more else ""))
-    table.add_column("key", no_wrap=True)
-    for column in ("task", "cache version", "tenant", "age", "computed by (run / node)"):
-        table.add_column(column, overflow="fold")
-    now = datetime.now(timezone.utc)
-    for e in entries:
-        table.add_row(_short(e.key), e.task, e.cache_version, _tenant(e.project, e.domain),
-                      _age(e.created_at, now), f"{e.run_id} / {e.node_id}")
-    _console().print(table)
-    if more:
-        typer.echo(f"showing the newest {limit}; pass --limit to see more", err=True)
-
-
-def _resolve_key(store: MetadataStore, key: str) -> CacheEntryRecord:
-    entry = store.get_cache_entry(key)
-    if entry is not None:
-        return entry
-    matches = store.list_cache_entries(key_prefix=key, limit=3)
-    if len(matches) == 1:
-        return matches[0]
-    if matches:
-        raise FlytePathUserError(
-            f"cache key prefix '{key}' matches several entries "
-            f"({', '.join(_short(m.key) for m in matches)}...); give more characters."
-        )
-    raise FlytePathUserError(
-        f"there is no cache entry with key '{key}'. List entries with `flytepath cache ls`."
-    )
+    data_views.cache_ls(task=task, version=version, project=project, domain=domain,
+                        older_than=age, limit=limit, as_json=as_json,
+                        metadata_url=metadata_url)
 
 
 def cache_inspect(
@@ -218,35 +82,10 @@ def cache_inspect(
     metadata_url: str | None = typer.Option(None, "--metadata-url", help=METADATA_URL_HELP),
 ) -> None:
     """Show one cache entry: what it is for, where its outputs are, who computed it."""
-    with _store(metadata_url) as store:
-        entry = _resolve_key(store, key)
-        reservation = store.get_reservation(entry.key)
-    if as_json:
-        doc = _record_json(entry)
-        doc["reservation"] = _record_json(reservation) if reservation else None
-        _echo_json(doc)
-        return
-    from rich.table import Table
+    # Lazy: the store loads SQLAlchemy; `flytepath --help` imports only typer.
+    from flytepath_airflow.cli import data_views
 
-    table = Table(show_header=False, title=f"cache entry {_short(entry.key)}")
-    table.add_column("field", style="bold")
-    table.add_column("value", overflow="fold")
-    rows = [
-        ("key", entry.key), ("task", entry.task), ("cache version", entry.cache_version),
-        ("tenant", _tenant(entry.project, entry.domain)),
-        ("interface hash", entry.interface_hash), ("inputs hash", entry.inputs_hash),
-        ("computed by", f"run {entry.run_id}, node {entry.node_id}"),
-        ("created", f"{_when(entry.created_at)} ({_age(entry.created_at)})"),
-    ]
-    if reservation is not None:
-        state = "expired" if reservation.expired() else "held"
-        rows.append(("reservation", f"{state} by {reservation.owner} until "
-                                    f"{_when(reservation.expires_at)}"))
-    for name, value in rows:
-        table.add_row(name, value)
-    for name, out in sorted(entry.outputs.items()):
-        table.add_row(f"output {name}", _entry_text(out))
-    _console().print(table)
+    data_views.cache_inspect(key=key, as_json=as_json, metadata_url=metadata_url)
 
 
 def cache_evict(
@@ -265,40 +104,17 @@ def cache_evict(
 
     Only the entries go; the blobs they point to stay with the runs that wrote them.
     """
-    filters: dict[str, Any] = {"task": task, "cache_version": version, "project": project,
-               "domain": domain,
-               "older_than": parse_duration(older_than) if older_than else None}
-    has_filter = any(v is not None for v in filters.values())
-    if key is not None and (has_filter or evict_all):
-        raise FlytePathUserError(
-            "--key names one entry; do not combine it with filters or --all."
-        )
-    if key is None and not has_filter and not evict_all:
-        raise FlytePathUserError(
-            "refusing to evict every cache entry without --all. Pass a filter "
-            "(--task, --version, --project, --domain, --older-than), --key, or --all."
-        )
-    with _store(metadata_url) as store:
-        if key is not None:
-            entry = _resolve_key(store, key)
-            if not yes:
-                typer.confirm(f"evict cache entry {entry.key} ({entry.task}, version "
-                              f"{entry.cache_version})?", abort=True)
-            removed = int(store.delete_cache_entry(entry.key))
-        else:
-            count = len(store.list_cache_entries(**filters))
-            if count == 0:
-                typer.echo(f"no cache entries match ({_cache_filters_text(filters)})", err=True)
-                return
-            if not yes:
-                typer.confirm(f"evict {count} cache entries ({_cache_filters_text(filters)})?",
-                              abort=True)
-            removed = store.evict_cache_entries(**filters)
-    typer.echo(f"evicted {removed} cache entr{'y' if removed == 1 else 'ies'}")
+    age = parse_duration(older_than) if older_than else None
+    # Lazy: the store loads SQLAlchemy; `flytepath --help` imports only typer.
+    from flytepath_airflow.cli import data_views
+
+    data_views.cache_evict(task=task, version=version, project=project, domain=domain,
+                           older_than=age, key=key, evict_all=evict_all, yes=yes,
+                           metadata_url=metadata_url)
 
 
 # --------------------------------------------------------------------------------------
-# versions and executions
+# versions, executions and history
 # --------------------------------------------------------------------------------------
 
 
@@ -310,31 +126,11 @@ def versions(
     metadata_url: str | None = typer.Option(None, "--metadata-url", help=METADATA_URL_HELP),
 ) -> None:
     """List the registered versions of a workflow, newest first."""
-    with _store(metadata_url) as store:
-        found = store.list_versions(name, project=project, domain=domain)
-    if as_json:
-        _echo_json([{k: v for k, v in _record_json(r).items() if k != "spec_json"}
-                    for r in found])
-        return
-    if not found:
-        where = f" in {project or '*'}/{domain or '*'}" if project or domain else ""
-        raise FlytePathUserError(
-            f"no versions of workflow '{name}' are registered{where}. Register one with "
-            "`flytepath register FILE.py --project P --domain D`."
-        )
-    from rich.table import Table
+    # Lazy: the store loads SQLAlchemy; `flytepath --help` imports only typer.
+    from flytepath_airflow.cli import data_views
 
-    table = Table(title=f"versions of {name} (newest first; spec URIs with --json)")
-    table.add_column("version", no_wrap=True)
-    for column in ("tenant", "registered", ""):
-        table.add_column(column, overflow="fold")
-    seen: set[tuple[str, str]] = set()
-    for r in found:
-        tenant = (r.project, r.domain)
-        mark = "" if tenant in seen else "latest"
-        seen.add(tenant)
-        table.add_row(r.version, _tenant(r.project, r.domain), _when(r.created_at), mark)
-    _console().print(table)
+    data_views.versions(name=name, project=project, domain=domain, as_json=as_json,
+                        metadata_url=metadata_url)
 
 
 def executions(
@@ -346,141 +142,11 @@ def executions(
     metadata_url: str | None = typer.Option(None, "--metadata-url", help=METADATA_URL_HELP),
 ) -> None:
     """List runs, newest first."""
-    with _store(metadata_url) as store:
-        runs = store.list_executions(workflow=workflow, project=project, domain=domain,
-                                     limit=limit)
-    if as_json:
-        _echo_json([_record_json(r) for r in runs])
-        return
-    if not runs:
-        typer.echo("no executions match", err=True)
-        return
-    from rich.table import Table
+    # Lazy: the store loads SQLAlchemy; `flytepath --help` imports only typer.
+    from flytepath_airflow.cli import data_views
 
-    table = Table(title=f"{len(runs)} executions")
-    table.add_column("run id", no_wrap=True)
-    for column in ("workflow", "version", "tenant", "backend"):
-        table.add_column(column, overflow="fold")
-    for column in ("status", "started", "took"):
-        table.add_column(column, no_wrap=True)
-    for r in runs:
-        took = (f"{(r.finished_at - r.created_at).total_seconds():.1f}s"
-                if r.finished_at else "-")
-        table.add_row(r.run_id, r.workflow, _short(r.version, 12), _tenant(r.project, r.domain),
-                      r.backend, r.status, _when(r.created_at), took)
-    _console().print(table)
-
-
-# --------------------------------------------------------------------------------------
-# history
-# --------------------------------------------------------------------------------------
-
-_MAX_ORIGIN_HOPS = 8
-
-
-def trace_origin(store: MetadataStore, lineage: NodeLineage) -> dict[str, Any] | None:
-    """Where cached outputs were first computed: follow cache hits through the source
-    runs' events until a run that computed them (None when not a cache hit).
-    """
-    from flytepath_airflow.runtime.history import reconstruct_history
-
-    if lineage.source_run_id is None:
-        return None
-    run_id, node_id = lineage.source_run_id, lineage.source_node_id
-    hops: list[dict[str, Any]] = []
-    for _ in range(_MAX_ORIGIN_HOPS):
-        hops.append({"run_id": run_id, "node_id": node_id})
-        source = reconstruct_history(run_id, store.events(run_id))
-        node = source.nodes.get(node_id or "")
-        if node is None:
-            return {"run_id": run_id, "node_id": node_id, "found": False, "hops": hops}
-        if node.source_run_id is None:
-            return {"run_id": run_id, "node_id": node_id, "found": True, "hops": hops,
-                    "task": node.task, "version": node.version,
-                    "inputs_hash": node.inputs_hash, "computed_at": node.succeeded_at,
-                    "workflow": source.workflow, "workflow_version": source.version}
-        run_id, node_id = node.source_run_id, node.source_node_id
-    return {"run_id": run_id, "node_id": node_id, "found": False, "hops": hops}
-
-
-def _event_detail(ev: EventRecord) -> str:
-    p = ev.payload
-    if ev.kind == "queued" and ev.node_id is None:
-        return (f"{p.get('workflow', '?')} @ {_short(p.get('version'), 12)} in "
-                f"{_tenant(p.get('project'), p.get('domain'))}, inputs {_compact(p.get('inputs'))}")
-    if ev.kind == "cache_hit":
-        return (f"key {_short(p.get('key'))} from run {p.get('source_run_id', '?')} "
-                f"node {p.get('source_node_id', '?')}")
-    if ev.kind in ("cache_miss", "cache_write") and "key" in p:
-        rest = {k: v for k, v in p.items() if k != "key"}
-        return f"key {_short(p['key'])}" + (f" {_compact(rest, 40)}" if rest else "")
-    if ev.kind == "succeeded" and "outputs" in p:
-        names = ", ".join(sorted(p["outputs"])) or "(no outputs)"
-        return f"outputs {names}" + (f" ({p['task']})" if p.get("task") else "")
-    if ev.kind in ("failed", "retried") and ("error" in p or "message" in p):
-        return str(p.get("error") or p.get("message"))[:120]
-    return _compact(p) if p else ""
-
-
-def _render_history(history: RunHistory, origins: dict[str, dict[str, Any] | None]) -> None:
-    from rich.table import Table
-
-    console = _console()
-    console.print(f"[bold]run {history.run_id}[/bold]  status: {history.status}")
-    console.print(f"  workflow: {history.workflow or '?'}  version: {history.version or '?'}  "
-                  f"tenant: {_tenant(history.project, history.domain)}")
-    console.print(f"  inputs:   {_compact(history.inputs, 200)}")
-    if history.image:
-        console.print(f"  image:    {history.image}")
-    if history.error:
-        console.print(f"  error:    {history.error}")
-    if history.node_states:
-        counts: dict[str, int] = {}
-        for state in history.node_states.values():
-            counts[state] = counts.get(state, 0) + 1
-        hits = sum(1 for n in history.nodes.values() if n.source_run_id is not None)
-        summary = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
-        console.print(f"  nodes:    {summary}" + (f" ({hits} from the cache)" if hits else ""))
-
-    start = history.events[0].created_at
-    timeline = Table(title="timeline")
-    for column, justify in (("seq", "right"), ("+time", "right"), ("node", "left"),
-                            ("try", "right"), ("event", "left"), ("detail", "left")):
-        timeline.add_column(column, justify=justify, overflow="fold")  # type: ignore[arg-type]
-    for ev in history.events:
-        offset = (ev.created_at - start).total_seconds()
-        timeline.add_row(str(ev.seq), f"{offset:.2f}s", ev.node_id or "(run)",
-                         "" if ev.attempt is None else str(ev.attempt), ev.kind,
-                         _event_detail(ev))
-    console.print(timeline)
-
-    lineage = Table(title="outputs and their lineage")
-    for column in ("node", "output", "value", "produced by", "origin"):
-        lineage.add_column(column, overflow="fold")
-    for node in history.nodes.values():
-        produced = (f"task {node.task or '?'} @ {_short(node.version, 12)}, "
-                    f"inputs {_short(node.inputs_hash, 12)}")
-        origin = _origin_text(node, origins.get(node.node_id))
-        for name, entry in sorted(node.outputs.items()) or [("-", None)]:
-            lineage.add_row(node.node_id, name, "-" if entry is None else _entry_text(entry),
-                            produced, origin)
-    if history.nodes:
-        console.print(lineage)
-    else:
-        console.print("no node has succeeded in this run yet")
-    if history.outputs is not None:
-        console.print(f"workflow outputs: {_compact(history.outputs, 400)}")
-
-
-def _origin_text(node: NodeLineage, origin: dict[str, Any] | None) -> str:
-    if node.source_run_id is None:
-        return f"computed here (attempt {node.attempt})" if node.attempt else "computed here"
-    text = f"cache hit (key {_short(node.cache_key)})"
-    if origin is None:
-        return text
-    if not origin.get("found"):
-        return f"{text}; source run {origin['run_id']} has no record of node {origin['node_id']}"
-    return f"{text}; computed by run {origin['run_id']} node {origin['node_id']}"
+    data_views.executions(workflow=workflow, project=project, domain=domain, limit=limit,
+                          as_json=as_json, metadata_url=metadata_url)
 
 
 def history(
@@ -489,25 +155,10 @@ def history(
     metadata_url: str | None = typer.Option(None, "--metadata-url", help=METADATA_URL_HELP),
 ) -> None:
     """Print a run's timeline and each output's lineage, rebuilt from its events alone."""
-    from flytepath_airflow.runtime.history import reconstruct_history
-    from flytepath_airflow.stores.metadata import redact_url
+    # Lazy: the store loads SQLAlchemy; `flytepath --help` imports only typer.
+    from flytepath_airflow.cli import data_views
 
-    with _store(metadata_url) as store:
-        events = store.events(run_id)
-        if not events:
-            raise FlytePathUserError(
-                f"the event log has no run '{run_id}' (metadata store {redact_url(store.url)}). "
-                "List runs with `flytepath executions`."
-            )
-        run = reconstruct_history(run_id, events)
-        origins = {node_id: trace_origin(store, node) for node_id, node in run.nodes.items()}
-    if as_json:
-        doc = run.to_json()
-        for node_id, origin in origins.items():
-            doc["lineage"][node_id]["origin"] = origin
-        _echo_json(doc)
-        return
-    _render_history(run, origins)
+    data_views.history(run_id=run_id, as_json=as_json, metadata_url=metadata_url)
 
 
 # --------------------------------------------------------------------------------------
@@ -526,4 +177,4 @@ def register(app: typer.Typer) -> None:
     app.command("history")(history)
 
 
-__all__ = ["parse_duration", "register", "trace_origin"]
+__all__ = ["parse_duration", "register"]

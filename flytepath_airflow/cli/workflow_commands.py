@@ -1,0 +1,229 @@
+"""The work behind `flytepath run|register|rerun`: run specs and register versions.
+
+`cli/main.py` declares these commands and imports this module only when one of them runs,
+so `flytepath --help` stays at typer alone; here the compiler, the runtime and the stores
+are imported at module level. A run through Airflow goes to `cli/airflow_commands.py`
+(imported when such a run starts, see `_execute`). `flytepath compile` has its own module,
+`cli/compile_commands.py`, so compiling does not load the runtime and SQLAlchemy.
+
+Must not import: airflow, kubernetes.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import datetime, timezone
+from typing import Any
+
+import typer
+
+from flytepath_airflow.errors import FlytePathError, FlytePathUserError
+from flytepath_airflow.ir.models import LaunchPlanSpec
+from flytepath_airflow.runtime.executor import read_run_options
+from flytepath_airflow.runtime.local import run_local
+from flytepath_airflow.runtime.registry import (
+    load_registered,
+    register_launch_plan,
+    register_spec,
+    registered_code_bundle,
+)
+from flytepath_airflow.runtime.run import load_run_spec, read_run_inputs
+from flytepath_airflow.sdk.targets import (
+    code_root_of,
+    load_module_launch_plans,
+    load_module_workflows,
+    load_target,
+)
+from flytepath_airflow.stores.blob import BlobStore, default_home, default_root
+from flytepath_airflow.types.cli_values import parse_cli_value
+
+
+def _err(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+def parse_inputs(spec: Any, pairs: list[str]) -> dict[str, Any]:
+    """Parse `-i name=value` pairs by the workflow's declared input types."""
+    values: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, text = pair.partition("=")
+        if not sep or not name:
+            raise FlytePathUserError(f"input {pair!r} is not of the form name=value.")
+        var = spec.interface.input(name)
+        if var is None:
+            known = ", ".join(v.name for v in spec.interface.inputs) or "(none)"
+            raise FlytePathUserError(
+                f"workflow '{spec.name}' has no input '{name}'; its inputs are: {known}."
+            )
+        try:
+            values[name] = parse_cli_value(text, var.type)
+        except FlytePathUserError as exc:
+            raise FlytePathUserError(f"input '{name}': {exc}") from None
+    return values
+
+
+def _progress(node: str, state: str, detail: str) -> None:
+    marks = {"running": "..", "succeeded": "ok", "failed": "!!", "retrying": "~~",
+             "skipped": "--", "cached": "=="}
+    _err(f"  [{marks.get(state, '  ')}] {node:<28} {state:<10} {detail}".rstrip())
+
+
+def launch_plan_inputs(plan: Any, given: dict[str, Any]) -> dict[str, Any]:
+    """A launch plan's inputs for one run: defaults, then `given`, then the fixed inputs.
+
+    Overriding a fixed input with another value is a user error; the kickoff time input,
+    when not given, is the time of the launch (UTC).
+    """
+    for name, value in given.items():
+        if name in plan.fixed_inputs and plan.fixed_inputs[name] != value:
+            raise FlytePathUserError(
+                f"launch plan '{plan.name}' fixes input '{name}' to "
+                f"{json.dumps(plan.fixed_inputs[name])}; a run cannot override it. Drop "
+                f"-i {name}=..., or run the workflow '{plan.workflow.name}' itself."
+            )
+    values = {**plan.default_inputs, **given, **plan.fixed_inputs}
+    kickoff = plan.schedule.kickoff_time_input if plan.schedule else None
+    if kickoff and values.get(kickoff) is None:
+        values[kickoff] = datetime.now(timezone.utc).isoformat()
+    return values
+
+
+def _execute(spec: Any, values: dict[str, Any], *, local: bool, run_id: str | None,
+             as_json: bool, overwrite_cache: bool,
+             code_bundle: dict[str, str] | None = None, launch_plan: Any = None) -> None:
+    if launch_plan is not None:
+        _err(f"launch plan {launch_plan.name}:")
+    _err(f"running {spec.name} version {spec.version} "
+         f"({spec.tenant.project}/{spec.tenant.domain}) "
+         f"on {'the local backend' if local else 'Airflow'}")
+    options: dict[str, Any] = {}
+    if overwrite_cache:
+        options["overwrite_cache"] = True
+    if code_bundle:
+        options["code_bundle"] = code_bundle
+    if local:
+        # A stored code bundle must win over modules this process already imported.
+        result = run_local(spec, values, root=default_root(), run_id=run_id,
+                           progress=_progress, options=options or None,
+                           isolate=code_bundle is not None)
+    else:
+        try:
+            # Lazy: only a run through Airflow needs the embedded Airflow (operators, DAG
+            # builder), and a broken [airflow] extra must read as a user error.
+            from flytepath_airflow.cli.airflow_commands import run_with_airflow
+        except ImportError as exc:
+            raise FlytePathUserError(
+                f"running through Airflow needs the [airflow] extra ({exc}). Install it with "
+                "pip install 'airflow-provider-flytepath[airflow]', or pass --local."
+            ) from None
+        result = run_with_airflow(spec, values, root=default_root(), home=str(default_home()),
+                                  run_id=run_id, progress=_progress,
+                                  options=options or None, launch_plan=launch_plan)
+    if not result.succeeded:
+        _err(f"run {result.run_id} failed at node '{result.failed_node}': {result.error}")
+        raise typer.Exit(code=1)
+    _err(f"run {result.run_id} succeeded")
+    if as_json:
+        sys.stdout.write(json.dumps(result.outputs, sort_keys=True) + "\n")
+        return
+    for name, value in result.outputs.items():
+        typer.echo(f"{name} = {json.dumps(value, sort_keys=True)}")
+
+
+def _resolve_spec(target: str, project: str | None, domain: str | None,
+                  version: str | None) -> tuple[Any, dict[str, str] | None]:
+    """The spec (or launch plan) to run, and the code bundle of a registered version."""
+    looks_like_name = ":" not in target and not target.lower().endswith(
+        (".py", ".yaml", ".yml", ".json"))
+    if looks_like_name:
+        spec = load_registered(target, project=project or "default",
+                               domain=domain or "development", version=version)
+    else:
+        loaded = load_target(target, project=project, domain=domain, allow_launch_plan=True)
+        if isinstance(loaded, LaunchPlanSpec):
+            if version is not None and version != loaded.workflow.version:
+                raise FlytePathUserError(
+                    f"--version is not supported with launch plan '{loaded.name}'; run the "
+                    f"registered workflow '{loaded.workflow.name}' with --version instead."
+                )
+            return loaded, None
+        spec = loaded
+        if version is None or version == spec.version:
+            return spec, None
+        spec = load_registered(spec.name, project=spec.tenant.project,
+                               domain=spec.tenant.domain, version=version)
+    return spec, registered_code_bundle(spec, root=default_root())
+
+
+def run_target(target: str, inputs: list[str], *, project: str | None, domain: str | None,
+               version: str | None, local: bool, as_json: bool, run_id: str | None,
+               overwrite_cache: bool) -> None:
+    """`flytepath run`: resolve the target, parse its inputs and run it.
+
+    :param target: a workflow, launch plan, spec file or registered workflow name.
+    :param inputs: `name=value` pairs, parsed by the workflow's input types.
+    :param project: the project (default: default).
+    :param domain: the domain (default: development).
+    :param version: run this registered version instead of the target as it is now.
+    :param local: run with the local backend instead of Airflow.
+    :param as_json: print the outputs as one JSON line.
+    :param run_id: the run id to use (a new one when None).
+    :param overwrite_cache: recompute cached tasks and replace their entries.
+    """
+    resolved, code_bundle = _resolve_spec(target, project, domain, version)
+    plan = resolved if isinstance(resolved, LaunchPlanSpec) else None
+    spec = plan.workflow if plan is not None else resolved
+    values = parse_inputs(spec, inputs)
+    if plan is not None:
+        values = launch_plan_inputs(plan, values)
+    _execute(spec, values, local=local, run_id=run_id, as_json=as_json,
+             overwrite_cache=overwrite_cache, code_bundle=code_bundle, launch_plan=plan)
+
+
+def register_target(target: str, project: str, domain: str) -> None:
+    """`flytepath register`: store the target's workflows and launch plans as versions.
+
+    :param target: a file, module, `FILE.py:WF` or spec file.
+    :param project: the project to register in.
+    :param domain: the domain to register in.
+    """
+    plans: list[LaunchPlanSpec] = []
+    if target.lower().endswith((".yaml", ".yml", ".json")) or ":" in target:
+        loaded = load_target(target, project=project, domain=domain, allow_launch_plan=True)
+        specs = [] if isinstance(loaded, LaunchPlanSpec) else [loaded]
+        plans = [loaded] if isinstance(loaded, LaunchPlanSpec) else []
+    else:
+        specs = load_module_workflows(target, project=project, domain=domain)
+        plans = load_module_launch_plans(target, project=project, domain=domain)
+    for spec in specs:
+        reg = register_spec(spec, root=default_root(), code_root=code_root_of(spec))
+        state = "registered" if reg.created else "already registered (no change)"
+        typer.echo(f"{spec.name} version {spec.version} {state} in {project}/{domain}")
+    for plan in plans:
+        reg = register_launch_plan(plan, root=default_root(),
+                                   code_root=code_root_of(plan.workflow))
+        typer.echo(f"launch plan {plan.name} ({plan.workflow.name} version "
+                   f"{plan.workflow.version}) registered in {project}/{domain}: "
+                   f"{reg.loader_path}")
+
+
+def rerun(run_id: str, *, local: bool, as_json: bool) -> None:
+    """`flytepath rerun`: run the spec version and inputs of a past run again.
+
+    :param run_id: the run to reproduce.
+    :param local: run with the local backend instead of Airflow.
+    :param as_json: print the outputs as one JSON line.
+    """
+    root = default_root()
+    try:
+        spec = load_run_spec(run_id, root)
+        values = read_run_inputs(run_id, root)
+        code_bundle = read_run_options(BlobStore(root), run_id).get("code_bundle")
+    except (FileNotFoundError, FlytePathError):
+        raise FlytePathUserError(
+            f"run '{run_id}' is not in the store at {root}; list runs with "
+            "`flytepath executions`."
+        ) from None
+    _execute(spec, values, local=local, run_id=None, as_json=as_json, overwrite_cache=False,
+             code_bundle=code_bundle)
