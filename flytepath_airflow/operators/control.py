@@ -22,7 +22,7 @@ from typing import Any
 
 from airflow.sdk import BaseOperator
 
-from flytepath_airflow.operators.node import FlytePathNodeMixin, NodeInvocation
+from flytepath_airflow.operators.node import FlytePathNodeMixin, NodeArgs
 
 STEPS = ("decide", "merge", "map_fanout", "map_collect", "dynamic_plan", "dynamic_collect")
 
@@ -32,7 +32,8 @@ class FlytePathControlOperator(FlytePathNodeMixin, BaseOperator):
 
     :param step: one of STEPS.
     :param level: for "dynamic_plan", the level of the generated graph.
-    :param kwargs: as FlytePathNodeMixin, plus BaseOperator arguments.
+    :param kwargs: BaseOperator arguments; `flytepath_node`, `spec_uri`, `spec_version`,
+        `input_names`, `store_root` and `guarded` are the node's `NodeArgs`.
     """
 
     ui_color = "#f3ecfb"
@@ -53,69 +54,16 @@ class FlytePathControlOperator(FlytePathNodeMixin, BaseOperator):
         if step not in STEPS:
             raise ValueError(f"unknown control step {step!r}; known: {', '.join(STEPS)}")
         super().__init__(**kwargs)
-        self._init_node(flytepath_node=flytepath_node, spec_uri=spec_uri,
-                        spec_version=spec_version, input_names=input_names,
-                        store_root=store_root, guarded=guarded)
+        self._init_node(NodeArgs(flytepath_node=flytepath_node, spec_uri=spec_uri,
+                                 spec_version=spec_version, input_names=input_names,
+                                 store_root=store_root, guarded=guarded))
         self.step = step
         self.level = level
 
     def execute(self, context: Any) -> Any:
-        from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
-
-        from flytepath_airflow.errors import FlytePathUserError
-        from flytepath_airflow.runtime.run import load_run_spec, prepare_run
-        from flytepath_airflow.stores.blob import BlobStore
-
         invocation = self.node_invocation(context)
-        if not BlobStore(invocation.root).exists(f"runs/{invocation.run_id}/inputs.json"):
-            from flytepath_airflow.ir.spec_io import load_spec
-
-            prepare_run(load_spec(invocation.spec_uri), invocation.inputs, invocation.root,
-                        invocation.run_id, options=invocation.options, backend="airflow")
-        spec = load_run_spec(invocation.run_id, invocation.root)
-        from flytepath_airflow.runtime.control import GraphNotBuilt
-
-        try:
-            return self._step(spec, invocation)
-        except GraphNotBuilt as exc:  # the dynamic node was skipped or failed upstream
-            raise AirflowSkipException(str(exc)) from None
-        except FlytePathUserError as exc:
-            self.record_run_failure(invocation, str(exc), "user", final=True)
-            raise AirflowFailException(str(exc)) from None
-
-    def _step(self, spec: Any, inv: NodeInvocation) -> Any:
-
-        from flytepath_airflow.runtime import control
-
-        node_id, run_id, root = inv.node_id, inv.run_id, inv.root
-        if self.step == "decide":
-            case = control.decide_branch(spec, node_id, run_id, root)
-            self.log.info("conditional %s took case %d", node_id, case)
-            return {"case": case}
-        if self.step == "merge":
-            return control.merge_outputs(spec, node_id, run_id, root)
-        if self.step == "map_fanout":
-            size = control.fan_out_map(spec, node_id, run_id, root)
-            limit = _max_map_length()
-            if size > limit:
-                raise control.ControlFlowError(
-                    f"map node '{node_id}' has {size} elements but Airflow's [core] "
-                    f"max_map_length is {limit}; raise it (AIRFLOW__CORE__MAX_MAP_LENGTH) "
-                    "to at least the largest map you run, or split the input upstream."
-                )
-            self.log.info("map node %s: %d elements", node_id, size)
-            return list(range(size))
-        if self.step == "map_collect":
-            pointer = control.collect_map(spec, node_id, run_id, root)
-            self.log.info("map node %s: %s", node_id, control.describe(pointer))
-            return pointer
-        if self.step == "dynamic_plan":
-            plan = control.read_dynamic_plan(run_id, node_id, root)
-            levels = plan["levels"]
-            return list(levels[self.level]) if self.level < len(levels) else []
-        if self.step == "dynamic_collect":
-            return control.collect_dynamic(spec, node_id, run_id, root)
-        raise AssertionError(self.step)
+        return self.execution().run_control_step(invocation, self.step, self.level,
+                                                 _max_map_length, self.log)
 
 
 def _max_map_length() -> int:
@@ -130,6 +78,9 @@ class FlytePathGuardedEmptyOperator(FlytePathNodeMixin, BaseOperator):
     Airflow marks a real EmptyOperator successful without running it, so it could not skip
     itself when its case is not taken; this one checks the conditional's decision and
     skips (AirflowSkipException) unless its case was taken.
+
+    :param kwargs: BaseOperator arguments; `flytepath_node`, `spec_uri`, `spec_version`,
+        `input_names` and `store_root` are the node's `NodeArgs` (always guarded).
     """
 
     ui_color = "#e8f7e4"
@@ -138,9 +89,9 @@ class FlytePathGuardedEmptyOperator(FlytePathNodeMixin, BaseOperator):
                  input_names: tuple[str, ...] = (), store_root: str | None = None,
                  **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self._init_node(flytepath_node=flytepath_node, spec_uri=spec_uri,
-                        spec_version=spec_version, input_names=input_names,
-                        store_root=store_root, guarded=True)
+        self._init_node(NodeArgs(flytepath_node=flytepath_node, spec_uri=spec_uri,
+                                 spec_version=spec_version, input_names=input_names,
+                                 store_root=store_root, guarded=True))
 
     def execute(self, context: Any) -> None:
         self.node_invocation(context)

@@ -23,13 +23,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from airflow.providers.cncf.kubernetes.operators.pod import KubernetesPodOperator
 
 from flytepath_airflow.errors import FlytePathError, FlytePathUserError
-from flytepath_airflow.operators.node import FlytePathNodeMixin, NodeInvocation
+from flytepath_airflow.operators.node import FlytePathNodeMixin, NodeArgs
 from flytepath_airflow.platform.pods import (
     BASE_CONTAINER,
     KubernetesSettings,
@@ -56,13 +55,11 @@ class KubernetesRunnerError(FlytePathUserError):
 class FlytePathKubernetesOperator(FlytePathNodeMixin, KubernetesPodOperator):
     """Run one node of a compiled FlytePath spec as a pod in its tenant's namespace.
 
-    :param flytepath_node: id of the node in the spec.
-    :param spec_uri: URI of the compiled spec JSON (read on the worker, which publishes it to
-        the blob store for the pod).
-    :param spec_version: the spec version the DAG was built from.
-    :param input_names: workflow input names, taken from the DAG run's params.
-    :param store_root: store root URI; None resolves it on the worker. Pods must reach it,
-        so it is a shared URL (s3://, gs://, ...) unless `allow_local_store` is set.
+    The nine node arguments (`flytepath_node`, `spec_uri`, ..., `failure_node`) are the
+    node's `NodeArgs`, documented there. Here the worker reads `spec_uri` and publishes the
+    spec to the blob store for the pod, and pods must reach `store_root`, so it is a shared
+    URL (s3://, gs://, ...) unless `allow_local_store` is set.
+
     :param max_attempts: the task's retries + 1 (an interruptible task's last attempt leaves
         spot capacity).
     :param kubernetes_settings_file: settings file to read on the worker; None uses
@@ -98,7 +95,7 @@ class FlytePathKubernetesOperator(FlytePathNodeMixin, KubernetesPodOperator):
         kwargs.setdefault("termination_message_policy", "FallbackToLogsOnError")
         kwargs.setdefault("base_container_name", BASE_CONTAINER)
         super().__init__(**kwargs)
-        self._init_node(
+        self._init_node(NodeArgs(
             flytepath_node=flytepath_node,
             spec_uri=spec_uri,
             spec_version=spec_version,
@@ -108,7 +105,7 @@ class FlytePathKubernetesOperator(FlytePathNodeMixin, KubernetesPodOperator):
             dynamic_parent=dynamic_parent,
             guarded=guarded,
             failure_node=failure_node,
-        )
+        ))
         self.max_attempts = max_attempts
         self.kubernetes_settings_file = kubernetes_settings_file
         self.flytepath_pod: dict[str, Any] | None = None
@@ -149,11 +146,7 @@ class FlytePathKubernetesOperator(FlytePathNodeMixin, KubernetesPodOperator):
             )
         return cls.create(
             airflow_kwargs.pop("expand", None),
-            flytepath_node=node.id,
-            spec_uri=spec_uri,
-            spec_version=spec.version,
-            input_names=tuple(v.name for v in spec.interface.inputs),
-            store_root=settings.store_root,
+            **NodeArgs.of(spec, node.id, settings, spec_uri).identity(),
             max_attempts=task.retries + 1,
             namespace=tenant.namespace,
             kubernetes_conn_id=k8s.kubernetes_conn_id,
@@ -180,7 +173,7 @@ class FlytePathKubernetesOperator(FlytePathNodeMixin, KubernetesPodOperator):
                 "this worker, which pods cannot read. Set [flytepath] store_root to a shared "
                 "URL (s3://..., gs://...), or allow_local_store: true for a one-node cluster."
             )
-        spec, invocation = self._publish_spec(invocation)
+        spec, invocation = self.execution().publish_spec(invocation)
         request = PodRequest(
             spec=spec,
             node_id=invocation.node_id,
@@ -237,26 +230,6 @@ class FlytePathKubernetesOperator(FlytePathNodeMixin, KubernetesPodOperator):
             return load_kubernetes_settings(self.kubernetes_settings_file)
         except FlytePathError as exc:
             raise AirflowFailException(str(exc)) from exc
-
-    def _publish_spec(self, invocation: NodeInvocation) -> tuple[WorkflowSpec, NodeInvocation]:
-        """Publish the run's spec and inputs to the store, where the pod can read them.
-
-        The worker reads the DAG's spec file; the pod cannot, so the run is prepared here
-        (idempotent: later nodes of the run find it prepared and keep its pinned spec).
-        """
-        from airflow.sdk.exceptions import AirflowFailException
-
-        from flytepath_airflow.ir.spec_io import load_spec
-        from flytepath_airflow.runtime.run import prepare_run, run_key
-        from flytepath_airflow.stores.blob import BlobStore
-
-        try:
-            spec = load_spec(invocation.spec_uri)
-            prepare_run(spec, invocation.inputs, invocation.root, invocation.run_id)
-        except FlytePathUserError as exc:
-            raise AirflowFailException(f"node {invocation.node_id!r}: {exc}") from exc
-        pinned = BlobStore(invocation.root).uri(f"{run_key(invocation.run_id)}/spec.json")
-        return spec, replace(invocation, spec_uri=pinned)
 
     def _base_exit_code(self) -> int | None:
         """Exit code of the base container of the finished pod, or None if it never ran."""

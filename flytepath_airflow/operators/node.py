@@ -1,15 +1,19 @@
 """What every FlytePath operator shares, whatever runs the node (a local process, a pod).
 
-`FlytePathNodeMixin` holds the node's identity (spec URI, node id, spec version, store
-root), turns an Airflow task context into a `NodeInvocation` (the FlytePath run id, attempt
-and the `flytepath-execute` arguments), maps the program's exit code to Airflow's retry
-semantics, and reads the small outputs.json pointer that goes to XCom.
+`NodeArgs` declares the FlytePath arguments every operator takes (spec URI, node id, spec
+version, store root, ...). `FlytePathNodeMixin` holds them, and its worker-side methods
+(turn an Airflow task context into a `NodeInvocation`, map the program's exit code to
+Airflow's retry semantics, read the small outputs.json pointer that goes to XCom) hand over
+to `operators.execution`, which is imported only when a task runs.
 
 A runner is an operator class that mixes this in and implements `execute()` by running
 `invocation.argv()` somewhere. `build_dag` creates every runner through `for_node()`, so a
 new runner (the Kubernetes pod operator) slots in without touching the DAG builder.
 
 Nothing here does I/O at construction time: `__init__` only stores arguments.
+
+The DAG processor imports this module when it parses DAG files: it must not import the
+runtime or the stores at module level (`operators.execution` does), nor Airflow.
 """
 
 from __future__ import annotations
@@ -20,11 +24,11 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from flytepath_airflow.platform.naming import flytepath_run_id
 from flytepath_airflow.platform.settings import default_store_root
 
 if TYPE_CHECKING:
     from flytepath_airflow.ir.models import NodeSpec, TaskSpec, WorkflowSpec
+    from flytepath_airflow.operators.execution import NodeExecution
     from flytepath_airflow.platform.settings import AirflowBackendSettings
 
 logger = logging.getLogger(__name__)
@@ -44,6 +48,63 @@ VERSION_PARAM = "flytepath_version"
 backends/airflow/dag_builder.py declares the same name for the param it builds."""
 """DAG-run conf key of FlytePath run options (overwrite_cache, code_bundle)."""
 """DAG run conf key that names the FlytePath run id explicitly (`flytepath run --run-id`)."""
+
+
+@dataclass(frozen=True)
+class NodeArgs:
+    """The FlytePath arguments of a node's operator, the same for every operator class.
+
+    The operator classes take them as keyword arguments of the same names (Airflow's
+    `partial()` checks a mapped operator's arguments against its own `__init__`, `expand()`
+    maps over `flytepath_item`, and the DAG serializer would flatten a dataclass to its
+    repr) and keep them as this one value.
+
+    :param flytepath_node: id of the node in the spec.
+    :param spec_uri: where the compiled spec JSON lives (read on the worker, not at parse);
+        None builds a DAG that can be rendered and serialized but not run.
+    :param spec_version: the spec version the DAG was built from.
+    :param input_names: names of the workflow inputs, taken from the run's params.
+    :param store_root: store root URI; None resolves it on the worker
+        (`[flytepath] store_root`, else `$FLYTEPATH_HOME/store`).
+    :param flytepath_item: for a map node, the element this (mapped) task instance runs;
+        for a level of a dynamic node, the id of the generated node it runs.
+    :param dynamic_parent: the dynamic node whose generated graph this task runs nodes of.
+    :param guarded: the node belongs to a conditional case (skipped when not taken).
+    :param failure_node: this is the workflow's on_failure node: it runs when a node has
+        failed, and the run still fails after it.
+    """
+
+    flytepath_node: str
+    spec_uri: str | None
+    spec_version: str
+    input_names: tuple[str, ...] = ()
+    store_root: str | None = None
+    flytepath_item: Any = None
+    dynamic_parent: str | None = None
+    guarded: bool = False
+    failure_node: bool = False
+
+    @classmethod
+    def of(cls, spec: WorkflowSpec, node_id: str, settings: AirflowBackendSettings,
+           spec_uri: str | None) -> NodeArgs:
+        """The arguments `build_dag` gives every operator of a node of `spec`."""
+        return cls(flytepath_node=node_id, spec_uri=spec_uri, spec_version=spec.version,
+                   input_names=tuple(v.name for v in spec.interface.inputs),
+                   store_root=settings.store_root)
+
+    def identity(self) -> dict[str, Any]:
+        """The five arguments every operator class takes, as keyword arguments.
+
+        The other four (item, dynamic parent, guarded, failure node) depend on where the
+        DAG builder puts the operator, and only the runners take all of them.
+        """
+        return {
+            "flytepath_node": self.flytepath_node,
+            "spec_uri": self.spec_uri,
+            "spec_version": self.spec_version,
+            "input_names": self.input_names,
+            "store_root": self.store_root,
+        }
 
 
 @dataclass(frozen=True)
@@ -103,52 +164,60 @@ def resolve_store_root(configured: str | None) -> str:
 class FlytePathNodeMixin:
     """Node identity and exit-code semantics shared by every FlytePath operator.
 
-    :param flytepath_node: id of the node in the spec.
-    :param spec_uri: where the compiled spec JSON lives (read on the worker, not at parse).
-    :param spec_version: the spec version the DAG was built from.
-    :param input_names: names of the workflow inputs, taken from the run's params.
-    :param store_root: store root URI; None resolves it on the worker.
-    :param flytepath_item: for a map node, the element this (mapped) task instance runs;
-        for a level of a dynamic node, the id of the generated node it runs.
-    :param dynamic_parent: the dynamic node whose generated graph this task runs nodes of.
-    :param guarded: the node belongs to a conditional case (skipped when not taken).
-    :param failure_node: this is the workflow's on_failure node: it runs when a node has
-        failed, and the run still fails after it.
+    The node's arguments are a `NodeArgs` (`node_args`); each of them also reads as an
+    attribute of the same name (`task.flytepath_item` in a map index template).
     """
 
     ui_color = "#e8f1fb"
-    flytepath_node: str
-    spec_uri: str | None
-    spec_version: str
-    input_names: tuple[str, ...]
-    store_root: str | None
-    flytepath_item: Any
-    dynamic_parent: str | None
-    guarded: bool
-    failure_node: bool
+    node_args: NodeArgs
 
-    def _init_node(
-        self,
-        *,
-        flytepath_node: str,
-        spec_uri: str | None,
-        spec_version: str,
-        input_names: tuple[str, ...] = (),
-        store_root: str | None = None,
-        flytepath_item: Any = None,
-        dynamic_parent: str | None = None,
-        guarded: bool = False,
-        failure_node: bool = False,
-    ) -> None:
-        self.flytepath_node = flytepath_node
-        self.spec_uri = spec_uri
-        self.spec_version = spec_version
-        self.input_names = tuple(input_names)
-        self.store_root = store_root
-        self.flytepath_item = flytepath_item
-        self.dynamic_parent = dynamic_parent
-        self.guarded = guarded
-        self.failure_node = failure_node
+    def _init_node(self, args: NodeArgs) -> None:
+        self.node_args = args
+
+    @property
+    def flytepath_node(self) -> str:
+        """:attr:`NodeArgs.flytepath_node`."""
+        return self.node_args.flytepath_node
+
+    @property
+    def spec_uri(self) -> str | None:
+        """:attr:`NodeArgs.spec_uri`."""
+        return self.node_args.spec_uri
+
+    @property
+    def spec_version(self) -> str:
+        """:attr:`NodeArgs.spec_version`."""
+        return self.node_args.spec_version
+
+    @property
+    def input_names(self) -> tuple[str, ...]:
+        """:attr:`NodeArgs.input_names`."""
+        return self.node_args.input_names
+
+    @property
+    def store_root(self) -> str | None:
+        """:attr:`NodeArgs.store_root`."""
+        return self.node_args.store_root
+
+    @property
+    def flytepath_item(self) -> Any:
+        """:attr:`NodeArgs.flytepath_item`."""
+        return self.node_args.flytepath_item
+
+    @property
+    def dynamic_parent(self) -> str | None:
+        """:attr:`NodeArgs.dynamic_parent`."""
+        return self.node_args.dynamic_parent
+
+    @property
+    def guarded(self) -> bool:
+        """:attr:`NodeArgs.guarded`."""
+        return self.node_args.guarded
+
+    @property
+    def failure_node(self) -> bool:
+        """:attr:`NodeArgs.failure_node`."""
+        return self.node_args.failure_node
 
     @classmethod
     def create(cls, expand: dict[str, Any] | None, **kwargs: Any) -> Any:
@@ -177,179 +246,35 @@ class FlytePathNodeMixin:
         """
         return cls.create(
             airflow_kwargs.pop("expand", None),
-            flytepath_node=node.id,
-            spec_uri=spec_uri,
-            spec_version=spec.version,
-            input_names=tuple(v.name for v in spec.interface.inputs),
-            store_root=settings.store_root,
+            **NodeArgs.of(spec, node.id, settings, spec_uri).identity(),
             **airflow_kwargs,
         )
 
     # -- running (worker) --------------------------------------------------------------
+    def execution(self) -> NodeExecution:
+        """The worker side of this operator's node: reads and writes the run in the store."""
+        # Lazy: execute-time only; the DAG processor imports this module when it parses DAG
+        # files, and operators.execution loads the runtime and the stores.
+        from flytepath_airflow.operators.execution import NodeExecution
+
+        return NodeExecution(self.node_args, retries=int(getattr(self, "retries", 0) or 0))
+
     def node_invocation(self, context: Any) -> NodeInvocation:
         """The invocation for this task instance: run id, attempt, inputs from the params."""
-        from airflow.sdk.exceptions import AirflowFailException
-
-        ti = context["ti"]
-        dag_run = context["dag_run"]
-        root = resolve_store_root(self.store_root)
-        conf = getattr(dag_run, "conf", None) or {}
-        if conf.get(RUN_ID_CONF_KEY):
-            from flytepath_airflow.runtime.run import sanitize_run_id
-
-            run_id = sanitize_run_id(str(conf[RUN_ID_CONF_KEY]))
-        else:
-            run_id = flytepath_run_id(ti.dag_id, dag_run.run_id)
-        params = context.get("params") or {}
-        inputs = {name: params[name] for name in self.input_names if name in params}
-        if any(value is None for value in inputs.values()) and self.spec_uri:
-            self._fill_kickoff_time(inputs, context)
-        spec_uri = self._pinned_spec_uri(run_id, root)
-        if spec_uri is None:
-            raise AirflowFailException(
-                f"node {self.flytepath_node!r} has no spec to run: the DAG was built without a "
-                "spec_uri. Build it with build_dag(spec, spec_uri=...) or load it with "
-                "the FlytePath DAG loader."
-            )
-        options = dict(conf.get(OPTIONS_CONF_KEY) or {})
-        requested = params.get(VERSION_PARAM)
-        if requested and requested != self.spec_version and spec_uri == self.spec_uri:
-            spec_uri, bundle = self._registered_version(str(requested), root)
-            if bundle:
-                options["code_bundle"] = bundle
-        node_id, item = self.flytepath_node, self.flytepath_item
-        if self.dynamic_parent is not None:
-            from flytepath_airflow.runtime.control import child_run_id
-            from flytepath_airflow.runtime.run import run_key
-            from flytepath_airflow.stores.blob import BlobStore
-
-            run_id = child_run_id(run_id, self.dynamic_parent)
-            spec_uri = BlobStore(root).uri(f"{run_key(run_id)}/spec.json")
-            node_id, item, inputs = str(item), None, {}
-        invocation = NodeInvocation(
-            spec_uri=spec_uri,
-            node_id=node_id,
-            run_id=run_id,
-            attempt=int(ti.try_number or 1),
-            root=root,
-            inputs=inputs,
-            options=options,
-            item=None if item is None else int(item),
-        )
-        if self.guarded:
-            self.skip_if_guarded_out(invocation)
-        return invocation
-
-    def _fill_kickoff_time(self, inputs: dict[str, Any], context: Any) -> None:
-        """A launch plan's kickoff time input gets the run's scheduled time when not given."""
-        from flytepath_airflow.ir.spec_io import is_launch_plan_document, load_document
-
-        assert self.spec_uri is not None
-        doc = load_document(self.spec_uri)
-        if not is_launch_plan_document(doc):
-            return
-        name = (doc.get("schedule") or {}).get("kickoff_time_input")
-        if name and inputs.get(name) is None:
-            when = context.get("logical_date") or getattr(context["dag_run"], "run_after", None)
-            if when is not None:
-                inputs[name] = when.isoformat()
+        return self.execution().node_invocation(context)
 
     def skip_if_guarded_out(self, invocation: NodeInvocation) -> None:
         """Skip this task when its node's conditional case was not taken."""
-        from airflow.sdk.exceptions import AirflowSkipException
-
-        from flytepath_airflow.runtime.control import guarded_out
-        from flytepath_airflow.runtime.run import load_run_spec
-
-        spec = load_run_spec(invocation.run_id, invocation.root)
-        if guarded_out(spec, spec.node(invocation.node_id), invocation.run_id,
-                       invocation.root):
-            raise AirflowSkipException(
-                f"node {invocation.node_id!r}: its conditional case was not taken"
-            )
-
-    def _registered_version(self, version: str, root: str) -> tuple[str, dict[str, str] | None]:
-        """The spec URI and code bundle of another registered version of this DAG's workflow.
-
-        Airflow runs the DAG's own tasks, so the other version must have the same nodes and
-        edges; otherwise the task fails without retry and says how to run that version.
-        """
-        from airflow.sdk.exceptions import AirflowFailException
-
-        from flytepath_airflow.ir.spec_io import load_spec
-        from flytepath_airflow.runtime.registry import registered_code_bundle, spec_key
-        from flytepath_airflow.stores.blob import BlobStore
-
-        assert self.spec_uri is not None
-        current = load_spec(self.spec_uri)
-        store = BlobStore(root)
-        key = spec_key(current.tenant.project, current.tenant.domain, current.name, version)
-        if not store.exists(key):
-            raise AirflowFailException(
-                f"version {version!r} of workflow {current.name!r} is not registered in "
-                f"{current.tenant.project}/{current.tenant.domain}; list versions with "
-                f"`flytepath versions {current.name}`."
-            )
-        other = load_spec(store.uri(key))
-
-        def shape(spec: Any) -> dict[str, list[str]]:
-            return {n.id: sorted(n.dependencies()) for n in spec.nodes}
-
-        if shape(other) != shape(current):
-            raise AirflowFailException(
-                f"version {version!r} of {current.name!r} has a different graph from the one "
-                f"this DAG was built from ({self.spec_version}); run it with `flytepath run "
-                f"{current.name} --version {version} --project {current.tenant.project} "
-                f"--domain {current.tenant.domain}`."
-            )
-        return store.uri(key), registered_code_bundle(other, root=root)
-
-    def _pinned_spec_uri(self, run_id: str, root: str) -> str | None:
-        """The run's own spec.json once the run is prepared, else the DAG's spec file.
-
-        A run keeps the spec it started with even when the specs folder gets a new version
-        of the workflow while the run is going on.
-        """
-        from flytepath_airflow.runtime.run import run_key
-        from flytepath_airflow.stores.blob import BlobStore
-
-        store = BlobStore(root)
-        key = f"{run_key(run_id)}/spec.json"
-        if store.exists(key):
-            return store.uri(key)
-        return self.spec_uri
+        self.execution().skip_if_guarded_out(invocation)
 
     def finish(self, invocation: NodeInvocation, pointer: dict[str, Any]) -> dict[str, Any]:
         """After a successful run: a failure node still fails the run, with the cause."""
-        if not self.failure_node:
-            return pointer
-        from airflow.sdk.exceptions import AirflowFailException
-
-        from flytepath_airflow.runtime.control import failure_literal
-        from flytepath_airflow.stores.blob import BlobStore
-
-        cause = failure_literal(BlobStore(invocation.root), invocation.run_id)
-        raise AirflowFailException(
-            f"the workflow failed at node {cause['failed_node']!r} ({cause['message']}); "
-            f"its on_failure node {invocation.node_id!r} ran"
-        )
+        return self.execution().finish(invocation, pointer)
 
     def record_run_failure(self, invocation: NodeInvocation, message: str, kind: str,
                            final: bool) -> None:
         """Record the first node failure of the run, for the workflow's failure node."""
-        if not final or self.failure_node:
-            return
-        from flytepath_airflow.runtime.control import FAILURE_KEY, record_failure
-        from flytepath_airflow.runtime.run import run_key
-        from flytepath_airflow.stores.blob import BlobStore
-
-        store = BlobStore(invocation.root)
-        try:
-            if not store.exists(f"{run_key(invocation.run_id)}/{FAILURE_KEY}"):
-                record_failure(store, invocation.run_id, invocation.node_id, message, kind)
-        except OSError:
-            logger.warning("could not record the failure of %s", invocation.node_id,
-                           exc_info=True)
+        self.execution().record_run_failure(invocation, message, kind, final)
 
     def raise_for_exit(self, invocation: NodeInvocation, exit_code: int) -> NoReturn:
         """Turn a failed `flytepath-execute` into Airflow's retry semantics (DESIGN 4).
@@ -357,69 +282,15 @@ class FlytePathNodeMixin:
         10 (the task raised, a bad input value) and 2 (bad spec or arguments) fail without
         retry; 11 (storage, infrastructure) and any other code (killed, crashed) retry.
         """
-        from airflow.sdk.exceptions import (
-            AirflowException,
-            AirflowFailException,
-            AirflowSkipException,
-        )
-
-        if exit_code == EXIT_SKIPPED:
-            raise AirflowSkipException(
-                f"node {invocation.node_id!r}: its conditional case was not taken"
-            )
-        message = self.error_message(invocation, exit_code)
-        cause = self._task_error_text(invocation) or message
-        if exit_code in (EXIT_USER_ERROR, EXIT_USAGE):
-            self.record_run_failure(invocation, cause, "user", final=True)
-            raise AirflowFailException(message)
-        retries = int(getattr(self, "retries", 0) or 0)
-        self.record_run_failure(invocation, cause, "system",
-                                final=invocation.attempt > retries)
-        raise AirflowException(message)
-
-    def _task_error_text(self, invocation: NodeInvocation) -> str | None:
-        from flytepath_airflow.runtime.run import read_node_error
-
-        try:
-            error = read_node_error(invocation.run_id, invocation.record_id,
-                                    invocation.attempt, invocation.root)
-        except Exception:
-            return None
-        return str(error.get("message")) if error else None
+        self.execution().raise_for_exit(invocation, exit_code)
 
     def error_message(self, invocation: NodeInvocation, exit_code: int) -> str:
         """The node's own error message (from error.json) or a description of the exit."""
-        from flytepath_airflow.runtime.run import read_node_error
-
-        try:
-            error = read_node_error(
-                invocation.run_id, invocation.record_id, invocation.attempt, invocation.root
-            )
-        except Exception:  # the store itself may be what failed
-            logger.warning("could not read the error record of %s", invocation.node_id,
-                           exc_info=True)
-            error = None
-        if error:
-            kind = error.get("kind", "user")
-            etype = error.get("type") or "Error"
-            return f"node {invocation.record_id!r} failed ({kind} error): {etype}: " \
-                   f"{error.get('message', '')}"
-        if exit_code == EXIT_USAGE:
-            return (f"node {invocation.node_id!r}: flytepath-execute rejected the spec, the "
-                    "arguments or an input value (exit 2); see the log above.")
-        if exit_code < 0:
-            return f"node {invocation.node_id!r}: flytepath-execute was killed by signal " \
-                   f"{-exit_code}; retrying."
-        return f"node {invocation.node_id!r}: flytepath-execute exited with code {exit_code}; " \
-               "see the log above."
+        return self.execution().error_message(invocation, exit_code)
 
     def read_pointer(self, invocation: NodeInvocation) -> dict[str, Any]:
         """The node's published outputs.json pointer: what goes to XCom."""
-        from flytepath_airflow.runtime.run import read_pointer
-        from flytepath_airflow.stores.blob import BlobStore
-
-        return read_pointer(BlobStore(invocation.root), invocation.run_id,
-                            invocation.record_id)
+        return self.execution().read_pointer(invocation)
 
 
 class SkipUnlessCaseTaken(FlytePathNodeMixin):
@@ -432,9 +303,9 @@ class SkipUnlessCaseTaken(FlytePathNodeMixin):
 
     def __init__(self, *, flytepath_node: str, spec_uri: str | None, spec_version: str,
                  input_names: tuple[str, ...] = (), store_root: str | None = None) -> None:
-        self._init_node(flytepath_node=flytepath_node, spec_uri=spec_uri,
-                        spec_version=spec_version, input_names=input_names,
-                        store_root=store_root, guarded=True)
+        self._init_node(NodeArgs(flytepath_node=flytepath_node, spec_uri=spec_uri,
+                                 spec_version=spec_version, input_names=input_names,
+                                 store_root=store_root, guarded=True))
 
     def __call__(self, context: Any) -> None:
         self.node_invocation(context)

@@ -23,6 +23,7 @@ from flytepath_airflow.operators.node import (
     ENTRYPOINT_MODULE,
     EXIT_OK,
     FlytePathNodeMixin,
+    NodeArgs,
     NodeInvocation,
 )
 
@@ -32,12 +33,10 @@ KILL_GRACE_SECONDS = 10.0
 class FlytePathTaskOperator(FlytePathNodeMixin, BaseOperator):
     """Run one node of a compiled FlytePath spec in a child process on the worker.
 
-    :param flytepath_node: id of the node in the spec.
-    :param spec_uri: URI of the compiled spec JSON (read on the worker).
-    :param spec_version: the spec version the DAG was built from (shown, and checked).
-    :param input_names: workflow input names, taken from the DAG run's params.
-    :param store_root: store root URI; None resolves it on the worker
-        (`[flytepath] store_root`, else `$FLYTEPATH_HOME/store`).
+    The nine node arguments (`flytepath_node`, `spec_uri`, `spec_version`, `input_names`,
+    `store_root`, `flytepath_item`, `dynamic_parent`, `guarded`, `failure_node`) are the
+    node's `NodeArgs`, documented there.
+
     :param python: interpreter for the child process; defaults to the worker's own.
     :param in_process: run the node in the task's own process instead of a child process
         (map elements: Airflow already gives each task instance its own process, and a
@@ -62,7 +61,7 @@ class FlytePathTaskOperator(FlytePathNodeMixin, BaseOperator):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        self._init_node(
+        self._init_node(NodeArgs(
             flytepath_node=flytepath_node,
             spec_uri=spec_uri,
             spec_version=spec_version,
@@ -72,7 +71,7 @@ class FlytePathTaskOperator(FlytePathNodeMixin, BaseOperator):
             dynamic_parent=dynamic_parent,
             guarded=guarded,
             failure_node=failure_node,
-        )
+        ))
         self.python = python
         self.in_process = in_process
         self._process: subprocess.Popen[str] | None = None
@@ -135,6 +134,7 @@ class FlytePathTaskOperator(FlytePathNodeMixin, BaseOperator):
 
 def run_in_process(invocation: NodeInvocation) -> int:
     """Run `flytepath-execute`'s work in this process; returns the exit code it would give."""
+    # Lazy: execute-time only; the DAG processor imports this module when it parses DAG files.
     from flytepath_airflow.runtime.entrypoint import main
 
     return main(invocation.argv())

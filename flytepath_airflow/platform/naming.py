@@ -43,6 +43,8 @@ def flytepath_run_id(dag_id: str, airflow_run_id: str) -> str:
     many DAGs), so the DAG id is part of the run id. Clearing and re-running a DAG run keeps
     its run id, and so its FlytePath run folder.
     """
+    # Lazy: execute-time only; the DAG processor imports this module for DAG and task ids
+    # when it parses DAG files, and runtime.run loads the stores.
     from flytepath_airflow.runtime.run import sanitize_run_id
 
     return sanitize_run_id(f"{dag_id}__{airflow_run_id}")

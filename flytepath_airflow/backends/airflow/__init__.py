@@ -5,23 +5,12 @@
 - `loader`: what the DAG files in `dags/` call (one DAG per spec file in the specs folder).
 - `render`: a text view of the DAG a spec would become, without Airflow.
 
-Importing this package does not import Airflow; the names below load on first use.
+Importing this package does not import Airflow: `build_dag` imports it when it builds a DAG.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from flytepath_airflow.backends.airflow.dag_builder import build_dag
+from flytepath_airflow.platform.settings import AirflowBackendSettings
 
 __all__ = ["AirflowBackendSettings", "build_dag"]
-
-
-def __getattr__(name: str) -> Any:
-    if name == "build_dag":
-        from flytepath_airflow.backends.airflow.dag_builder import build_dag
-
-        return build_dag
-    if name == "AirflowBackendSettings":
-        from flytepath_airflow.platform.settings import AirflowBackendSettings
-
-        return AirflowBackendSettings
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

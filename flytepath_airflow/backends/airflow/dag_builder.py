@@ -20,6 +20,8 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from flytepath_airflow.backends.airflow.passthrough import build_passthrough_operator, import_path
+from flytepath_airflow.backends.airflow.schema import input_json_schema, render_input_type
 from flytepath_airflow.errors import FlytePathUserError
 from flytepath_airflow.ir.models import (
     LaunchPlanSpec,
@@ -29,6 +31,8 @@ from flytepath_airflow.ir.models import (
     WorkflowSpec,
 )
 from flytepath_airflow.ir.spec_io import compute_version
+from flytepath_airflow.operators import runner_class
+from flytepath_airflow.operators.node import NodeArgs, SkipUnlessCaseTaken
 from flytepath_airflow.platform.naming import (
     dag_id_for,
     pool_slots_for,
@@ -232,8 +236,6 @@ def _build(spec: WorkflowSpec, settings: AirflowBackendSettings, spec_uri: str |
            kickoff_input: str | None = None) -> DAG:
     from airflow.sdk import DAG
 
-    from flytepath_airflow.operators import runner_class
-
     project, domain = spec.tenant.project, spec.tenant.domain
     tenant_pool = settings.pool_for(project, domain)
     operator_cls = runner_class(settings.runner)
@@ -263,8 +265,6 @@ def _is_empty_operator(task: TaskSpec) -> bool:
     """A kept operator that is an EmptyOperator (or a subclass of it)."""
     if task.operator is None:
         return False
-    from flytepath_airflow.backends.airflow.passthrough import import_path
-
     try:
         cls = import_path(task.operator.class_path, "operator class")
     except Exception:  # build_passthrough_operator reports it with its own message
@@ -341,24 +341,21 @@ class _GraphBuilder:
                     kwargs[field] = value
         return kwargs
 
-    def node_args(self) -> dict[str, Any]:
-        return {
-            "spec_uri": self.spec_uri,
-            "spec_version": self.spec.version,
-            "input_names": tuple(v.name for v in self.spec.interface.inputs),
-            "store_root": self.settings.store_root,
-        }
+    def node_args(self, node: NodeSpec) -> NodeArgs:
+        return NodeArgs.of(self.spec, node.id, self.settings, self.spec_uri)
 
     def control(self, node: NodeSpec, step: str, task_id: str, group: Any,
                 **kwargs: Any) -> Any:
+        # Function-level: operators.control imports Airflow, and the CLI imports this module
+        # (launch_plan_dag_id) in a process that keeps Airflow out (ADR 0006).
         from flytepath_airflow.operators.control import FlytePathControlOperator
 
         base = self.task_kwargs(node, None)
         base.pop("pool_slots", None)
         base.update(kwargs)
         return FlytePathControlOperator(
-            step=step, flytepath_node=node.id, task_id=task_id, task_group=group,
-            guarded=node.guard is not None, **self.node_args(), **base,
+            step=step, task_id=task_id, task_group=group, guarded=node.guard is not None,
+            **self.node_args(node).identity(), **base,
         )
 
     def runner(self, node: NodeSpec, task_id: str, group: Any, **extra: Any) -> Any:
@@ -366,23 +363,20 @@ class _GraphBuilder:
         kwargs = self.task_kwargs(node, task)
         kwargs.update(extra)
         if task.kind == "airflow":
-            from flytepath_airflow.backends.airflow.passthrough import build_passthrough_operator
-
             for flytepath_only in ("expand", "guarded", "in_process", "dynamic_parent",
                                    "failure_node", "map_index_template"):
                 kwargs.pop(flytepath_only, None)
             if node.guard is not None and _is_empty_operator(task):
+                # Function-level: operators.control imports Airflow, and the CLI imports
+                # this module (launch_plan_dag_id) in a process that keeps Airflow out.
                 from flytepath_airflow.operators.control import FlytePathGuardedEmptyOperator
 
                 kwargs.pop("pool_slots", None)
                 return FlytePathGuardedEmptyOperator(
-                    flytepath_node=node.id, task_id=task_id, task_group=group,
-                    **self.node_args(), **kwargs)
+                    task_id=task_id, task_group=group, **self.node_args(node).identity(),
+                    **kwargs)
             if node.guard is not None:
-                from flytepath_airflow.operators.node import SkipUnlessCaseTaken
-
-                kwargs["pre_execute"] = SkipUnlessCaseTaken(flytepath_node=node.id,
-                                                            **self.node_args())
+                kwargs["pre_execute"] = SkipUnlessCaseTaken(**self.node_args(node).identity())
             return build_passthrough_operator(node, task, task_id=task_id, task_group=group,
                                               **kwargs)
         kwargs.setdefault("guarded", node.guard is not None)
@@ -513,8 +507,6 @@ def _params(spec: WorkflowSpec, version: str) -> dict[str, Any]:
 
 
 def _param_for(var: Variable, param_cls: Any) -> Any:
-    from flytepath_airflow.backends.airflow.schema import input_json_schema, render_input_type
-
     schema = dict(input_json_schema(var.type))
     schema["title"] = var.name  # the form label is the input name, not the type name
     type_text = render_input_type(var.type)
@@ -525,8 +517,6 @@ def _param_for(var: Variable, param_cls: Any) -> Any:
 
 
 def _doc_md(spec: WorkflowSpec, version: str) -> str:
-    from flytepath_airflow.backends.airflow.schema import render_input_type
-
     lines = [
         f"# {spec.name}",
         "",

@@ -28,6 +28,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from flytepath_airflow.backends.airflow.loader import scan_specs
+from flytepath_airflow.platform.settings import AirflowBackendSettings
+
 DB_MARKER_PREFIX = ".flytepath-db-ready-"
 
 
@@ -65,9 +68,6 @@ def ensure_pool(name: str, slots: int) -> None:
 
 def ensure_spec_pools() -> None:
     """Create the tenant pool of every good spec in the specs folder."""
-    from flytepath_airflow.backends.airflow.loader import scan_specs
-    from flytepath_airflow.platform.settings import AirflowBackendSettings
-
     settings = AirflowBackendSettings.from_airflow_config()
     for item in scan_specs():
         if item.spec is not None:

@@ -22,7 +22,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from flytepath_airflow.backends.airflow.dag_builder import (
+    build_dag,
+    build_launch_plan_dag,
+    check_spec,
+    launch_plan_dag_id,
+)
 from flytepath_airflow.errors import FlytePathError, FlytePathUserError
+from flytepath_airflow.ir.spec_io import (
+    is_launch_plan_document,
+    load_document,
+    parse_launch_plan_document,
+    parse_spec_document,
+)
+from flytepath_airflow.platform.naming import dag_id_for
 from flytepath_airflow.platform.settings import (
     CONFIG_SECTION,
     AirflowBackendSettings,
@@ -72,15 +85,6 @@ def scan_specs(folder: str | Path | None = None) -> list[SpecFile]:
     Two files of the same workflow (the same DAG id) are ambiguous: the first by name wins
     and the other is reported as broken, naming both.
     """
-    from flytepath_airflow.backends.airflow.dag_builder import check_spec, launch_plan_dag_id
-    from flytepath_airflow.ir.spec_io import (
-        is_launch_plan_document,
-        load_document,
-        parse_launch_plan_document,
-        parse_spec_document,
-    )
-    from flytepath_airflow.platform.naming import dag_id_for
-
     root = Path(folder) if folder is not None else specs_dir()
     if not root.is_dir():
         logger.warning("FlytePath specs folder %s does not exist; no FlytePath DAGs", root)
@@ -121,8 +125,6 @@ def load_dags(
     folder: str | Path | None = None, settings: AirflowBackendSettings | None = None
 ) -> dict[str, Any]:
     """Build one DAG per good spec of the folder: {dag_id: DAG}. Broken specs are skipped."""
-    from flytepath_airflow.backends.airflow.dag_builder import build_dag, build_launch_plan_dag
-
     if settings is None:
         settings = AirflowBackendSettings.from_airflow_config()
     dags: dict[str, Any] = {}

@@ -11,17 +11,15 @@ from __future__ import annotations
 from typing import Any
 
 from flytepath_airflow.ir.models import LiteralType
+from flytepath_airflow.types.json_schema import literal_type_to_json_schema
+from flytepath_airflow.types.render import render_type
 
 
 def input_json_schema(literal_type: LiteralType) -> dict[str, Any]:
     """The JSON Schema an Airflow Param of this type validates against."""
-    from flytepath_airflow.types.json_schema import literal_type_to_json_schema
-
     return dict(literal_type_to_json_schema(literal_type))
 
 
 def render_input_type(literal_type: LiteralType) -> str:
     """A short, readable type, e.g. `list[int]`."""
-    from flytepath_airflow.types.render import render_type
-
     return str(render_type(literal_type))
