@@ -1,0 +1,28 @@
+"""FlytePath's Airflow plugin: what FlytePath adds to a running Airflow.
+
+Airflow finds it through the provider's metadata (`get_provider_info()["plugins"]`), so
+installing the provider is enough. Airflow imports this module in the scheduler, the API
+server and the DAG processor: it must stay cheap to import, and everything it registers is
+named by dotted path or imported lazily by the parts that use it.
+
+Must not import at module level: the runtime, the stores, pandas.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from airflow.plugins_manager import AirflowPlugin
+
+
+class FlytePathPlugin(AirflowPlugin):
+    """Registers FlytePath's listeners and UI with Airflow."""
+
+    name = "flytepath"
+    listeners: list[Any] = []
+    fastapi_apps: list[Any] = []
+    external_views: list[Any] = []
+    react_apps: list[Any] = []
+
+
+__all__ = ["FlytePathPlugin"]
