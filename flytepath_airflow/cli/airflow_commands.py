@@ -27,11 +27,13 @@ import typer
 
 from flytepath_airflow.backends.airflow.dag_builder import launch_plan_dag_id
 from flytepath_airflow.backends.airflow.schema import render_input_type
-from flytepath_airflow.ir.spec_io import dump_launch_plan, dump_spec, load_spec
+from flytepath_airflow.config import load_settings
+from flytepath_airflow.ir.spec_io import load_spec
 from flytepath_airflow.operators.node import OPTIONS_CONF_KEY, RUN_ID_CONF_KEY
 from flytepath_airflow.platform.naming import dag_id_for, pool_slots_for, task_id_for
 from flytepath_airflow.platform.settings import AirflowBackendSettings
 from flytepath_airflow.runtime.control import FAILURE_KEY
+from flytepath_airflow.runtime.registry import register_launch_plan, register_spec
 from flytepath_airflow.runtime.run import (
     RunResult,
     collect_outputs,
@@ -80,7 +82,8 @@ class EmbeddedAirflow:
         self.root = root
         self.airflow_home = self.home / "airflow"
         self.dags_dir = self.airflow_home / "dags"
-        self.specs_dir = self.airflow_home / "specs"
+        # The one specs folder `flytepath register` writes and a deployed Airflow reads.
+        self.specs_dir = load_settings(home=str(self.home)).specs_dir
 
     def prepare(self) -> None:
         """Create the folders and (re)write the FlytePath DAG files."""
@@ -108,25 +111,36 @@ class EmbeddedAirflow:
         })
         return env
 
-    def publish_spec(self, spec: WorkflowSpec) -> Path:
-        """Write the spec where the DAG file finds it: one file per DAG id (latest wins)."""
-        path = self.specs_dir / f"{dag_id_for(spec)}.json"
-        write_if_changed(path, dump_spec(spec))
-        return path
+    def publish_spec(self, spec: WorkflowSpec, code_root: str | Path | None = None) -> Path:
+        """Register `spec` (with its code) and put it where the DAG file finds it.
 
-    def publish_launch_plan(self, plan: LaunchPlanSpec) -> Path:
-        """Write a launch plan where the DAG file finds it (its own DAG)."""
-        return _publish_plan(self.specs_dir, plan)
+        What `flytepath run` runs through Airflow is a registered version, as with
+        `pyflyte run --remote`: the UI can run it again later, with the same code.
+
+        :param spec: the compiled spec.
+        :param code_root: the folder its Python tasks are imported from; its .py files are
+            stored with the version, so workers need nothing on their PYTHONPATH.
+        """
+        reg = register_spec(spec, root=self.root, specs_dir=str(self.specs_dir),
+                            code_root=code_root)
+        assert reg.loader_path is not None
+        return Path(reg.loader_path)
+
+    def publish_launch_plan(self, plan: LaunchPlanSpec,
+                            code_root: str | Path | None = None) -> Path:
+        """Register a launch plan's workflow and put the plan where the DAG file finds it.
+
+        :param plan: the compiled launch plan (its own DAG).
+        :param code_root: as for `publish_spec`.
+        """
+        reg = register_launch_plan(plan, root=self.root, specs_dir=str(self.specs_dir),
+                                   code_root=code_root)
+        assert reg.loader_path is not None
+        return Path(reg.loader_path)
 
 
 EMBEDDED_MAX_MAP_LENGTH = 100_000
 """`[core] max_map_length` of the embedded Airflow: the largest map node it runs."""
-
-
-def _publish_plan(specs_dir: Path, plan: LaunchPlanSpec) -> Path:
-    path = specs_dir / f"{launch_plan_dag_id(plan)}.json"
-    write_if_changed(path, dump_launch_plan(plan))
-    return path
 
 
 def run_with_airflow(
@@ -139,6 +153,7 @@ def run_with_airflow(
     run_id: str | None = None,
     options: dict[str, Any] | None = None,
     launch_plan: LaunchPlanSpec | None = None,
+    code_root: str | Path | None = None,
 ) -> RunResult:
     """Run a workflow through a real Airflow (`dag.test()`, SQLite metadata DB).
 
@@ -151,6 +166,8 @@ def run_with_airflow(
     :param progress: called as progress(node, state, detail) while tasks run.
     :param run_id: FlytePath run id to use (a new one when None).
     :param options: run options (overwrite_cache, code_bundle) recorded with the run.
+    :param code_root: the folder the spec's Python tasks are imported from, stored with the
+        registered version (see `EmbeddedAirflow.publish_spec`).
     :returns: the run's status, the failed node and its error, and the outputs.
     """
     values = validate_inputs(spec, inputs)  # a bad value fails here, before Airflow starts
@@ -158,10 +175,10 @@ def run_with_airflow(
     embedded = EmbeddedAirflow(home, root)
     embedded.prepare()
     if launch_plan is not None:
-        embedded.publish_launch_plan(launch_plan)
+        embedded.publish_launch_plan(launch_plan, code_root)
         dag_id = launch_plan_dag_id(launch_plan)
     else:
-        embedded.publish_spec(spec)
+        embedded.publish_spec(spec, code_root)
         dag_id = dag_id_for(spec)
     pool = AirflowBackendSettings().pool_for(spec.tenant.project, spec.tenant.domain)
     conf = {**values, RUN_ID_CONF_KEY: run_id}

@@ -94,6 +94,13 @@ class NodeExecution:
             spec_uri, bundle = self._registered_version(str(requested), root)
             if bundle:
                 options["code_bundle"] = bundle
+        elif spec_uri == args.spec_uri and "code_bundle" not in options:
+            # A run not yet prepared runs the code registered with the DAG's version, so
+            # workers need nothing on their PYTHONPATH (ADR 0011); an unregistered spec
+            # keeps importing its modules from the worker's environment.
+            bundle = registered_code_bundle(load_spec(spec_uri), root=root)
+            if bundle:
+                options["code_bundle"] = bundle
         node_id, item = args.flytepath_node, args.flytepath_item
         if args.dynamic_parent is not None:
             run_id = control.child_run_id(run_id, args.dynamic_parent)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import random
 import sqlite3
 import time
@@ -26,8 +25,8 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.pool import StaticPool
 
+from flytepath_airflow.config import load_settings
 from flytepath_airflow.errors import FlytePathUserError
-from flytepath_airflow.stores.blob import default_home
 
 SQLITE_BUSY_TIMEOUT_S = 60.0
 """How long a SQLite writer waits for the write lock before giving up."""
@@ -36,14 +35,14 @@ _SUPPORTED_BACKENDS = ("sqlite", "postgresql")
 
 
 def default_metadata_url(home: str | Path | None = None) -> str:
-    """FLYTEPATH_METADATA_URL, else `sqlite:///<home>/metadata.db`.
+    """The configured metadata database (`config.load_settings`), else SQLite under `home`.
 
-    :param home: the FlytePath home; defaults to $FLYTEPATH_HOME (~/.flytepath).
+    :param home: the FlytePath home to put the SQLite file in when no URL is configured;
+        default: the configured home.
     """
-    url = os.environ.get("FLYTEPATH_METADATA_URL")
-    if url:
-        return url
-    return f"sqlite:///{Path(home) if home else default_home()}/metadata.db"
+    if home is None:
+        return load_settings().metadata_url
+    return load_settings(home=str(home)).metadata_url
 
 
 def json_dumps(value: Any) -> str:
