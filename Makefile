@@ -5,7 +5,6 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-export FLYTEPATH_HOME ?= $(CURDIR)/.flytepath
 PYTEST_ARGS ?=
 
 .PHONY: install demo test test-fast lint browser tools clean

@@ -16,9 +16,12 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +31,7 @@ import typer
 from flytepath_airflow.backends.airflow.dag_builder import launch_plan_dag_id
 from flytepath_airflow.backends.airflow.schema import render_input_type
 from flytepath_airflow.config import load_settings
+from flytepath_airflow.errors import FlytePathUserError
 from flytepath_airflow.ir.spec_io import load_spec
 from flytepath_airflow.operators.node import OPTIONS_CONF_KEY, RUN_ID_CONF_KEY
 from flytepath_airflow.platform.naming import dag_id_for, pool_slots_for, task_id_for
@@ -455,12 +459,76 @@ def render(spec_path: str) -> None:
     typer.echo(render_spec(load_spec(spec_path)))
 
 
+def _port_is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_healthy(base: str, proc: subprocess.Popen[bytes], timeout: float) -> bool:
+    """True once the API server reports every component healthy; False if it never does."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with urllib.request.urlopen(f"{base}/api/v2/monitor/health", timeout=5) as resp:
+                health = json.load(resp)
+            if all(health.get(part, {}).get("status") == "healthy"
+                   for part in ("metadatabase", "scheduler", "dag_processor")):
+                return True
+        except (OSError, ValueError):
+            pass
+        time.sleep(2)
+    return False
+
+
+def stop_process_group(proc: subprocess.Popen[bytes], grace: float = 30.0) -> None:
+    """Stop a process started in its own session and everything it started.
+
+    `airflow standalone` leaves its scheduler's LocalExecutor workers and log servers
+    behind when only it is stopped, so the whole process group gets SIGTERM, then SIGKILL
+    after `grace` seconds.
+
+    :param proc: a process started with `start_new_session=True`.
+    :param grace: seconds to wait after SIGTERM.
+    """
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 10.0)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            break
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(proc.pid, 0)
+            except ProcessLookupError:
+                proc.poll()
+                return
+            proc.poll()
+            time.sleep(0.5)
+    proc.poll()
+
+
 def up(port: int, specs: list[str]) -> None:
     """`flytepath up`: start `airflow standalone` with the FlytePath DAGs until Ctrl+C.
 
     :param port: port of the Airflow UI.
     :param specs: compiled spec JSON files to publish first.
     """
+    if not _port_is_free(port):
+        raise FlytePathUserError(
+            f"port {port} on 127.0.0.1 is already in use (another Airflow or flytepath up?). "
+            "Stop it, or choose another port with --port."
+        )
     embedded = EmbeddedAirflow(default_home(), default_root())
     embedded.prepare()
     for path in specs:
@@ -468,15 +536,29 @@ def up(port: int, specs: list[str]) -> None:
     typer.echo("preparing the Airflow metadata DB and tenant pools ...")
     setup_standalone(embedded)
     cmd, env = standalone_command(embedded, port)
+    # Airflow's log servers default to fixed ports; another Airflow on this machine would
+    # take them, so pick free ones unless they are configured.
+    for key in ("AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT",
+                "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT"):
+        env.setdefault(key, str(_free_port()))
     typer.echo(f"starting Airflow (AIRFLOW_HOME={embedded.airflow_home}); "
                f"specs folder: {embedded.specs_dir}")
-    proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL)
-    password = read_admin_password(embedded)
-    typer.echo(f"Airflow UI: http://127.0.0.1:{port}  login: admin / "
-               f"{password or '(see simple_auth_manager_passwords.json.generated)'}")
-    typer.echo("FlytePath DAGs are tagged 'flytepath'. Press Ctrl+C to stop.")
+    proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
     try:
-        raise typer.Exit(proc.wait())
+        if not _wait_healthy(base, proc, timeout=300.0):
+            raise FlytePathUserError(
+                f"Airflow did not become healthy on {base} (exit code {proc.poll()}); its "
+                f"output is above, and its files are under {embedded.airflow_home}."
+            )
+        password = read_admin_password(embedded)
+        typer.echo(f"Airflow UI: {base}  login: admin / "
+                   f"{password or '(see simple_auth_manager_passwords.json.generated)'}")
+        typer.echo("FlytePath DAGs are tagged 'flytepath'. Press Ctrl+C to stop.")
+        code = proc.wait()
     except KeyboardInterrupt:
-        proc.terminate()
-        proc.wait()
+        typer.echo("stopping Airflow ...")
+        code = 0
+    finally:
+        stop_process_group(proc)
+    raise typer.Exit(code)

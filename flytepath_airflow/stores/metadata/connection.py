@@ -12,6 +12,7 @@ Must not import: airflow, kubernetes, the store's operations, or the runtime.
 from __future__ import annotations
 
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -66,6 +67,9 @@ class MetadataSessions:
         with self._lock:
             if self._engine is None:
                 engine = create_metadata_engine(self._url)
+                # A store dropped without close() still closes its connections: a driver
+                # such as psycopg 3 warns about a connection collected while open.
+                weakref.finalize(self, engine.dispose)
                 self._engine = engine
                 self._write_engine = engine.execution_options(flytepath_begin="IMMEDIATE")
             assert self._write_engine is not None
