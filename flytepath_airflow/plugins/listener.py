@@ -3,10 +3,11 @@
 Airflow 3.3 calls the DAG-run hooks in the processes that change a DAG run's state
 (ADR 0027):
 
-| hook | called by |
-|---|---|
-| `on_dag_run_running` | the scheduler, when it starts a queued run (UI, REST API, schedule, backfill) |
-| `on_dag_run_success` / `on_dag_run_failed` | the scheduler (`DagRun.update_state`: all tasks done, a task failed, deadlock; a run timed out), the API server (a run marked success/failed by hand), the `dag.test()` process (`flytepath run`) |
+- `on_dag_run_running`: the scheduler, when it starts a queued run (UI, REST API,
+  schedule, backfill);
+- `on_dag_run_success` / `on_dag_run_failed`: the scheduler (`DagRun.update_state`: all
+  tasks done, a task failed, deadlock; a run timed out), the API server (a run marked
+  success or failed by hand), the `dag.test()` process (`flytepath run`).
 
 Task runners (workers) never call them, and a worker that dies is failed by the
 scheduler's own heartbeat handling, which then fails the run through `update_state`: so
