@@ -42,15 +42,15 @@ def _trigger_like_the_ui(home: str, root: str, dag_id: str, params: dict) -> dic
     env = embedded.env()
     env["PYTHONPATH"] = os.pathsep.join(
         [str(WORKFLOWS.parent), str(TESTS / "fixtures"), env.get("PYTHONPATH", "")])
-    child = subprocess.Popen(
-        [sys.executable, "-m", "flytepath_airflow.backends.airflow.embedded",
-         "--dag-id", dag_id, "--progress-fd", str(write_fd), "--conf", json.dumps(params)],
-        env=env, pass_fds=(write_fd,), stdout=open(Path(home) / f"{dag_id}.log", "w"),
-        stderr=subprocess.STDOUT)
-    os.close(write_fd)
-    with os.fdopen(read_fd) as stream:
-        events = [json.loads(line) for line in stream if line.startswith("{")]
-    child.wait()
+    with open(Path(home) / f"{dag_id}.log", "w") as out:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "flytepath_airflow.backends.airflow.embedded",
+             "--dag-id", dag_id, "--progress-fd", str(write_fd), "--conf", json.dumps(params)],
+            env=env, pass_fds=(write_fd,), stdout=out, stderr=subprocess.STDOUT)
+        os.close(write_fd)
+        with os.fdopen(read_fd) as stream:
+            events = [json.loads(line) for line in stream if line.startswith("{")]
+        child.wait()
     return next(e for e in reversed(events) if e.get("event") == "done")
 
 
