@@ -36,12 +36,12 @@ from flytepath_airflow.ir.spec_io import load_spec
 from flytepath_airflow.operators.node import OPTIONS_CONF_KEY, RUN_ID_CONF_KEY
 from flytepath_airflow.platform.naming import dag_id_for, pool_slots_for, task_id_for
 from flytepath_airflow.platform.settings import AirflowBackendSettings
+from flytepath_airflow.runtime.closing import close_run
 from flytepath_airflow.runtime.control import FAILURE_KEY
 from flytepath_airflow.runtime.registry import register_launch_plan, register_spec
 from flytepath_airflow.runtime.run import (
     RunResult,
     collect_outputs,
-    finish_run,
     new_run_id,
     read_node_error,
     read_pointer,
@@ -238,14 +238,13 @@ def run_with_airflow(
                 f"see {log_path}")
         result = RunResult(run_id=run_id, succeeded=False, failed_node=failed_node,
                            error=message, error_kind=kind, node_states=node_states)
-    if _run_was_prepared(root, run_id):
-        # The same metadata store the task processes used (they run with this home).
-        finish_run(result, metadata_url=default_metadata_url(home))
+    # The FlytePath listener in the embedded Airflow has closed the run when its DAG run
+    # ended; this closes it only if Airflow died before (closing twice is a no-op). The
+    # same metadata store the task processes used (they run with this home).
+    close_run(run_id, root, succeeded=result.succeeded,
+              metadata_url=default_metadata_url(home), error=result.error,
+              failed_node=result.failed_node, error_kind=result.error_kind)
     return result
-
-
-def _run_was_prepared(root: str, run_id: str) -> bool:
-    return BlobStore(root).exists(f"{run_key(run_id)}/inputs.json")
 
 
 def _exit_task_id(node: Any) -> str:

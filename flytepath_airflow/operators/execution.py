@@ -257,10 +257,11 @@ class NodeExecution:
                            exc_info=True)
             error = None
         if error:
+            # The message already names the user's exception type ("ValueError: ..."); the
+            # type recorded beside it is ours for FlytePath's own errors, so it is not shown.
             kind = error.get("kind", "user")
-            etype = error.get("type") or "Error"
-            return f"node {invocation.record_id!r} failed ({kind} error): {etype}: " \
-                   f"{error.get('message', '')}"
+            return f"{error.get('message', '')} (node {invocation.record_id!r}, attempt " \
+                   f"{invocation.attempt}, {kind} error)"
         if exit_code == EXIT_USAGE:
             return (f"node {invocation.node_id!r}: flytepath-execute rejected the spec, the "
                     "arguments or an input value (exit 2); see the log above.")

@@ -14,12 +14,14 @@ from typing import Any
 
 from airflow.plugins_manager import AirflowPlugin
 
+from flytepath_airflow.plugins.listener import listener as run_listener
+
 
 class FlytePathPlugin(AirflowPlugin):
     """Registers FlytePath's listeners and UI with Airflow."""
 
     name = "flytepath"
-    listeners: list[Any] = []
+    listeners: list[Any] = [run_listener]
     fastapi_apps: list[Any] = []
     external_views: list[Any] = []
     react_apps: list[Any] = []
