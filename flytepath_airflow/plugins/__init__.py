@@ -14,14 +14,16 @@ from typing import Any
 
 from airflow.plugins_manager import AirflowPlugin
 
+from flytepath_airflow.plugins.view import EXTERNAL_VIEWS, FASTAPI_APPS
+
 
 class FlytePathPlugin(AirflowPlugin):
     """Registers FlytePath's listeners and UI with Airflow."""
 
     name = "flytepath"
     listeners: list[Any] = []
-    fastapi_apps: list[Any] = []
-    external_views: list[Any] = []
+    fastapi_apps: list[Any] = FASTAPI_APPS
+    external_views: list[Any] = EXTERNAL_VIEWS
     react_apps: list[Any] = []
 
 
