@@ -14,6 +14,7 @@ import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -29,6 +30,7 @@ with warnings.catch_warnings():
     from fastapi.testclient import TestClient
 
 from flytepath_airflow.ir import with_version
+from flytepath_airflow.platform.naming import dag_id_for, flytepath_run_id
 from flytepath_airflow.plugins import FlytePathPlugin
 from flytepath_airflow.plugins.view import VIEW_PREFIX
 from flytepath_airflow.plugins.view.app import create_app
@@ -136,6 +138,7 @@ def test_node_page_shows_the_users_error_and_traceback_without_internals(
                       headers=auth("viewer"))
     assert page.status_code == 200
     assert "ValueError: bad value 49" in page.text
+    assert "ValueError: ValueError" not in page.text
     user_tb = re.search(r'<pre class="traceback">(.*?)</pre>', page.text, re.S)
     assert user_tb, "no user traceback on the node page"
     assert "view_flows.py" in user_tb.group(1) and "raise ValueError" in user_tb.group(1)
@@ -238,3 +241,21 @@ def test_tenants_page_shows_each_tenants_pool_and_whether_airflow_has_it(
     assert page.status_code == 200
     assert "flytepath_default_development" in page.text
     assert "missing in Airflow" in page.text  # nobody created the pool in this Airflow
+
+
+def test_task_instance_tab_opens_the_page_of_its_node(client: TestClient, auth: Any) -> None:
+    reported = spec("reported")
+    dag_id = dag_id_for(reported)
+    airflow_run_id = "manual__2026-01-01T00:00:00+00:00"
+    run_id = flytepath_run_id(dag_id, airflow_run_id)
+    run_local(reported, {"n": 2}, run_id=run_id)
+
+    tab = next(v["href"] for v in FlytePathPlugin.external_views
+               if v["destination"] == "task_instance")
+    url = (tab.replace("{DAG_ID}", quote(dag_id, safe=""))
+           .replace("{RUN_ID}", quote(airflow_run_id, safe=""))
+           .replace("{TASK_ID}", "write_report"))
+    response = client.get(url, headers=auth("viewer"), follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/flytepath/runs/{run_id}/nodes/write_report"
+    assert client.get(url, headers=auth("viewer")).status_code == 200
