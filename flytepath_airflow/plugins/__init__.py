@@ -1,6 +1,6 @@
 """FlytePath's Airflow plugin: what FlytePath adds to a running Airflow.
 
-Airflow finds it through the provider's metadata (`get_provider_info()["plugins"]`), so
+Airflow finds it through the `airflow.plugins` entry point of the distribution, so
 installing the provider is enough. Airflow imports this module in the scheduler, the API
 server and the DAG processor: it must stay cheap to import, and everything it registers is
 named by dotted path or imported lazily by the parts that use it.
@@ -15,6 +15,7 @@ from typing import Any
 from airflow.plugins_manager import AirflowPlugin
 
 from flytepath_airflow.plugins.listener import listener as run_listener
+from flytepath_airflow.plugins.view import EXTERNAL_VIEWS, FASTAPI_APPS
 
 
 class FlytePathPlugin(AirflowPlugin):
@@ -22,8 +23,8 @@ class FlytePathPlugin(AirflowPlugin):
 
     name = "flytepath"
     listeners: list[Any] = [run_listener]
-    fastapi_apps: list[Any] = []
-    external_views: list[Any] = []
+    fastapi_apps: list[Any] = FASTAPI_APPS
+    external_views: list[Any] = EXTERNAL_VIEWS
     react_apps: list[Any] = []
 
 

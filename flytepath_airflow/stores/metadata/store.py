@@ -172,6 +172,15 @@ class MetadataStore(MetadataSessions):
         with self._reading() as session:
             return [version_record(r) for r in session.scalars(query)]
 
+    def list_workflows(self) -> list[tuple[str, str, str]]:
+        """Every registered (project, domain, workflow name), sorted."""
+        query = (select(WorkflowVersionRow.project, WorkflowVersionRow.domain,
+                        WorkflowVersionRow.name).distinct()
+                 .order_by(WorkflowVersionRow.project, WorkflowVersionRow.domain,
+                           WorkflowVersionRow.name))
+        with self._reading() as session:
+            return [(str(p), str(d), str(n)) for p, d, n in session.execute(query)]
+
     # -- executions ---------------------------------------------------------------------------
     def create_execution(
         self, *, run_id: str, project: str, domain: str, workflow: str, version: str,
