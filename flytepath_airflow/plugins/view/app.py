@@ -27,7 +27,6 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from flytepath_airflow.errors import FlytePathError
 from flytepath_airflow.ir.models import OutputRef
 from flytepath_airflow.platform.naming import dag_id_of, flytepath_run_id, task_id_for
-from flytepath_airflow.platform.settings import AirflowBackendSettings
 from flytepath_airflow.plugins.view.auth import (
     CurrentUser,
     may_access_dag,
@@ -57,24 +56,12 @@ LIST_LIMIT = 200
 _AIRFLOW_RUN_ID = re.compile(r"[A-Za-z0-9_.:+-]{1,250}")
 
 
-def _store_root() -> str:
-    return AirflowBackendSettings.from_airflow_config().store_root or default_root()
-
-
-def _metadata_url() -> str:
-    # Lazy: Airflow's configuration is read at request time, never at import.
-    from airflow.configuration import conf
-
-    return conf.get("flytepath", "metadata_url", fallback=None) or default_metadata_url()
-
-
 def create_app(*, root: str | None = None, metadata_url: str | None = None) -> FastAPI:
     """The view's FastAPI app.
 
-    :param root: the store root URI; default `[flytepath] store_root`, else
-        `$FLYTEPATH_HOME/store`, read at the first request.
-    :param metadata_url: the metadata database; default `[flytepath] metadata_url`, else
-        `FLYTEPATH_METADATA_URL`, else SQLite under `$FLYTEPATH_HOME`.
+    :param root: the store root URI; default: the configured one (`config.load_settings`),
+        read at the first request.
+    :param metadata_url: the metadata database; default: the configured one.
     """
     app = FastAPI(title="FlytePath", docs_url=None, redoc_url=None, openapi_url=None)
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)),
@@ -84,12 +71,12 @@ def create_app(*, root: str | None = None, metadata_url: str | None = None) -> F
 
     def meta() -> Iterator[MetadataStore]:
         if "meta" not in state:
-            state["meta"] = MetadataStore(metadata_url or _metadata_url())
+            state["meta"] = MetadataStore(metadata_url or default_metadata_url())
         yield state["meta"]
 
     def store_root() -> str:
         if "root" not in state:
-            state["root"] = root or _store_root()
+            state["root"] = root or default_root()
         return str(state["root"])
 
     def page(request: Request, template: str, code: int = 200, **context: Any) -> HTMLResponse:
