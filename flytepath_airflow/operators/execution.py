@@ -310,7 +310,10 @@ class NodeExecution:
 
         try:
             spec = load_spec(invocation.spec_uri)
-            prepare_run(spec, invocation.inputs, invocation.root, invocation.run_id)
+            # The run's options (its code bundle, overwrite_cache) travel with the run, as
+            # when the worker prepares it for a local process.
+            prepare_run(spec, invocation.inputs, invocation.root, invocation.run_id,
+                        options=invocation.options or None, backend="airflow")
         except FlytePathUserError as exc:
             raise AirflowFailException(f"node {invocation.node_id!r}: {exc}") from exc
         pinned = BlobStore(invocation.root).uri(f"{run_key(invocation.run_id)}/spec.json")
