@@ -465,7 +465,16 @@ class _NodeRun:
         try:
             bundle = self.options.get("code_bundle")
             if bundle:
-                activate_code_bundle(self.store, bundle)
+                try:
+                    activate_code_bundle(self.store, bundle)
+                except BlobIntegrityError as exc:
+                    # Retrying reads the same bytes: fail now, and say how to repair it.
+                    raise FlytePathUserError(
+                        f"the code registered with version {self.spec.version} of "
+                        f"{self.spec.name!r} cannot be used: {exc}. Nothing of it ran. "
+                        "Register the workflow's code again (`flytepath register`) and run "
+                        "the new version, or restore the bundle in the store."
+                    ) from exc
             task_object = load_task_object(self.task.fn)
             fn = unwrap_task(task_object)
             if self.task.code_digest and code_digest(fn) != self.task.code_digest:
