@@ -46,7 +46,7 @@ test-fast: $(STAMP) tools
 	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check flytepath_airflow tests benchmarks examples dags
+	$(BIN)/ruff check flytepath_airflow tests benchmarks examples dags scripts
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
