@@ -84,10 +84,8 @@ def start_deployment(executor: str, tmp_path_factory: pytest.TempPathFactory,
         executor=executor,
         postgres_url=os.environ.get("FLYTEPATH_TEST_POSTGRES_URL",
                                     "postgresql://postgres@127.0.0.1:5432/postgres"),
-        # User code importable on the workers, as docs/airflow.md asks today. When workers
-        # load a task's code from its registered bundle (issue 12 item 1), drop this line and
-        # these tests prove that code reaches the workers too.
-        python_paths=(str(HERE), str(ROOT)),
+        # Nothing of the user's on the workers' PYTHONPATH: tasks import their code from the
+        # bundle `flytepath register` stored with the version.
         extra_env={"FLYTEPATH_TEST_CALLS": str(workdir / "calls.txt")},
     )
     deployment = airflow_deployment.AirflowDeployment(settings)
