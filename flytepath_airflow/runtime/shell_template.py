@@ -2,10 +2,11 @@
 
 An input's text is never spliced into the program `bash -c` runs. A placeholder where a shell
 word may stand becomes `"$FLYTEPATH_INPUT_X"`, and one inside plain double quotes becomes
-`${FLYTEPATH_INPUT_X}` (the same holds inside `$(...)`, which starts a fresh context): the
-shell expands the variable, and an expansion is never parsed again as code. Everywhere else
-(single quotes, `$'...'`, comments, here-documents, backticks, `${...}`, arithmetic and `[[ ... ]]`, whose operands bash evaluates) a placeholder
-is refused with the safe form to write instead. `find_placeholders()` is the one scanner: the
+`${FLYTEPATH_INPUT_X}` (the same inside `$(...)`, which starts a fresh context): the shell
+expands the variable, and an expansion is never parsed again as code. Everywhere else
+(single quotes, `$'...'`, comments, here-documents, backticks, `${...}`, arithmetic and
+`[[ ... ]]`, whose operands bash evaluates) a placeholder is refused with the safe form to
+write instead. `find_placeholders()` is the one scanner: the
 YAML front-end calls it at compile time, the runtime again before it runs a script.
 
 The scanner is a small lexer, not a full shell parser: a construct it misreads can only
@@ -26,6 +27,7 @@ from flytepath_airflow.errors import FlytePathUserError
 TEMPLATE = re.compile(r"\{\{\s*inputs\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 """A `{{inputs.name}}` placeholder (spaces inside the braces allowed)."""
 
+_ANSI_C_BODY = re.compile(r"(?:[^'\\]|\\.)*'", re.S)
 _HEREDOC = re.compile(r"<<(-?)[ \t]*(['\"]?)([A-Za-z0-9_.-]+)\2")
 # Contexts an unquoted frame closes on; "(" frames count nested parentheses.
 _FRAMES = {"$((": "arith", "((": "arith", "$(": "sub", "${": "brace", "`": "backtick",
@@ -119,8 +121,8 @@ def find_placeholders(script: str) -> list[Placeholder]:
             end = script.find("'", i + 1)
             i = skip_region(n if end < 0 else end + 1, "inside single quotes")
         elif script.startswith("$'", i):
-            end = re.compile(r"(?:[^'\\]|\\.)*'", re.S).match(script, i + 2)
-            i = skip_region(end.end() if end else n, "inside $'...' quotes")
+            quoted = _ANSI_C_BODY.match(script, i + 2)
+            i = skip_region(quoted.end() if quoted else n, "inside $'...' quotes")
         elif c == '"':
             stack.append(["double", 0])
             i += 1

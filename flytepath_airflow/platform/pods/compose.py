@@ -34,7 +34,6 @@ from typing import Any
 
 from flytepath_airflow.ir.models import (
     PodOverridesSpec,
-    SecretRef,
     TaskSpec,
     TolerationSpec,
     WorkflowSpec,
