@@ -148,6 +148,19 @@ def test_the_readme_ui_path_triggers_the_example_and_it_succeeds(readme_ui):
                     time.sleep(5)
             page.screenshot(path=str(ARTIFACTS / "ui-run-finished.png"), full_page=True)
             assert state == "success", f"the UI run ended as {state or 'not finished in time'}"
+
+            # The FlytePath view (the navigation entry the plugin adds) shows both runs, the
+            # demo's and the UI's, closed as succeeded once the run listener has seen them end.
+            deadline = time.monotonic() + 120
+            while True:
+                page.goto(f"{base}/plugin/flytepath")
+                rows = page.frame_locator("iframe").locator("tr", has_text=WORKFLOW)
+                try:
+                    expect(rows.filter(has_text="succeeded")).to_have_count(2, timeout=10_000)
+                    break
+                except AssertionError:
+                    assert time.monotonic() < deadline, "the view never showed both runs closed"
+            page.screenshot(path=str(ARTIFACTS / "ui-flytepath-view.png"), full_page=True)
         except BaseException:
             page.screenshot(path=str(ARTIFACTS / "ui-failure.png"), full_page=True)
             raise
