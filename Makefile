@@ -5,7 +5,6 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-export FLYTEPATH_HOME ?= $(CURDIR)/.flytepath
 PYTEST_ARGS ?=
 
 .PHONY: install demo test test-fast lint browser tools clean
@@ -47,7 +46,7 @@ test-fast: $(STAMP) tools
 	$(BIN)/pytest -m "not slow" $(PYTEST_ARGS)
 
 lint: $(STAMP)
-	$(BIN)/ruff check flytepath_airflow tests benchmarks examples dags
+	$(BIN)/ruff check flytepath_airflow tests benchmarks examples dags scripts
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 

@@ -81,3 +81,25 @@ def test_two_specs_of_one_workflow_keep_the_first_and_report_the_second(tmp_path
     assert bag.dags["demo.development.same"].task_dict["inc"].spec_uri.endswith("a.json")
     (message,) = bag.import_errors.values()
     assert "b.json" in message and "a.json already defines" in message
+
+
+def test_a_spec_whose_dag_fails_validation_is_reported_and_hides_no_dag(tmp_path, monkeypatch):
+    # A launch plan edited by hand (the compiler refuses this cron) builds a DAG whose
+    # timetable Airflow rejects when it validates the DAG: that must stay with this spec.
+    from flytepath_airflow.ir.models import LaunchPlanSpec, ScheduleSpec
+    from flytepath_airflow.ir.spec_io import dump_launch_plan, launch_plan_version
+
+    workflow = _spec("nightly")
+    plan = LaunchPlanSpec(schema_version=1, name="nightly_plan", workflow=workflow,
+                          fixed_inputs={"x": 1},
+                          schedule=ScheduleSpec(cron="0 25 * * *"))
+    plan = plan.model_copy(update={"version": launch_plan_version(plan)})
+    (tmp_path / "good.json").write_text(dump_spec(_spec("good")))
+    (tmp_path / "demo.development.nightly_plan.json").write_text(dump_launch_plan(plan))
+    bag = _dagbag(tmp_path, monkeypatch)
+    assert bag.dag_ids == ["demo.development.good"]
+    (source, message), = bag.import_errors.items()
+    assert source.endswith("flytepath_spec_errors.py")
+    assert "demo.development.nightly_plan.json" in message
+    assert "0 25 * * *" in message and "out of range" in message
+    assert "flytepath unregister" in message

@@ -16,9 +16,12 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,15 +30,18 @@ import typer
 
 from flytepath_airflow.backends.airflow.dag_builder import launch_plan_dag_id
 from flytepath_airflow.backends.airflow.schema import render_input_type
-from flytepath_airflow.ir.spec_io import dump_launch_plan, dump_spec, load_spec
+from flytepath_airflow.config import load_settings
+from flytepath_airflow.errors import FlytePathUserError
+from flytepath_airflow.ir.spec_io import load_spec
 from flytepath_airflow.operators.node import OPTIONS_CONF_KEY, RUN_ID_CONF_KEY
 from flytepath_airflow.platform.naming import dag_id_for, pool_slots_for, task_id_for
 from flytepath_airflow.platform.settings import AirflowBackendSettings
+from flytepath_airflow.runtime.closing import close_run
 from flytepath_airflow.runtime.control import FAILURE_KEY
+from flytepath_airflow.runtime.registry import register_launch_plan, register_spec
 from flytepath_airflow.runtime.run import (
     RunResult,
     collect_outputs,
-    finish_run,
     new_run_id,
     read_node_error,
     read_pointer,
@@ -80,7 +86,8 @@ class EmbeddedAirflow:
         self.root = root
         self.airflow_home = self.home / "airflow"
         self.dags_dir = self.airflow_home / "dags"
-        self.specs_dir = self.airflow_home / "specs"
+        # The one specs folder `flytepath register` writes and a deployed Airflow reads.
+        self.specs_dir = load_settings(home=str(self.home)).specs_dir
 
     def prepare(self) -> None:
         """Create the folders and (re)write the FlytePath DAG files."""
@@ -108,25 +115,36 @@ class EmbeddedAirflow:
         })
         return env
 
-    def publish_spec(self, spec: WorkflowSpec) -> Path:
-        """Write the spec where the DAG file finds it: one file per DAG id (latest wins)."""
-        path = self.specs_dir / f"{dag_id_for(spec)}.json"
-        write_if_changed(path, dump_spec(spec))
-        return path
+    def publish_spec(self, spec: WorkflowSpec, code_root: str | Path | None = None) -> Path:
+        """Register `spec` (with its code) and put it where the DAG file finds it.
 
-    def publish_launch_plan(self, plan: LaunchPlanSpec) -> Path:
-        """Write a launch plan where the DAG file finds it (its own DAG)."""
-        return _publish_plan(self.specs_dir, plan)
+        What `flytepath run` runs through Airflow is a registered version, as with
+        `pyflyte run --remote`: the UI can run it again later, with the same code.
+
+        :param spec: the compiled spec.
+        :param code_root: the folder its Python tasks are imported from; its .py files are
+            stored with the version, so workers need nothing on their PYTHONPATH.
+        """
+        reg = register_spec(spec, root=self.root, specs_dir=str(self.specs_dir),
+                            code_root=code_root)
+        assert reg.loader_path is not None
+        return Path(reg.loader_path)
+
+    def publish_launch_plan(self, plan: LaunchPlanSpec,
+                            code_root: str | Path | None = None) -> Path:
+        """Register a launch plan's workflow and put the plan where the DAG file finds it.
+
+        :param plan: the compiled launch plan (its own DAG).
+        :param code_root: as for `publish_spec`.
+        """
+        reg = register_launch_plan(plan, root=self.root, specs_dir=str(self.specs_dir),
+                                   code_root=code_root)
+        assert reg.loader_path is not None
+        return Path(reg.loader_path)
 
 
 EMBEDDED_MAX_MAP_LENGTH = 100_000
 """`[core] max_map_length` of the embedded Airflow: the largest map node it runs."""
-
-
-def _publish_plan(specs_dir: Path, plan: LaunchPlanSpec) -> Path:
-    path = specs_dir / f"{launch_plan_dag_id(plan)}.json"
-    write_if_changed(path, dump_launch_plan(plan))
-    return path
 
 
 def run_with_airflow(
@@ -139,6 +157,7 @@ def run_with_airflow(
     run_id: str | None = None,
     options: dict[str, Any] | None = None,
     launch_plan: LaunchPlanSpec | None = None,
+    code_root: str | Path | None = None,
 ) -> RunResult:
     """Run a workflow through a real Airflow (`dag.test()`, SQLite metadata DB).
 
@@ -151,6 +170,8 @@ def run_with_airflow(
     :param progress: called as progress(node, state, detail) while tasks run.
     :param run_id: FlytePath run id to use (a new one when None).
     :param options: run options (overwrite_cache, code_bundle) recorded with the run.
+    :param code_root: the folder the spec's Python tasks are imported from, stored with the
+        registered version (see `EmbeddedAirflow.publish_spec`).
     :returns: the run's status, the failed node and its error, and the outputs.
     """
     values = validate_inputs(spec, inputs)  # a bad value fails here, before Airflow starts
@@ -158,10 +179,10 @@ def run_with_airflow(
     embedded = EmbeddedAirflow(home, root)
     embedded.prepare()
     if launch_plan is not None:
-        embedded.publish_launch_plan(launch_plan)
+        embedded.publish_launch_plan(launch_plan, code_root)
         dag_id = launch_plan_dag_id(launch_plan)
     else:
-        embedded.publish_spec(spec)
+        embedded.publish_spec(spec, code_root)
         dag_id = dag_id_for(spec)
     pool = AirflowBackendSettings().pool_for(spec.tenant.project, spec.tenant.domain)
     conf = {**values, RUN_ID_CONF_KEY: run_id}
@@ -217,14 +238,13 @@ def run_with_airflow(
                 f"see {log_path}")
         result = RunResult(run_id=run_id, succeeded=False, failed_node=failed_node,
                            error=message, error_kind=kind, node_states=node_states)
-    if _run_was_prepared(root, run_id):
-        # The same metadata store the task processes used (they run with this home).
-        finish_run(result, metadata_url=default_metadata_url(home))
+    # The FlytePath listener in the embedded Airflow has closed the run when its DAG run
+    # ended; this closes it only if Airflow died before (closing twice is a no-op). The
+    # same metadata store the task processes used (they run with this home).
+    close_run(run_id, root, succeeded=result.succeeded,
+              metadata_url=default_metadata_url(home), error=result.error,
+              failed_node=result.failed_node, error_kind=result.error_kind)
     return result
-
-
-def _run_was_prepared(root: str, run_id: str) -> bool:
-    return BlobStore(root).exists(f"{run_key(run_id)}/inputs.json")
 
 
 def _exit_task_id(node: Any) -> str:
@@ -438,12 +458,76 @@ def render(spec_path: str) -> None:
     typer.echo(render_spec(load_spec(spec_path)))
 
 
+def _port_is_free(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_healthy(base: str, proc: subprocess.Popen[bytes], timeout: float) -> bool:
+    """True once the API server reports every component healthy; False if it never does."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and proc.poll() is None:
+        try:
+            with urllib.request.urlopen(f"{base}/api/v2/monitor/health", timeout=5) as resp:
+                health = json.load(resp)
+            if all(health.get(part, {}).get("status") == "healthy"
+                   for part in ("metadatabase", "scheduler", "dag_processor")):
+                return True
+        except (OSError, ValueError):
+            pass
+        time.sleep(2)
+    return False
+
+
+def stop_process_group(proc: subprocess.Popen[bytes], grace: float = 30.0) -> None:
+    """Stop a process started in its own session and everything it started.
+
+    `airflow standalone` leaves its scheduler's LocalExecutor workers and log servers
+    behind when only it is stopped, so the whole process group gets SIGTERM, then SIGKILL
+    after `grace` seconds.
+
+    :param proc: a process started with `start_new_session=True`.
+    :param grace: seconds to wait after SIGTERM.
+    """
+    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 10.0)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            break
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(proc.pid, 0)
+            except ProcessLookupError:
+                proc.poll()
+                return
+            proc.poll()
+            time.sleep(0.5)
+    proc.poll()
+
+
 def up(port: int, specs: list[str]) -> None:
     """`flytepath up`: start `airflow standalone` with the FlytePath DAGs until Ctrl+C.
 
     :param port: port of the Airflow UI.
     :param specs: compiled spec JSON files to publish first.
     """
+    if not _port_is_free(port):
+        raise FlytePathUserError(
+            f"port {port} on 127.0.0.1 is already in use (another Airflow or flytepath up?). "
+            "Stop it, or choose another port with --port."
+        )
     embedded = EmbeddedAirflow(default_home(), default_root())
     embedded.prepare()
     for path in specs:
@@ -451,15 +535,29 @@ def up(port: int, specs: list[str]) -> None:
     typer.echo("preparing the Airflow metadata DB and tenant pools ...")
     setup_standalone(embedded)
     cmd, env = standalone_command(embedded, port)
+    # Airflow's log servers default to fixed ports; another Airflow on this machine would
+    # take them, so pick free ones unless they are configured.
+    for key in ("AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT",
+                "AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT"):
+        env.setdefault(key, str(_free_port()))
     typer.echo(f"starting Airflow (AIRFLOW_HOME={embedded.airflow_home}); "
                f"specs folder: {embedded.specs_dir}")
-    proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL)
-    password = read_admin_password(embedded)
-    typer.echo(f"Airflow UI: http://127.0.0.1:{port}  login: admin / "
-               f"{password or '(see simple_auth_manager_passwords.json.generated)'}")
-    typer.echo("FlytePath DAGs are tagged 'flytepath'. Press Ctrl+C to stop.")
+    proc = subprocess.Popen(cmd, env=env, stdin=subprocess.DEVNULL, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
     try:
-        raise typer.Exit(proc.wait())
+        if not _wait_healthy(base, proc, timeout=300.0):
+            raise FlytePathUserError(
+                f"Airflow did not become healthy on {base} (exit code {proc.poll()}); its "
+                f"output is above, and its files are under {embedded.airflow_home}."
+            )
+        password = read_admin_password(embedded)
+        typer.echo(f"Airflow UI: {base}  login: admin / "
+                   f"{password or '(see simple_auth_manager_passwords.json.generated)'}")
+        typer.echo("FlytePath DAGs are tagged 'flytepath'. Press Ctrl+C to stop.")
+        code = proc.wait()
     except KeyboardInterrupt:
-        proc.terminate()
-        proc.wait()
+        typer.echo("stopping Airflow ...")
+        code = 0
+    finally:
+        stop_process_group(proc)
+    raise typer.Exit(code)

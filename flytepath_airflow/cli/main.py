@@ -86,6 +86,24 @@ def register(
 
 
 @app.command()
+def unregister(
+    name: str = typer.Argument(..., help="workflow or launch plan name (last part if unique)"),
+    project: str = typer.Option("default", "--project"),
+    domain: str = typer.Option("development", "--domain"),
+    version: str | None = typer.Option(None, "--version",
+                                       help="remove only if the folder holds this version"),
+) -> None:
+    """Take a workflow or launch plan out of the specs folder; its DAG goes away.
+
+    Its registered versions and past runs stay; `flytepath register` brings it back.
+    """
+    # Lazy: the registry loads pydantic and SQLAlchemy; `flytepath --help` imports only typer.
+    from flytepath_airflow.cli import workflow_commands
+
+    workflow_commands.unregister_target(name, project, domain, version)
+
+
+@app.command()
 def rerun(
     run_id: str = typer.Argument(..., help="the run to reproduce"),
     local: bool = typer.Option(False, "--local", help="run with the local backend, no Airflow"),

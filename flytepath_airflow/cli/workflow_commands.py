@@ -27,6 +27,7 @@ from flytepath_airflow.runtime.registry import (
     register_launch_plan,
     register_spec,
     registered_code_bundle,
+    unregister,
 )
 from flytepath_airflow.runtime.run import load_run_spec, read_run_inputs
 from flytepath_airflow.sdk.targets import (
@@ -119,7 +120,8 @@ def _execute(spec: Any, values: dict[str, Any], *, local: bool, run_id: str | No
             ) from None
         result = run_with_airflow(spec, values, root=default_root(), home=str(default_home()),
                                   run_id=run_id, progress=_progress,
-                                  options=options or None, launch_plan=launch_plan)
+                                  options=options or None, launch_plan=launch_plan,
+                                  code_root=code_root_of(spec))
     if not result.succeeded:
         _err(f"run {result.run_id} failed at node '{result.failed_node}': {result.error}")
         raise typer.Exit(code=1)
@@ -206,6 +208,19 @@ def register_target(target: str, project: str, domain: str) -> None:
         typer.echo(f"launch plan {plan.name} ({plan.workflow.name} version "
                    f"{plan.workflow.version}) registered in {project}/{domain}: "
                    f"{reg.loader_path}")
+
+
+def unregister_target(name: str, project: str, domain: str, version: str | None) -> None:
+    """`flytepath unregister`: remove a workflow or launch plan from the specs folder.
+
+    :param name: the workflow or launch plan name.
+    :param project: its project.
+    :param domain: its domain.
+    :param version: remove only if the folder holds this version.
+    """
+    removed = unregister(name, project=project, domain=domain, version=version)
+    typer.echo(f"removed {removed}; its DAG disappears at the DAG processor's next pass. "
+               "Registered versions and past runs are kept.")
 
 
 def rerun(run_id: str, *, local: bool, as_json: bool) -> None:

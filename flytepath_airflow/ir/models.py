@@ -9,6 +9,7 @@ Must not import: airflow, kubernetes, the sdk, or user code.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
@@ -222,6 +223,14 @@ class SecretRef(SpecModel):
     key: str | None = None
     mount: Literal["env", "file"] = "env"
     env_var: str | None = None
+
+    def env_name(self) -> str:
+        """The variable a secret mounted as "env" is in: `env_var`, else GROUP_KEY upper-cased
+        with every character that is not a letter, digit or _ as _."""
+        if self.env_var:
+            return self.env_var
+        raw = f"{self.group}_{self.key}" if self.key else self.group
+        return re.sub(r"[^A-Za-z0-9_]", "_", raw).upper()
 
 
 class ContainerSpec(SpecModel):

@@ -94,6 +94,13 @@ class NodeExecution:
             spec_uri, bundle = self._registered_version(str(requested), root)
             if bundle:
                 options["code_bundle"] = bundle
+        elif spec_uri == args.spec_uri and "code_bundle" not in options:
+            # A run not yet prepared runs the code registered with the DAG's version, so
+            # workers need nothing on their PYTHONPATH (ADR 0011); an unregistered spec
+            # keeps importing its modules from the worker's environment.
+            bundle = registered_code_bundle(load_spec(spec_uri), root=root)
+            if bundle:
+                options["code_bundle"] = bundle
         node_id, item = args.flytepath_node, args.flytepath_item
         if args.dynamic_parent is not None:
             run_id = control.child_run_id(run_id, args.dynamic_parent)
@@ -250,10 +257,11 @@ class NodeExecution:
                            exc_info=True)
             error = None
         if error:
+            # The message already names the user's exception type ("ValueError: ..."); the
+            # type recorded beside it is ours for FlytePath's own errors, so it is not shown.
             kind = error.get("kind", "user")
-            etype = error.get("type") or "Error"
-            return f"node {invocation.record_id!r} failed ({kind} error): {etype}: " \
-                   f"{error.get('message', '')}"
+            return f"{error.get('message', '')} (node {invocation.record_id!r}, attempt " \
+                   f"{invocation.attempt}, {kind} error)"
         if exit_code == EXIT_USAGE:
             return (f"node {invocation.node_id!r}: flytepath-execute rejected the spec, the "
                     "arguments or an input value (exit 2); see the log above.")
@@ -302,7 +310,10 @@ class NodeExecution:
 
         try:
             spec = load_spec(invocation.spec_uri)
-            prepare_run(spec, invocation.inputs, invocation.root, invocation.run_id)
+            # The run's options (its code bundle, overwrite_cache) travel with the run, as
+            # when the worker prepares it for a local process.
+            prepare_run(spec, invocation.inputs, invocation.root, invocation.run_id,
+                        options=invocation.options or None, backend="airflow")
         except FlytePathUserError as exc:
             raise AirflowFailException(f"node {invocation.node_id!r}: {exc}") from exc
         pinned = BlobStore(invocation.root).uri(f"{run_key(invocation.run_id)}/spec.json")

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, NoReturn
 
-from flytepath_airflow.platform.settings import default_store_root
+from flytepath_airflow.config import load_settings
 
 if TYPE_CHECKING:
     from flytepath_airflow.ir.models import NodeSpec, TaskSpec, WorkflowSpec
@@ -150,15 +150,8 @@ class NodeInvocation:
 
 
 def resolve_store_root(configured: str | None) -> str:
-    """The store root on this worker: the task's own, `[flytepath] store_root`, or the default."""
-    if configured:
-        return configured
-    from airflow.sdk import conf
-
-    value = conf.get("flytepath", "store_root", fallback=None)
-    if value:
-        return str(value)
-    return default_store_root()
+    """The store root on this worker: the task's own, else the configured one (`config`)."""
+    return configured or load_settings().store_root
 
 
 class FlytePathNodeMixin:

@@ -27,8 +27,17 @@ def sanitize_key(text: str) -> str:
 
 def dag_id_for(spec: WorkflowSpec) -> str:
     """`project.domain.workflow`: stable across versions, so Airflow keeps one history."""
-    parts = (spec.tenant.project, spec.tenant.domain, spec.name)
-    return ".".join(sanitize_key(p) for p in parts)[:MAX_KEY_LENGTH]
+    return dag_id_of(spec.tenant.project, spec.tenant.domain, spec.name)
+
+
+def dag_id_of(project: str, domain: str, workflow: str) -> str:
+    """The DAG id of a workflow in a tenant, from names alone (records carry no spec).
+
+    :param project: the tenant's project.
+    :param domain: the tenant's domain.
+    :param workflow: the workflow name.
+    """
+    return ".".join(sanitize_key(p) for p in (project, domain, workflow))[:MAX_KEY_LENGTH]
 
 
 def task_id_for(node_id: str) -> str:

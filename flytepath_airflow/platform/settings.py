@@ -13,31 +13,15 @@ Must not import airflow at module level (the CLI imports this to render specs).
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from flytepath_airflow.config import SECTION
+
 DEFAULT_POOL = "default_pool"
 """Airflow's built-in pool; used for tenants when pool_template is empty."""
 
-CONFIG_SECTION = "flytepath"
-
-
-def flytepath_home() -> Path:
-    """`$FLYTEPATH_HOME`, defaulting to ~/.flytepath."""
-    return Path(os.environ.get("FLYTEPATH_HOME") or Path.home() / ".flytepath")
-
-
-def default_store_root() -> str:
-    """`$FLYTEPATH_HOME/store`: the store root when nothing else is configured."""
-    return str(flytepath_home() / "store")
-
-
-def default_specs_dir() -> str:
-    """`$FLYTEPATH_HOME/specs`: the specs folder when nothing else is configured."""
-    return str(flytepath_home() / "specs")
 
 
 class TenantPoolSettings(BaseModel):
@@ -102,7 +86,7 @@ class AirflowBackendSettings(BaseModel):
         from airflow.configuration import conf
 
         def get(key: str) -> str | None:
-            value = conf.get(CONFIG_SECTION, key, fallback=None)
+            value = conf.get(SECTION, key, fallback=None)
             return value if value not in (None, "") else None
 
         values: dict[str, Any] = {}
@@ -119,8 +103,8 @@ class AirflowBackendSettings(BaseModel):
         if (value := get("tenant_pools")) is not None:
             values["tenant_pools"] = parse_tenant_pools(value)
         # pool_template may be set to "" on purpose (use default_pool for every tenant).
-        if conf.has_option(CONFIG_SECTION, "pool_template"):
-            values["pool_template"] = conf.get(CONFIG_SECTION, "pool_template")
+        if conf.has_option(SECTION, "pool_template"):
+            values["pool_template"] = conf.get(SECTION, "pool_template")
         return cls(**values)
 
 

@@ -30,7 +30,7 @@ from flytepath_airflow.errors import (
 )
 from flytepath_airflow.ir.spec_io import load_spec
 from flytepath_airflow.runtime.control import guarded_out
-from flytepath_airflow.runtime.executor import _failure, execute_node
+from flytepath_airflow.runtime.executor import _failure, execute_node, user_traceback
 from flytepath_airflow.runtime.run import attempt_key, prepare_run, read_pointer
 from flytepath_airflow.stores.blob import BlobStore, default_root
 
@@ -87,6 +87,19 @@ def _run(spec: Any, args: argparse.Namespace, root: str) -> tuple[bool, dict[str
     return False, read_pointer(BlobStore(root), args.run_id, args.node)
 
 
+def _report_failure(exc: TaskExecutionError, args: argparse.Namespace, root: str) -> None:
+    """The user's traceback (their frames only), once, then where the full record is."""
+    cause = exc.__cause__
+    shown = user_traceback(cause) if cause is not None else None
+    if shown:
+        print(shown.rstrip("\n"), file=sys.stderr)
+    record_id = args.node if args.item is None else f"{args.node}[{args.item}]"
+    record = BlobStore(root).uri(f"{attempt_key(args.run_id, record_id, args.attempt)}"
+                                 "/error.json")
+    print(f"flytepath: {exc}\nflytepath: the full record of this attempt (with FlytePath's "
+          f"own frames) is {record}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the node and return the process exit code."""
     args = _parser().parse_args(argv)
@@ -105,7 +118,7 @@ def main(argv: list[str] | None = None) -> int:
                   "taken", file=sys.stderr)
             return EXIT_SKIPPED
     except TaskExecutionError as exc:
-        print(f"flytepath: {exc}", file=sys.stderr)
+        _report_failure(exc, args, root)
         return EXIT_USER_ERROR if exc.kind == "user" else EXIT_SYSTEM_ERROR
     except FlytePathUserError as exc:
         print(f"flytepath: {exc}", file=sys.stderr)

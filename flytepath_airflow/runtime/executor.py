@@ -127,6 +127,35 @@ def _node_literals(
     return literals
 
 
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def _is_ours(frame: traceback.FrameSummary) -> bool:
+    return os.path.abspath(frame.filename).startswith(_PACKAGE_DIR)
+
+
+def _trim(te: traceback.TracebackException) -> None:
+    te.stack = traceback.StackSummary.from_list([f for f in te.stack if not _is_ours(f)])
+    for chained in (te.__cause__, te.__context__):
+        if chained is not None:
+            _trim(chained)
+
+
+def user_traceback(exc: BaseException) -> str | None:
+    """The traceback of an exception the user's code raised, without FlytePath's frames.
+
+    None when no frame of the traceback is the user's (FlytePath itself raised it: its
+    message says what happened, a stack of our internals would only hide it).
+
+    :param exc: the exception, with its traceback.
+    """
+    te = traceback.TracebackException(type(exc), exc, exc.__traceback__)
+    if all(_is_ours(f) for f in te.stack):
+        return None
+    _trim(te)
+    return "".join(te.format())
+
+
 def _record_failure(
     store: BlobStore, prefix: str, kind: str, exc: BaseException, message: str
 ) -> None:
@@ -135,6 +164,7 @@ def _record_failure(
         "type": type(exc).__name__,
         "message": message,
         "traceback": "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)),
+        "user_traceback": user_traceback(exc),
         "time": time.time(),
     }
     try:
@@ -208,10 +238,22 @@ def execute_node(
         events.emit("running", {"task": task.name, "version": spec.version})
         run = _NodeRun(spec, node_id, task, run_id, attempt, store, prefix, blobs, scratch,
                        meta, events, item=item)
+        # The attempt's row (docs/data-plane.md): written here, where every runner (local
+        # process, pod, in-process map element, the local backend) passes.
+        meta.record_node_execution(run_id=run_id, node_id=record_id, attempt=attempt,
+                                   status="running")
         try:
-            return run.execute()
+            pointer = run.execute()
+        except TaskExecutionError as exc:
+            _record_attempt_end(meta, run_id, record_id, attempt, "failed",
+                                error=exc.task_message, cache_status=run.cache_status)
+            raise
         finally:
             events.flush()
+        _record_attempt_end(meta, run_id, record_id, attempt, "succeeded",
+                            cache_status=(pointer.get("cache") or {}).get("status"),
+                            outputs=pointer.get("outputs"))
+        return pointer
     except (SQLAlchemyError, FlytePathSystemError) as exc:
         raise _failure(store, prefix, node_id, "system", exc,
                        f"metadata store error: {exc}") from exc
@@ -219,8 +261,25 @@ def execute_node(
         shutil.rmtree(scratch, ignore_errors=True)
 
 
+def _record_attempt_end(meta: MetadataStore, run_id: str, record_id: str, attempt: int,
+                        status: str, *, error: str | None = None,
+                        cache_status: str | None = None,
+                        outputs: dict[str, Any] | None = None) -> None:
+    """Close the attempt's row; a failure to write it never hides how the attempt ended."""
+    try:
+        meta.record_node_execution(run_id=run_id, node_id=record_id, attempt=attempt,
+                                   status=status, cache_status=cache_status, outputs=outputs,
+                                   error=error)
+    except SQLAlchemyError:
+        logger.warning("could not record the end of %s attempt %s", record_id, attempt,
+                       exc_info=True)
+
+
 class _NodeRun:
     """One attempt of one node: inputs, cache, task, outputs, events."""
+
+    cache_status: str | None = None
+    """`miss` once the cache was looked up and missed (a failed attempt keeps it)."""
 
     def __init__(self, spec: WorkflowSpec, node_id: str, task: TaskSpec, run_id: str,
                  attempt: int, store: BlobStore, prefix: str, blobs: NodeBlobContext,
@@ -301,6 +360,7 @@ class _NodeRun:
                         logger.warning("cached value for %s (key=%s) is unusable (%s); "
                                        "recomputing", self.node_id, key.key, reason)
                         replace_entry = True
+                    self.cache_status = "miss"
                     self.events.emit("cache_miss", {"key": key.key})
                     logger.info("cache miss for %s (key=%s)", self.node_id, key.key)
 
@@ -405,7 +465,16 @@ class _NodeRun:
         try:
             bundle = self.options.get("code_bundle")
             if bundle:
-                activate_code_bundle(self.store, bundle)
+                try:
+                    activate_code_bundle(self.store, bundle)
+                except BlobIntegrityError as exc:
+                    # Retrying reads the same bytes: fail now, and say how to repair it.
+                    raise FlytePathUserError(
+                        f"the code registered with version {self.spec.version} of "
+                        f"{self.spec.name!r} cannot be used: {exc}. Nothing of it ran. "
+                        "Register the workflow's code again (`flytepath register`) and run "
+                        "the new version, or restore the bundle in the store."
+                    ) from exc
             task_object = load_task_object(self.task.fn)
             fn = unwrap_task(task_object)
             if self.task.code_digest and code_digest(fn) != self.task.code_digest:
@@ -479,4 +548,4 @@ def _call_python(run: _NodeRun, prepared: PreparedCall,
         raise run.fail("system", exc, str(exc)) from exc
 
 
-__all__ = ["DynamicBody", "PreparedCall", "execute_node", "read_run_options"]
+__all__ = ["DynamicBody", "PreparedCall", "execute_node", "read_run_options", "user_traceback"]

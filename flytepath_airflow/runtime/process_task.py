@@ -1,8 +1,13 @@
 """Shell and container tasks run as a process: inputs in, output files back as literals.
 
-Inputs reach the command as `FLYTEPATH_INPUT_<NAME>` environment variables and through
-`{{inputs.x}}` templates; each output is a file the command writes under
-`$FLYTEPATH_OUTPUT_DIR`, parsed as its declared type.
+Inputs reach the command as `FLYTEPATH_INPUT_<NAME>` environment variables; a `{{inputs.x}}`
+placeholder becomes a reference to that variable in a shell script (`shell_template`) and the
+input's text in one container argument, never shell code. Each output is a file the command
+writes under `$FLYTEPATH_OUTPUT_DIR`, parsed as its declared type.
+
+The process gets a built environment, not the worker's (`task_environment`): the allow-list
+below, the task's `env`, its env-mounted secrets taken from the worker's environment, then the
+platform's own FLYTEPATH_* variables, which nothing before them may set.
 
 Must not import: airflow, kubernetes, the sdk.
 """
@@ -15,12 +20,17 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from flytepath_airflow.errors import FlytePathUserError, TaskExecutionError
 from flytepath_airflow.ir.models import TaskSpec
 from flytepath_airflow.runtime.context import ExecutionContext
+from flytepath_airflow.runtime.shell_template import (
+    TEMPLATE,
+    input_env_name,
+    render_shell_script,
+)
 from flytepath_airflow.types import parse_cli_value
 
 logger = logging.getLogger(__name__)
@@ -29,7 +39,8 @@ Fail = Callable[[str, BaseException, str], TaskExecutionError]
 """Records an attempt's failure (kind, exception, message) and returns the error to raise."""
 
 
-_TEMPLATE = re.compile(r"\{\{\s*inputs\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
+ALLOWED_ENV = ("PATH", "HOME", "LANG", "TZ", "TMPDIR", "PYTHONPATH")
+"""Variables of the worker's environment a local process task inherits (plus every LC_*)."""
 
 
 def _as_text(literal: Any) -> str:
@@ -46,7 +57,7 @@ def _render(text: str, literals: dict[str, Any], node_id: str) -> str:
             )
         return _as_text(literals[name])
 
-    return _TEMPLATE.sub(sub, text)
+    return TEMPLATE.sub(sub, text)
 
 
 def run_process_task(task: TaskSpec, node_id: str, literals: dict[str, Any],
@@ -62,14 +73,12 @@ def run_process_task(task: TaskSpec, node_id: str, literals: dict[str, Any],
 
     out_dir = os.path.join(ctx.working_dir, "outputs")
     os.makedirs(out_dir, exist_ok=True)
-    env = dict(os.environ)
-    env.update(task.env)
-    env.update({f"FLYTEPATH_INPUT_{k.upper()}": _as_text(v) for k, v in literals.items()})
-    env["FLYTEPATH_OUTPUT_DIR"] = out_dir
     try:
+        env = task_environment(task, literals, out_dir, os.environ)
         if task.kind == "shell":
             assert task.script is not None
-            argv = ["bash", "-euo", "pipefail", "-c", _render(task.script, literals, node_id)]
+            argv = ["bash", "-euo", "pipefail", "-c",
+                    render_shell_script(task.script, literals, node_id)]
         else:
             assert task.container is not None
             argv = [_render(a, literals, node_id)
@@ -121,6 +130,40 @@ def run_process_task(task: TaskSpec, node_id: str, literals: dict[str, Any],
     return results
 
 
+def task_environment(task: TaskSpec, literals: dict[str, Any], out_dir: str,
+                     worker: Mapping[str, str]) -> dict[str, str]:
+    """The environment a local process task runs with, built rather than inherited.
+
+    :param task: the task (its `env` and `secrets`).
+    :param literals: the node's input literals (each becomes FLYTEPATH_INPUT_<NAME>).
+    :param out_dir: the folder the task writes its outputs to.
+    :param worker: the worker's environment, read only for the allow-list and secrets.
+    :raises FlytePathUserError: the task's env or a secret would set a FLYTEPATH_* variable.
+    """
+    env = {k: v for k, v in worker.items() if k in ALLOWED_ENV or k.startswith("LC_")}
+    for name in (*task.env, *(s.env_name() for s in task.secrets if s.mount == "env")):
+        if name.startswith("FLYTEPATH_"):  # compile-time checks refuse this; old specs may not
+            raise FlytePathUserError(
+                f"task '{task.name}' sets the environment variable {name}, but FLYTEPATH_* "
+                "variables belong to the platform. Rename it in the task's env or secrets "
+                "and compile the workflow again.")
+    env.update(task.env)
+    for secret in task.secrets:
+        if secret.mount != "env":
+            continue
+        name = secret.env_name()
+        if name in worker:
+            env[name] = worker[name]
+        else:
+            logger.warning("task %s asks for secret %s as $%s, which is not set in this "
+                           "worker's environment; set it before the run to provide it",
+                           task.name, secret.group + (f"/{secret.key}" if secret.key else ""),
+                           name)
+    env.update({input_env_name(k): _as_text(v) for k, v in literals.items()})
+    env["FLYTEPATH_OUTPUT_DIR"] = out_dir
+    return env
+
+
 def _has_fileno(stream: Any) -> bool:
     try:
         stream.fileno()
@@ -129,4 +172,4 @@ def _has_fileno(stream: Any) -> bool:
     return True
 
 
-__all__ = ["Fail", "run_process_task"]
+__all__ = ["ALLOWED_ENV", "Fail", "run_process_task", "task_environment"]

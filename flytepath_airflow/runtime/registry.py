@@ -14,22 +14,22 @@ Must not import: airflow, kubernetes.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from flytepath_airflow.config import load_settings
 from flytepath_airflow.errors import FlytePathUserError
 from flytepath_airflow.ir.models import LaunchPlanSpec, WorkflowSpec
 from flytepath_airflow.ir.spec_io import dump_launch_plan, dump_spec, loads_spec
 from flytepath_airflow.runtime.code import build_code_bundle, store_code_bundle
-from flytepath_airflow.stores.blob import BlobStore, default_home
+from flytepath_airflow.stores.blob import BlobStore
 from flytepath_airflow.stores.metadata import MetadataStore
 from flytepath_airflow.utils.atomic import write_if_changed
 
 
 def default_specs_dir() -> str:
-    """FLYTEPATH_SPECS_DIR, else `$FLYTEPATH_HOME/specs`: the folder the DAG loader reads."""
-    return os.environ.get("FLYTEPATH_SPECS_DIR") or str(default_home() / "specs")
+    """The configured specs folder (`config.load_settings`): the folder the DAG loader reads."""
+    return str(load_settings().specs_dir)
 
 
 def spec_key(project: str, domain: str, name: str, version: str) -> str:
@@ -145,6 +145,54 @@ def load_registered(
                "Register it with `flytepath register FILE.py --project P --domain D`.")
         )
     return loads_spec(record.spec_json, f"{name}@{record.version}")
+
+
+def unregister(
+    name: str,
+    *,
+    project: str = "default",
+    domain: str = "development",
+    version: str | None = None,
+    specs_dir: str | None = None,
+) -> Path:
+    """Take a workflow or launch plan out of the specs folder, so its DAG goes away.
+
+    Registered versions stay in the store and the metadata database (versions are
+    immutable, and past runs keep their history); only the DAG loader stops building a DAG
+    for it. Registering again brings it back. Returns the file removed.
+
+    :param name: the workflow's name (`module.function`), its last part when that is unique
+        in the tenant, or a launch plan's name.
+    :param project: the tenant's project.
+    :param domain: the tenant's domain.
+    :param version: remove it only if this is the version the specs folder holds.
+    :param specs_dir: the specs folder (default: the configured one).
+    :raises FlytePathUserError: nothing of that name is in the folder, the name is
+        ambiguous, or the folder holds another version.
+    """
+    folder = Path(specs_dir or default_specs_dir())
+    prefix = f"{project}.{domain}."
+    names = sorted(p.name[len(prefix):-len(".json")]
+                   for p in folder.glob(f"{prefix}*.json")) if folder.is_dir() else []
+    matches = [n for n in names if n == name] or [n for n in names if n.rsplit(".", 1)[-1] == name]
+    if len(matches) != 1:
+        listing = ", ".join(names) or "none"
+        problem = "matches several" if matches else "is not"
+        raise FlytePathUserError(
+            f"{name!r} {problem} in the specs folder {folder} for {project}/{domain} "
+            f"(there: {listing}). Give the full name of one of them, or the right "
+            "--project/--domain."
+        )
+    path = folder / f"{prefix}{matches[0]}.json"
+    if version is not None:
+        held = loads_spec(path.read_text(encoding="utf-8"), str(path)).version
+        if held != version:
+            raise FlytePathUserError(
+                f"the specs folder holds version {held} of {matches[0]!r}, not {version}; "
+                "nothing was removed. Leave out --version to remove whatever it holds."
+            )
+    path.unlink()
+    return path
 
 
 def registered_code_bundle(spec: WorkflowSpec, *, root: str) -> dict[str, str] | None:

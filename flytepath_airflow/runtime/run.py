@@ -159,18 +159,27 @@ def prepare_run(
     return run_id
 
 
-def finish_run(result: RunResult, *, metadata_url: str | None = None) -> None:
-    """Record how a run ended (execution row and a run-level event)."""
+def finish_run(result: RunResult, *, metadata_url: str | None = None,
+               duration_seconds: float | None = None) -> bool:
+    """Record how a run ended (execution row and the run-level end event), once.
+
+    Every way a run ends comes here (`closing.close_run` for Airflow runs, the local
+    runner): the first call closes the run and returns True; later calls change nothing.
+
+    :param result: how the run ended.
+    :param metadata_url: the metadata store (default: the configured one).
+    :param duration_seconds: the run's duration, recorded in the end event.
+    """
     meta = MetadataStore(metadata_url)
     try:
         status = "succeeded" if result.succeeded else "failed"
-        meta.finish_execution(result.run_id, status=status,
-                              outputs=result.outputs if result.succeeded else None,
-                              error=result.error)
-        meta.append_event(run_id=result.run_id, kind=status, payload={
-            "outputs": result.outputs, "failed_node": result.failed_node,
-            "error": result.error,
-        })
+        return meta.close_execution(
+            result.run_id, status=status,
+            outputs=result.outputs if result.succeeded else None, error=result.error,
+            event={"outputs": result.outputs if result.succeeded else None,
+                   "failed_node": result.failed_node, "error": result.error,
+                   "error_kind": result.error_kind, "duration_seconds": duration_seconds},
+        )
     finally:
         meta.close()
 

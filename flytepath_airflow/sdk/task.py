@@ -206,6 +206,13 @@ class PythonTask(DecoratedFunction):
                       env_var=s.env_var) if isinstance(s, Secret) else SecretRef(group=str(s))
             for s in opts.get("secret_requests") or ()
         )
+        env = {str(k): str(v) for k, v in (opts.get("environment") or {}).items()}
+        for name in (*env, *(s.env_name() for s in secrets if s.mount == "env")):
+            if name.startswith("FLYTEPATH_"):
+                raise CompileError(
+                    f"task '{self.name}' ({where}): {name} is set by its environment or "
+                    "secret_requests, but FLYTEPATH_* variables belong to the platform "
+                    "(inputs, outputs, settings). Rename the variable.")
         requests, limits = opts.get("requests"), opts.get("limits")
         for label, res in (("requests", requests), ("limits", limits)):
             if res is not None and not isinstance(res, Resources):
@@ -230,7 +237,7 @@ class PythonTask(DecoratedFunction):
             interruptible=bool(opts.get("interruptible", False)),
             cache=cache_spec,
             image=opts.get("container_image"),
-            env={str(k): str(v) for k, v in (opts.get("environment") or {}).items()},
+            env=env,
             secrets=secrets,
             docs=opts.get("docs") or docs,
             code_digest=code_digest(self.fn),

@@ -25,6 +25,7 @@ from typing import Any, TypeVar
 
 from fsspec.core import url_to_fs
 
+from flytepath_airflow.config import load_settings
 from flytepath_airflow.errors import FlytePathSystemError
 from flytepath_airflow.types.context import BlobRef
 
@@ -57,13 +58,13 @@ def sha256_file(path: str) -> str:
 
 
 def default_home() -> Path:
-    """FLYTEPATH_HOME, defaulting to ~/.flytepath."""
-    return Path(os.environ.get("FLYTEPATH_HOME") or Path.home() / ".flytepath").expanduser()
+    """The FlytePath home (`config.load_settings`: FLYTEPATH_HOME, ..., ~/.flytepath)."""
+    return load_settings().home
 
 
 def default_root() -> str:
-    """The default store root: FLYTEPATH_STORE_ROOT, else $FLYTEPATH_HOME/store."""
-    return os.environ.get("FLYTEPATH_STORE_ROOT") or str(default_home() / "store")
+    """The configured store root (`config.load_settings`: FLYTEPATH_STORE_ROOT, ...)."""
+    return load_settings().store_root
 
 
 class BlobStore:

@@ -121,3 +121,33 @@ def test_register_writes_each_launch_plan_where_the_dag_loader_reads(tmp_path: P
     found = {item.dag_id: item for item in scan_specs(specs)}
     assert found["p.development.nightly"].launch_plan is not None
     assert found["p.development.nightly"].error is None
+
+
+def test_unregister_removes_the_dag_file_and_keeps_the_versions(tmp_path: Path) -> None:
+    _flow(tmp_path, 10)
+    registered = flytepath("register", "flow.py", "--project", "p", cwd=tmp_path)
+    assert registered.returncode == 0, registered.stderr
+    version = registered.stdout.split(" version ")[1].split()[0]
+    spec_file = Path(os.environ["FLYTEPATH_HOME"]) / "specs" / "p.development.flow.wf.json"
+    assert spec_file.exists()
+
+    wrong = flytepath("unregister", "wf", "--project", "p", "--version", "0" * 16,
+                      cwd=tmp_path)
+    assert wrong.returncode == 2
+    assert f"holds version {version}" in wrong.stderr and "nothing was removed" in wrong.stderr
+    assert spec_file.exists()
+
+    unknown = flytepath("unregister", "nope", "--project", "p", cwd=tmp_path)
+    assert unknown.returncode == 2 and "'nope' is not in the specs folder" in unknown.stderr
+    assert "flow.wf" in unknown.stderr and "Traceback" not in unknown.stderr
+
+    removed = flytepath("unregister", "wf", "--project", "p", "--version", version,
+                        cwd=tmp_path)
+    assert removed.returncode == 0, removed.stderr
+    assert not spec_file.exists()
+    # The version stays registered and runnable.
+    listed = flytepath("versions", "flow.wf", "--project", "p", cwd=tmp_path)
+    assert version in listed.stdout
+    run = flytepath("run", "flow.wf", "--project", "p", "--version", version, "-i", "n=5",
+                    "--local", "--json", cwd=tmp_path)
+    assert run.returncode == 0 and json.loads(run.stdout.splitlines()[-1]) == {"o0": 50}

@@ -188,3 +188,41 @@ def test_a_workflow_runs_through_a_real_airflow_with_the_kubernetes_runner(
     assert sorted(p["metadata"]["labels"]["flytepath.io/node"] for p in api.created) == [
         "double", "secret_length"]
     assert api.unsupported == []
+
+
+def test_a_registered_version_reaches_the_pod_through_its_code_bundle(platform, monkeypatch,
+                                                                      tmp_path):
+    # The "image" has no copy of the task's module: only the bundle registered with the
+    # version, fetched from the store by flytepath-execute in the pod, can supply it.
+    from flytepath_airflow.runtime.registry import register_spec
+
+    register_spec(platform.spec, root=platform.store_root, specs_dir="",
+                  code_root=platform.code_dir)
+    with KubernetesApiTestDouble(secrets=platform.secrets(), config_maps=platform.config_maps(),
+                                 python_path=[]) as double:
+        kubeconfig = double.write_kubeconfig(tmp_path / "kubeconfig-no-code.json")
+        text = platform.settings_path.read_text() + f"config_file: {kubeconfig}\n"
+        platform.settings_path.write_text(text)
+        monkeypatch.setenv("FLYTEPATH_KUBERNETES_SETTINGS", str(platform.settings_path))
+        op = operator(platform, "double")
+        pointer = op.execute(context(op))
+        [created] = double.created
+    assert pointer["outputs"]["o0"] == {"value": 6}
+    args = created["spec"]["containers"][0]["args"]
+    options = json.loads(args[args.index("--prepare-options") + 1])
+    assert options["code_bundle"]["sha256"]
+    assert options["code_bundle"]["uri"].startswith(("file:", "/")) or "://" in \
+        options["code_bundle"]["uri"]
+
+
+def test_an_unregistered_spec_without_its_code_in_the_image_fails_naming_the_module(
+        platform, monkeypatch, tmp_path):
+    with KubernetesApiTestDouble(secrets=platform.secrets(), config_maps=platform.config_maps(),
+                                 python_path=[]) as double:
+        kubeconfig = double.write_kubeconfig(tmp_path / "kubeconfig-no-code.json")
+        text = platform.settings_path.read_text() + f"config_file: {kubeconfig}\n"
+        platform.settings_path.write_text(text)
+        monkeypatch.setenv("FLYTEPATH_KUBERNETES_SETTINGS", str(platform.settings_path))
+        op = operator(platform, "double")
+        with pytest.raises(AirflowFailException, match="cannot import module 'k8s_tasks'"):
+            op.execute(context(op))

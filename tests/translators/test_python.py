@@ -160,6 +160,26 @@ def test_unknown_task_option_is_rejected_with_suggestion(tmp_path: Path) -> None
         load_target(f"{path}:t")
 
 
+@pytest.mark.parametrize(("option", "variable"), [
+    ('environment={"FLYTEPATH_STORE_ROOT": "/tmp/x"}', "FLYTEPATH_STORE_ROOT"),
+    ('secret_requests=[Secret(group="db", env_var="FLYTEPATH_METADATA_URL")]',
+     "FLYTEPATH_METADATA_URL"),
+], ids=["environment", "secret"])
+def test_compile_rejects_env_that_shadows_a_platform_variable(tmp_path: Path, option: str,
+                                                              variable: str) -> None:
+    path = _write(tmp_path, "shadow_flow", f"""
+        from flytepath_airflow.sdk.task import Secret
+
+        @task({option})
+        def t() -> None:
+            pass
+    """)
+    with pytest.raises(CompileError, match=f"task '[^']*\\.t' .*{variable} is set by its "
+                       "environment or secret_requests, but FLYTEPATH_\\* variables belong to the "
+                       "platform"):
+        load_target(f"{path}:t")
+
+
 def test_cache_true_requires_cache_version(tmp_path: Path) -> None:
     path = _write(tmp_path, "cache_flow", """
         @task(cache=True)

@@ -431,6 +431,16 @@ ERROR_CASES = [
      r" Its inputs: n\."),
     ("env-reserved", mutate("    script: |\n", "    env: {FLYTEPATH_X: a}\n    script: |\n"),
      SpecError, "FLYTEPATH_X", r"env\.FLYTEPATH_X: names starting with FLYTEPATH_ are reserved"),
+    ("secret-env-reserved", mutate("    script: |\n", "    secrets: [{group: db, env_var: "
+                                   "FLYTEPATH_METADATA_URL}]\n    script: |\n"), SpecError,
+     "secrets", r"env_var: FLYTEPATH_METADATA_URL: names starting with FLYTEPATH_ are "
+     r"reserved for the platform"),
+    ("template-in-single-quotes", mutate('seq "{{ inputs.n }}"', "seq '{{ inputs.n }}'"),
+     SpecError, "seq '", r"tasks\.prep\.script: \{\{inputs\.n\}\} stands inside single "
+     r"quotes, .*\"\$FLYTEPATH_INPUT_N\" as a word, or \$\{FLYTEPATH_INPUT_N\} inside double "
+     r"quotes"),
+    ("template-in-arithmetic", mutate('seq "{{ inputs.n }}"', 'seq $(( {{ inputs.n }} + 1 ))'),
+     SpecError, "seq $((", r"stands inside arithmetic, which bash evaluates as code"),
     ("env-value", mutate("    script: |\n", "    env: {A: [1]}\n    script: |\n"), SpecError,
      "env: {A", r"env\.A: expected text; found a list"),
     ("env-collision", mutate("      n: int\n    outputs", "      n: int\n      N: int\n"

@@ -3,13 +3,16 @@
 Airflow 3's Python DAG importer keeps either every DAG of a file or none: a DAG file that
 raises loses all its DAGs, and the import error is recorded against that file, which also
 marks the DAGs last parsed from it stale. So one broken spec must not raise in the file
-that builds the DAGs. Instead (ADR 0005):
+that builds the DAGs. Instead (ADR 0006):
 
-- `load_dags()` (called by `dags/flytepath_dags.py`) builds every good spec and skips, with
-  a log line, every spec that fails to load or build;
+- `load_dags()` (called by `dags/flytepath_dags.py`) builds and validates every good spec
+  and skips, with a log line, every spec that fails to load, build or validate (a bad cron
+  expression, an unknown timetable, anything raised while building);
 - `raise_spec_errors()` (called by `dags/flytepath_spec_errors.py`, a file that defines no
-  DAG) checks the same folder and raises one `SpecFolderError` naming each broken file and
-  its problem, which Airflow shows as that file's import error. Nothing is hidden by it.
+  DAG) checks, builds and validates the same folder and raises one `SpecFolderError` naming
+  each broken file and its problem, which Airflow shows as that file's import error. Nothing
+  is hidden by it; the price is that each spec is built twice per parse cycle, once in each
+  file (see benchmarks/parse_time.py).
 
 Must not import user code; imports Airflow only when a DAG is built.
 """
@@ -17,7 +20,6 @@ Must not import user code; imports Airflow only when a DAG is built.
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,6 +30,7 @@ from flytepath_airflow.backends.airflow.dag_builder import (
     check_spec,
     launch_plan_dag_id,
 )
+from flytepath_airflow.config import load_settings
 from flytepath_airflow.errors import FlytePathError, FlytePathUserError
 from flytepath_airflow.ir.spec_io import (
     is_launch_plan_document,
@@ -36,18 +39,13 @@ from flytepath_airflow.ir.spec_io import (
     parse_spec_document,
 )
 from flytepath_airflow.platform.naming import dag_id_for
-from flytepath_airflow.platform.settings import (
-    CONFIG_SECTION,
-    AirflowBackendSettings,
-    default_specs_dir,
-)
+from flytepath_airflow.platform.settings import AirflowBackendSettings
 
 if TYPE_CHECKING:
     from flytepath_airflow.ir.models import LaunchPlanSpec, WorkflowSpec
 
 logger = logging.getLogger(__name__)
 
-SPECS_DIR_ENV = "FLYTEPATH_SPECS_DIR"
 
 
 class SpecFolderError(FlytePathUserError):
@@ -66,17 +64,8 @@ class SpecFile:
 
 
 def specs_dir() -> Path:
-    """The specs folder: FLYTEPATH_SPECS_DIR, else `[flytepath] specs_dir`, else the default."""
-    env = os.environ.get(SPECS_DIR_ENV)
-    if env:
-        return Path(env)
-    try:
-        from airflow.configuration import conf
-
-        configured = conf.get(CONFIG_SECTION, "specs_dir", fallback=None)
-    except ImportError:  # rendering without Airflow installed
-        configured = None
-    return Path(configured) if configured else Path(default_specs_dir())
+    """The specs folder every FlytePath process agrees on (`config.load_settings`)."""
+    return load_settings().specs_dir
 
 
 def scan_specs(folder: str | Path | None = None) -> list[SpecFile]:
@@ -121,10 +110,35 @@ def scan_specs(folder: str | Path | None = None) -> list[SpecFile]:
     return files
 
 
+def _build(item: SpecFile, settings: AirflowBackendSettings) -> Any:
+    """Build and validate one spec's DAG, as Airflow's DagBag will when it bags it.
+
+    `dag.validate()` is what rejects, for example, a timetable Airflow cannot use; run here,
+    its error stays with this spec instead of failing the whole DAG file.
+    """
+    assert item.spec is not None
+    if item.launch_plan is not None:
+        dag = build_launch_plan_dag(item.launch_plan, settings, spec_uri=str(item.path))
+    else:
+        dag = build_dag(item.spec, settings, spec_uri=str(item.path))
+    dag.validate()
+    return dag
+
+
+def _build_error(item: SpecFile, exc: Exception) -> str:
+    detail = str(exc) if isinstance(exc, FlytePathError) else f"{type(exc).__name__}: {exc}"
+    return (f"building the DAG of {item.path.name} failed: {detail}. Fix the spec (recompile "
+            "it), or remove it with `flytepath unregister`.")
+
+
 def load_dags(
     folder: str | Path | None = None, settings: AirflowBackendSettings | None = None
 ) -> dict[str, Any]:
-    """Build one DAG per good spec of the folder: {dag_id: DAG}. Broken specs are skipped."""
+    """Build one DAG per good spec of the folder: {dag_id: DAG}. Broken specs are skipped.
+
+    A spec that fails to load, to build or to validate is logged and left out; the
+    other DAGs of the folder load as usual, and `raise_spec_errors` reports it.
+    """
     if settings is None:
         settings = AirflowBackendSettings.from_airflow_config()
     dags: dict[str, Any] = {}
@@ -133,19 +147,32 @@ def load_dags(
             logger.error("skipping FlytePath spec %s: %s", item.path, item.error)
             continue
         try:
-            if item.launch_plan is not None:
-                dags[item.dag_id] = build_launch_plan_dag(item.launch_plan, settings,
-                                                          spec_uri=str(item.path))
-            else:
-                dags[item.dag_id] = build_dag(item.spec, settings, spec_uri=str(item.path))
-        except Exception:
-            logger.exception("skipping FlytePath spec %s: building its DAG failed", item.path)
+            dags[item.dag_id] = _build(item, settings)
+        except Exception as exc:  # one spec must never take the other DAGs down with it
+            logger.error("skipping FlytePath spec %s: %s", item.path, _build_error(item, exc))
     return dags
 
 
-def spec_errors(folder: str | Path | None = None) -> dict[str, str]:
-    """{spec file path: problem} for every spec of the folder that cannot become a DAG."""
-    return {str(item.path): item.error for item in scan_specs(folder) if item.error}
+def spec_errors(
+    folder: str | Path | None = None, settings: AirflowBackendSettings | None = None
+) -> dict[str, str]:
+    """{spec file path: problem} for every spec of the folder that cannot become a DAG.
+
+    Each good spec is built and validated once more here (in the errors file's own parse),
+    so a spec that fails only when its DAG is built is reported too.
+    """
+    errors: dict[str, str] = {}
+    for item in scan_specs(folder):
+        if item.error:
+            errors[str(item.path)] = item.error
+            continue
+        if settings is None:
+            settings = AirflowBackendSettings.from_airflow_config()
+        try:
+            _build(item, settings)
+        except Exception as exc:  # reported, never raised past this spec
+            errors[str(item.path)] = _build_error(item, exc)
+    return errors
 
 
 def raise_spec_errors(folder: str | Path | None = None) -> None:

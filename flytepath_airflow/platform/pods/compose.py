@@ -34,7 +34,6 @@ from typing import Any
 
 from flytepath_airflow.ir.models import (
     PodOverridesSpec,
-    SecretRef,
     TaskSpec,
     TolerationSpec,
     WorkflowSpec,
@@ -161,13 +160,6 @@ def _resources(task: TaskSpec, accelerator: AcceleratorSettings | None) -> dict[
     if limits:
         out["limits"] = limits
     return out
-
-
-def _secret_env_name(secret: SecretRef) -> str:
-    if secret.env_var:
-        return secret.env_var
-    raw = f"{secret.group}_{secret.key}" if secret.key else secret.group
-    return re.sub(r"[^A-Za-z0-9_]", "_", raw).upper()
 
 
 def _node_affinity(pod_spec: dict[str, Any]) -> dict[str, Any]:
@@ -377,7 +369,7 @@ def _generated_env_and_volumes(pod_spec: dict[str, Any], container: dict[str, An
     _merge_by(mounts, {"name": "scratch", "mountPath": scratch}, "mountPath")
     for secret in task.secrets:
         if secret.mount == "env" and secret.key:
-            _merge_by(env, {"name": _secret_env_name(secret), "valueFrom": {
+            _merge_by(env, {"name": secret.env_name(), "valueFrom": {
                 "secretKeyRef": {"name": secret.group, "key": secret.key}}}, "name")
         elif secret.mount == "env":
             env_from.append({"secretRef": {"name": secret.group}})

@@ -7,7 +7,9 @@ Layout, lowest first (each module imports only those above it):
 - `tables`: the declarative base, the row classes and the UTCDateTime column type;
 - `records`: the frozen records the store hands out, and the row-to-record copies;
 - `engine`: URLs (default, parsing, redaction, driver choice) and engine creation,
-  with SQLite's WAL mode and busy timeout;
+  with SQLite's WAL mode and busy timeout, PostgreSQL's timeouts and keepalives;
+- `faults`: `MetadataStoreError` and the translation of every SQLAlchemy error into a
+  FlytePath error without SQL text or parameters;
 - `schema`: the Alembic glue (migrations folder, recorded revision, upgrading);
 - `connection`: engines on first use, migration once per database, transactions;
 - `store`: `MetadataStore`, the operations.
@@ -17,8 +19,8 @@ Rebuilding a run's history from its events is `runtime.history`, not here.
 Must not import: airflow, kubernetes, or the runtime.
 """
 
-from flytepath_airflow.stores.metadata.connection import MetadataStoreError
 from flytepath_airflow.stores.metadata.engine import default_metadata_url, redact_url
+from flytepath_airflow.stores.metadata.faults import MetadataStoreError
 from flytepath_airflow.stores.metadata.records import (
     GLOBAL_SCOPE,
     CacheEntryRecord,

@@ -4,7 +4,7 @@
 URL fails at construction), creates the engines on first use, brings the schema to head
 once per database per process (queueing on a lock so many processes can start on a new
 database at once), and hands the store's operations short read or write transactions
-that turn a database failure into a `MetadataStoreError`.
+that turn any database failure into a FlytePath error (`faults`).
 
 Must not import: airflow, kubernetes, the store's operations, or the runtime.
 """
@@ -20,15 +20,18 @@ from typing import Any
 from sqlalchemy import Engine, text
 from sqlalchemy.dialects import postgresql as pg_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from flytepath_airflow.errors import FlytePathSystemError
 from flytepath_airflow.stores.metadata.engine import (
     create_metadata_engine,
     default_metadata_url,
     parse_metadata_url,
     redact_url,
+)
+from flytepath_airflow.stores.metadata.faults import (
+    MetadataStoreError,
+    translate_database_error,
 )
 from flytepath_airflow.stores.metadata.schema import (
     HEAD_REVISION,
@@ -37,11 +40,6 @@ from flytepath_airflow.stores.metadata.schema import (
     upgrade_to_head,
 )
 from flytepath_airflow.stores.metadata.tables import MetadataBase
-
-
-class MetadataStoreError(FlytePathSystemError):
-    """The metadata database could not be reached or stayed locked; retrying may help."""
-
 
 _MIGRATED: set[str] = set()
 _MIGRATED_LOCK = threading.Lock()
@@ -128,10 +126,9 @@ class MetadataSessions:
     def _translate_errors(self) -> Iterator[None]:
         try:
             yield
-        except OperationalError as exc:
-            raise MetadataStoreError(
-                f"metadata store at {redact_url(self._url)} failed: {exc.orig or exc}"
-            ) from exc
+        except SQLAlchemyError as exc:
+            # Not chained: the SQLAlchemy error's text holds the SQL and its parameters.
+            raise translate_database_error(exc, self._url, redact_url(self._url)) from None
 
     @contextmanager
     def _reading(self) -> Iterator[Session]:

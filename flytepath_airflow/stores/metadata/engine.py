@@ -4,7 +4,10 @@ Owns which URLs the store accepts (SQLite and PostgreSQL only, with the installe
 PostgreSQL driver picked for a bare `postgresql://`), how a URL is printed without its
 password, the default URL, and how an engine is created: on SQLite, WAL mode, a busy
 timeout and `BEGIN IMMEDIATE` for writers, so dozens of local processes can share one
-file without "database is locked" errors from lock upgrades.
+file without "database is locked" errors from lock upgrades; on PostgreSQL, a connect
+timeout, a statement timeout and TCP keepalives, so a sick server fails a call instead of
+stalling a run. Each PostgreSQL default yields to the same libpq key in the URL's query
+(`?connect_timeout=5&options=-c statement_timeout=120s`).
 
 Must not import: airflow, kubernetes, alembic, or the tables, records and store (an
 engine knows nothing of the schema).
@@ -14,7 +17,6 @@ from __future__ import annotations
 
 import importlib.util
 import json
-import os
 import random
 import sqlite3
 import time
@@ -26,24 +28,35 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 from sqlalchemy.pool import StaticPool
 
+from flytepath_airflow.config import load_settings
 from flytepath_airflow.errors import FlytePathUserError
-from flytepath_airflow.stores.blob import default_home
 
 SQLITE_BUSY_TIMEOUT_S = 60.0
 """How long a SQLite writer waits for the write lock before giving up."""
+
+POSTGRES_CONNECT_TIMEOUT_S = 10
+"""How long connecting to PostgreSQL may take (libpq `connect_timeout`), unless the URL says."""
+
+POSTGRES_STATEMENT_TIMEOUT_S = 60.0
+"""How long one PostgreSQL statement may run, lock waits included (`statement_timeout`),
+unless the URL's `options` set it."""
+
+POSTGRES_KEEPALIVES = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10,
+                       "keepalives_count": 3}
+"""TCP keepalives: a silently dropped connection is noticed after about 60 s idle."""
 
 _SUPPORTED_BACKENDS = ("sqlite", "postgresql")
 
 
 def default_metadata_url(home: str | Path | None = None) -> str:
-    """FLYTEPATH_METADATA_URL, else `sqlite:///<home>/metadata.db`.
+    """The configured metadata database (`config.load_settings`), else SQLite under `home`.
 
-    :param home: the FlytePath home; defaults to $FLYTEPATH_HOME (~/.flytepath).
+    :param home: the FlytePath home to put the SQLite file in when no URL is configured;
+        default: the configured home.
     """
-    url = os.environ.get("FLYTEPATH_METADATA_URL")
-    if url:
-        return url
-    return f"sqlite:///{Path(home) if home else default_home()}/metadata.db"
+    if home is None:
+        return load_settings().metadata_url
+    return load_settings(home=str(home)).metadata_url
 
 
 def json_dumps(value: Any) -> str:
@@ -113,12 +126,32 @@ def create_metadata_engine(url: URL) -> Engine:
     try:
         if url.get_backend_name() == "sqlite":
             return _create_sqlite_engine(url)
-        return create_engine(url, pool_pre_ping=True, json_serializer=json_dumps)
+        return create_engine(url, pool_pre_ping=True, json_serializer=json_dumps,
+                             connect_args=postgres_connect_args(url), hide_parameters=True)
     except (NoSuchModuleError, ImportError) as exc:
         raise FlytePathUserError(
             f"the metadata store at {redact_url(url)} needs a database driver that is not "
             f"installed ({exc}). For PostgreSQL install it with: pip install psycopg2-binary"
         ) from None
+
+
+def postgres_connect_args(url: URL) -> dict[str, Any]:
+    """The connect timeout, statement timeout and keepalives the URL's query leaves unset.
+
+    :param url: a PostgreSQL URL; a libpq key in its query wins over the default here.
+    """
+    query = url.query
+    args: dict[str, Any] = {
+        key: value for key, value in
+        {"connect_timeout": POSTGRES_CONNECT_TIMEOUT_S, **POSTGRES_KEEPALIVES}.items()
+        if key not in query
+    }
+    options = query.get("options", "")
+    options = " ".join(options) if isinstance(options, tuple) else options
+    if "statement_timeout" not in options:
+        timeout_ms = int(POSTGRES_STATEMENT_TIMEOUT_S * 1000)
+        args["options"] = f"{options} -c statement_timeout={timeout_ms}".strip()
+    return args
 
 
 def _create_sqlite_engine(url: URL) -> Engine:
@@ -128,11 +161,12 @@ def _create_sqlite_engine(url: URL) -> Engine:
                                     "check_same_thread": False}
     if in_memory:
         engine = create_engine(url, connect_args=connect_args, poolclass=StaticPool,
-                               json_serializer=json_dumps)
+                               json_serializer=json_dumps, hide_parameters=True)
     else:
         if not database.startswith("file:"):
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args=connect_args, json_serializer=json_dumps)
+        engine = create_engine(url, connect_args=connect_args, json_serializer=json_dumps,
+                               hide_parameters=True)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:

@@ -172,6 +172,15 @@ class MetadataStore(MetadataSessions):
         with self._reading() as session:
             return [version_record(r) for r in session.scalars(query)]
 
+    def list_workflows(self) -> list[tuple[str, str, str]]:
+        """Every registered (project, domain, workflow name), sorted."""
+        query = (select(WorkflowVersionRow.project, WorkflowVersionRow.domain,
+                        WorkflowVersionRow.name).distinct()
+                 .order_by(WorkflowVersionRow.project, WorkflowVersionRow.domain,
+                           WorkflowVersionRow.name))
+        with self._reading() as session:
+            return [(str(p), str(d), str(n)) for p, d, n in session.execute(query)]
+
     # -- executions ---------------------------------------------------------------------------
     def create_execution(
         self, *, run_id: str, project: str, domain: str, workflow: str, version: str,
@@ -221,6 +230,44 @@ class MetadataStore(MetadataSessions):
                 raise FlytePathUserError(
                     f"there is no execution '{run_id}' to finish; create_execution first."
                 )
+
+    def close_execution(
+        self, run_id: str, *, status: str, outputs: dict[str, Any] | None = None,
+        error: str | None = None, event: dict[str, Any] | None = None,
+    ) -> bool:
+        """Record how a run ended, once: True when this call closed it.
+
+        One conditional UPDATE (only a run that is not `succeeded` or `failed` yet), so of
+        several processes closing the same run at once (the Airflow listener, `flytepath
+        run`) exactly one wins and writes the run's end event; the others change nothing.
+
+        :param run_id: the run.
+        :param status: `succeeded` or `failed`.
+        :param outputs: the run's outputs (JSON).
+        :param error: the run's error message.
+        :param event: payload of the run-level end event (kind = status), appended in the
+            same transaction as the status, so a run is never closed without its event.
+        :raises FlytePathUserError: for an unknown run id.
+        """
+        values = None if outputs is None else _json_value(outputs, "execution outputs")
+        body = None if event is None else _json_value(event, f"payload of event '{status}'")
+        with self._writing() as session:
+            result = session.execute(self._plain(
+                update(ExecutionRow)
+                .where(ExecutionRow.run_id == run_id,
+                       ExecutionRow.status.not_in(("succeeded", "failed")))
+                .values(status=status, outputs=values, error=error, finished_at=utcnow())
+            ))
+            if _rowcount(result) > 0:
+                if body is not None:
+                    session.add(EventRow(run_id=run_id, kind=status, node_id=None,
+                                         attempt=None, payload=body, created_at=utcnow()))
+                return True
+            if session.get(ExecutionRow, run_id) is None:
+                raise FlytePathUserError(
+                    f"there is no execution '{run_id}' to close; create_execution first."
+                )
+            return False
 
     def get_execution(self, run_id: str) -> ExecutionRecord | None:
         """One run, or None."""

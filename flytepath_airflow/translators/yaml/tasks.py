@@ -4,19 +4,24 @@ A task is a shell script, a container command or a python function ("module:qual
 never imported here). Its options (retries, retry_delay, timeout, interruptible, resources,
 env) fall back to the document's `defaults`; cache, secrets and pod_overrides are per task.
 Shell and container tasks get their inputs as env vars and `{{ inputs.x }}` templates, so a
-template naming no input is an error at its own line, even inside a block script.
+template naming no input is an error at its own line, even inside a block script, and so is a
+template in a script where no variable reference is safe (`runtime.shell_template`).
 
 Must not import: airflow, kubernetes, the sdk, user code, or the node and workflow readers.
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from flytepath_airflow.errors import CompileError, SpecError
 from flytepath_airflow.ir.models import PodOverridesSpec, ResourcesSpec
 from flytepath_airflow.ir.quantities import QuantityError, check_quantity, check_resources
+from flytepath_airflow.runtime.shell_template import (
+    TEMPLATE,
+    find_placeholders,
+    safe_form_message,
+)
 from flytepath_airflow.translators.checks import FieldPath
 from flytepath_airflow.translators.yaml.interface import InterfaceReader
 from flytepath_airflow.translators.yaml.loader import YamlPath, format_path
@@ -27,7 +32,6 @@ from flytepath_airflow.utils.suggest import did_you_mean
 _QUANTITY_EXAMPLES = {"cpu": "cores such as 2, 0.5 or 500m", "mem": "bytes such as 512Mi or 8Gi",
                       "gpu": "a whole number such as 1",
                       "ephemeral_storage": "bytes such as 10Gi"}
-_TEMPLATE = re.compile(r"\{\{\s*inputs\.([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 _TASK_KEYS = ("kind", "description", "inputs", "outputs", "script", "image", "command",
               "args", "fn", "retries", "retry_delay", "timeout", "interruptible", "resources",
               "cache", "env", "secrets", "pod_overrides")
@@ -186,18 +190,30 @@ class TaskReader(InterfaceReader):
                 if isinstance(word, str):
                     places.append((word, (*path, key, i)))
         for text, where in places:
-            for match in _TEMPLATE.finditer(text):
+            for match in TEMPLATE.finditer(text):
                 if match.group(1) in inputs:
                     continue
-                line = self.line(where)
-                if where in self.doc.block_scalars:
-                    line += 1 + text.count("\n", 0, match.start())
                 hint = did_you_mean(match.group(1), inputs)
                 raise SpecError(
-                    f"{self.source}:{line}: {format_path(where)}: {match.group(0)} names no "
+                    f"{self.source}:{self.text_line(where, text, match.start())}: "
+                    f"{format_path(where)}: {match.group(0)} names no "
                     f"input of task '{task}'.{hint} Its inputs: "
                     f"{', '.join(inputs) or 'none'}. Declare the input or fix the name."
                 )
+        if isinstance(raw.get("script"), str):
+            for ph in find_placeholders(raw["script"]):
+                if ph.context is None:
+                    where = (*path, "script")
+                    raise SpecError(f"{self.source}:"
+                                    f"{self.text_line(where, raw['script'], ph.start)}: "
+                                    f"{format_path(where)}: {safe_form_message(ph)}")
+
+    def text_line(self, where: YamlPath, text: str, offset: int) -> int:
+        """The line of `offset` in the text at `where` (inside a block script, its own line)."""
+        line = self.line(where)
+        if where in self.doc.block_scalars:
+            line += 1 + text.count("\n", 0, offset)
+        return line
 
     def resources(self, value: Any, path: YamlPath, task: str) -> dict[str, Any]:
         value = self.mapping(value, path, ("requests", "limits"), what="resources")
@@ -234,7 +250,8 @@ class TaskReader(InterfaceReader):
             self.name(key, (*path, key), IDENT, "the variable name", "letters, digits and _")
             if key.startswith("FLYTEPATH_"):
                 raise self.error((*path, key), "names starting with FLYTEPATH_ are reserved "
-                                 "for inputs and outputs. Rename the variable.")
+                                 "for the platform (inputs, outputs, settings). Rename the "
+                                 "variable.")
             if isinstance(item, bool) or not isinstance(item, (str, int, float)):
                 raise self.error((*path, key), f"expected text; found {describe(item)}. "
                                  "Quote the value.")
@@ -289,6 +306,11 @@ class TaskReader(InterfaceReader):
                                 required=("group",), what="a secret")
             if "mount" in item and item["mount"] not in ("env", "file"):
                 raise self.error((*ipath, "mount"), "mount is env or file.")
+            env_var = item.get("env_var")
+            if isinstance(env_var, str) and env_var.startswith("FLYTEPATH_"):
+                raise self.error((*ipath, "env_var"), f"{env_var}: names starting with "
+                                 "FLYTEPATH_ are reserved for the platform. Choose another "
+                                 "variable for this secret.")
             result.append(dict(item))
         return result
 

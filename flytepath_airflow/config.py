@@ -1,0 +1,165 @@
+"""FlytePath's settings: where data lives, read the same way by every process.
+
+The CLI, the DAG file, Airflow's scheduler and workers, and `flytepath-execute` in a pod
+all call `load_settings()`, so they agree on the store, the metadata database and the specs
+folder. For each setting the first of these that is set wins:
+
+1. a value passed explicitly (a CLI option, a function argument);
+2. the environment variable `FLYTEPATH_<NAME>` (e.g. `FLYTEPATH_METADATA_URL`);
+3. the environment variable `AIRFLOW__FLYTEPATH__<NAME>` (Airflow's own override form);
+4. `<name>` in the `[flytepath]` section of Airflow's configuration file: `$AIRFLOW_CONFIG`,
+   else `$AIRFLOW_HOME/airflow.cfg`, else `~/airflow/airflow.cfg`. The file is read as text,
+   without importing Airflow, so a task image without Airflow reads it the same way
+   (Airflow's `_cmd` and `_secret` forms are not read here: use the variables above);
+5. the default, under the FlytePath home.
+
+| name | default |
+|---|---|
+| `home` | `~/.flytepath` |
+| `store_root` | `<home>/store` |
+| `metadata_url` | `sqlite:///<home>/metadata.db` |
+| `specs_dir` | `<home>/specs` |
+
+Must not import: any other FlytePath module but `errors`, airflow, kubernetes.
+"""
+
+from __future__ import annotations
+
+import configparser
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from flytepath_airflow.errors import FlytePathUserError
+
+SECTION = "flytepath"
+"""The section of Airflow's configuration FlytePath reads."""
+
+NAMES = ("home", "store_root", "metadata_url", "specs_dir")
+"""The settings this module resolves."""
+
+
+class SettingsError(FlytePathUserError):
+    """A settings source cannot be read."""
+
+
+@dataclass(frozen=True)
+class FlytePathSettings:
+    """Resolved settings; `sources` says where each value came from (for messages and docs).
+
+    :param home: the FlytePath home, holding the defaults below and per-machine caches.
+    :param store_root: root URI of run data and blobs (a local folder or an fsspec URL).
+    :param metadata_url: SQLAlchemy URL of the FlytePath metadata database.
+    :param specs_dir: the folder of compiled specs the FlytePath DAG file builds DAGs from.
+    :param sources: setting name -> "default", "argument", an environment variable's name or
+        "<file> [flytepath] <name>".
+    """
+
+    home: Path
+    store_root: str
+    metadata_url: str
+    specs_dir: Path
+    sources: dict[str, str] = field(default_factory=dict, compare=False)
+
+
+def airflow_config_path(environ: Mapping[str, str] | None = None) -> Path:
+    """The Airflow configuration file Airflow itself would read.
+
+    :param environ: the environment to look in (default: this process's).
+    """
+    env = os.environ if environ is None else environ
+    if env.get("AIRFLOW_CONFIG"):
+        return Path(env["AIRFLOW_CONFIG"]).expanduser()
+    home = env.get("AIRFLOW_HOME") or str(Path.home() / "airflow")
+    return Path(home).expanduser() / "airflow.cfg"
+
+
+def _file_values(path: Path) -> dict[str, str]:
+    """The `[flytepath]` options of an Airflow configuration file ({} when it has none)."""
+    parser = configparser.ConfigParser(interpolation=None, strict=False)
+    try:
+        with open(path, encoding="utf-8") as fh:
+            parser.read_file(fh)
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError, configparser.Error) as exc:
+        raise SettingsError(
+            f"cannot read Airflow's configuration file {path} for its [{SECTION}] section: "
+            f"{exc}. Fix the file, or point AIRFLOW_CONFIG or AIRFLOW_HOME at a readable one."
+        ) from None
+    if not parser.has_section(SECTION):
+        return {}
+    return {key: value.strip() for key, value in parser.items(SECTION)}
+
+
+def load_settings(
+    *,
+    environ: Mapping[str, str] | None = None,
+    **explicit: str | None,
+) -> FlytePathSettings:
+    """Resolve every setting with the precedence in this module's docstring.
+
+    :param environ: the environment to read (default: this process's).
+    :param explicit: values given on the command line or in code, by setting name; None and
+        "" mean "not given".
+    :raises SettingsError: an unknown setting name, or an unreadable configuration file.
+    """
+    unknown = sorted(set(explicit) - set(NAMES))
+    if unknown:
+        raise SettingsError(f"unknown FlytePath setting {', '.join(unknown)}; "
+                            f"the settings are {', '.join(NAMES)}.")
+    env = os.environ if environ is None else environ
+    config_file = airflow_config_path(env)
+    file_values: dict[str, str] | None = None
+    sources: dict[str, str] = {}
+
+    def lookup(name: str) -> str | None:
+        nonlocal file_values
+        if explicit.get(name):
+            sources[name] = "argument"
+            return explicit[name]
+        for var in (f"FLYTEPATH_{name.upper()}", f"AIRFLOW__FLYTEPATH__{name.upper()}"):
+            if env.get(var):
+                sources[name] = var
+                return env[var]
+        if file_values is None:
+            file_values = _file_values(config_file)
+        if file_values.get(name):
+            sources[name] = f"{config_file} [{SECTION}] {name}"
+            return file_values[name]
+        sources[name] = "default"
+        return None
+
+    home = Path(lookup("home") or Path.home() / ".flytepath").expanduser()
+    store_root = lookup("store_root") or str(home / "store")
+    metadata_url = lookup("metadata_url") or f"sqlite:///{home / 'metadata.db'}"
+    specs_dir = Path(lookup("specs_dir") or home / "specs").expanduser()
+    if "://" not in store_root:
+        store_root = str(Path(store_root).expanduser())
+    return FlytePathSettings(home=home, store_root=store_root, metadata_url=metadata_url,
+                             specs_dir=specs_dir, sources=sources)
+
+
+def settings_env(settings: FlytePathSettings) -> dict[str, str]:
+    """The environment variables that hand `settings` to a child process or a pod.
+
+    :param settings: the resolved settings.
+    """
+    return {
+        "FLYTEPATH_HOME": str(settings.home),
+        "FLYTEPATH_STORE_ROOT": settings.store_root,
+        "FLYTEPATH_METADATA_URL": settings.metadata_url,
+        "FLYTEPATH_SPECS_DIR": str(settings.specs_dir),
+    }
+
+
+__all__ = [
+    "NAMES",
+    "SECTION",
+    "FlytePathSettings",
+    "SettingsError",
+    "airflow_config_path",
+    "load_settings",
+    "settings_env",
+]
