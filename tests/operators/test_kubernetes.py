@@ -47,15 +47,29 @@ def platform(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Platform:
     return make_platform(tmp_path)
 
 
-@pytest.fixture
-def api(platform: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+def _serve(platform: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+           python_path: list[str]):  # type: ignore[no-untyped-def]
+    """The API double, with `python_path` as what its pods' "image" can import."""
     with KubernetesApiTestDouble(secrets=platform.secrets(), config_maps=platform.config_maps(),
-                                 python_path=[str(platform.code_dir)]) as double:
+                                 python_path=python_path) as double:
         kubeconfig = double.write_kubeconfig(tmp_path / "kubeconfig.json")
         text = platform.settings_path.read_text() + f"config_file: {kubeconfig}\n"
         platform.settings_path.write_text(text)
         monkeypatch.setenv("FLYTEPATH_KUBERNETES_SETTINGS", str(platform.settings_path))
         yield double
+
+
+@pytest.fixture
+def api(platform: Platform, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """Pods whose image holds the task code."""
+    yield from _serve(platform, tmp_path, monkeypatch, [str(platform.code_dir)])
+
+
+@pytest.fixture
+def api_image_without_code(platform: Platform, tmp_path: Path,
+                           monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """Pods whose image has FlytePath but none of the task code."""
+    yield from _serve(platform, tmp_path, monkeypatch, [])
 
 
 def operator(platform: Platform, node: str) -> FlytePathKubernetesOperator:
@@ -190,39 +204,25 @@ def test_a_workflow_runs_through_a_real_airflow_with_the_kubernetes_runner(
     assert api.unsupported == []
 
 
-def test_a_registered_version_reaches_the_pod_through_its_code_bundle(platform, monkeypatch,
-                                                                      tmp_path):
+def test_a_registered_version_reaches_the_pod_through_its_code_bundle(
+        platform, api_image_without_code):
     # The "image" has no copy of the task's module: only the bundle registered with the
     # version, fetched from the store by flytepath-execute in the pod, can supply it.
     from flytepath_airflow.runtime.registry import register_spec
 
     register_spec(platform.spec, root=platform.store_root, specs_dir="",
                   code_root=platform.code_dir)
-    with KubernetesApiTestDouble(secrets=platform.secrets(), config_maps=platform.config_maps(),
-                                 python_path=[]) as double:
-        kubeconfig = double.write_kubeconfig(tmp_path / "kubeconfig-no-code.json")
-        text = platform.settings_path.read_text() + f"config_file: {kubeconfig}\n"
-        platform.settings_path.write_text(text)
-        monkeypatch.setenv("FLYTEPATH_KUBERNETES_SETTINGS", str(platform.settings_path))
-        op = operator(platform, "double")
-        pointer = op.execute(context(op))
-        [created] = double.created
+    op = operator(platform, "double")
+    pointer = op.execute(context(op))
     assert pointer["outputs"]["o0"] == {"value": 6}
+    [created] = api_image_without_code.created
     args = created["spec"]["containers"][0]["args"]
-    options = json.loads(args[args.index("--prepare-options") + 1])
-    assert options["code_bundle"]["sha256"]
-    assert options["code_bundle"]["uri"].startswith(("file:", "/")) or "://" in \
-        options["code_bundle"]["uri"]
+    bundle = json.loads(args[args.index("--prepare-options") + 1])["code_bundle"]
+    assert bundle["uri"].endswith(f"code/{bundle['sha256']}.zip")
 
 
 def test_an_unregistered_spec_without_its_code_in_the_image_fails_naming_the_module(
-        platform, monkeypatch, tmp_path):
-    with KubernetesApiTestDouble(secrets=platform.secrets(), config_maps=platform.config_maps(),
-                                 python_path=[]) as double:
-        kubeconfig = double.write_kubeconfig(tmp_path / "kubeconfig-no-code.json")
-        text = platform.settings_path.read_text() + f"config_file: {kubeconfig}\n"
-        platform.settings_path.write_text(text)
-        monkeypatch.setenv("FLYTEPATH_KUBERNETES_SETTINGS", str(platform.settings_path))
-        op = operator(platform, "double")
-        with pytest.raises(AirflowFailException, match="cannot import module 'k8s_tasks'"):
-            op.execute(context(op))
+        platform, api_image_without_code):
+    op = operator(platform, "double")
+    with pytest.raises(AirflowFailException, match="cannot import module 'k8s_tasks'"):
+        op.execute(context(op))
