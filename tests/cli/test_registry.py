@@ -151,3 +151,17 @@ def test_unregister_removes_the_dag_file_and_keeps_the_versions(tmp_path: Path) 
     run = flytepath("run", "flow.wf", "--project", "p", "--version", version, "-i", "n=5",
                     "--local", "--json", cwd=tmp_path)
     assert run.returncode == 0 and json.loads(run.stdout.splitlines()[-1]) == {"o0": 50}
+
+
+def test_up_refuses_a_port_in_use_before_starting_anything(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = flytepath("up", "--port", str(port), cwd=tmp_path)
+    assert result.returncode == 2
+    assert f"port {port} on 127.0.0.1 is already in use" in result.stderr
+    assert "--port" in result.stderr and "Traceback" not in result.stderr
+    assert not (Path(os.environ["FLYTEPATH_HOME"]) / "airflow" / "airflow.db").exists()
