@@ -98,7 +98,7 @@ class NodeExecution:
             # A run not yet prepared runs the code registered with the DAG's version, so
             # workers need nothing on their PYTHONPATH (ADR 0011); an unregistered spec
             # keeps importing its modules from the worker's environment.
-            bundle = registered_code_bundle(load_spec(spec_uri), root=root)
+            bundle = self._registered_bundle(spec_uri, root)
             if bundle:
                 options["code_bundle"] = bundle
         node_id, item = args.flytepath_node, args.flytepath_item
@@ -119,6 +119,18 @@ class NodeExecution:
         if args.guarded:
             self.skip_if_guarded_out(invocation)
         return invocation
+
+    @staticmethod
+    def _registered_bundle(spec_uri: str, root: str) -> dict[str, str] | None:
+        """The code bundle registered with the spec's version, if the spec can be read.
+
+        A spec that cannot be read here is not this step's to report: `flytepath-execute`
+        reads it next and fails the task with the spec's own message.
+        """
+        try:
+            return registered_code_bundle(load_spec(spec_uri), root=root)
+        except FlytePathUserError:
+            return None
 
     def _fill_kickoff_time(self, inputs: dict[str, Any], context: Any) -> None:
         """A launch plan's kickoff time input gets the run's scheduled time when not given."""

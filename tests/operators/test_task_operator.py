@@ -118,11 +118,14 @@ def test_a_prepared_run_keeps_its_own_spec(tmp_path):
 
 def test_user_error_fails_without_retry_with_the_tasks_message(tmp_path):
     op = _operator(tmp_path, "import sys; print('Traceback ...'); sys.exit(10)", retries=3)
+    # The executor records the user's exception as "Type: message" (runtime/executor.py).
     _write(tmp_path / "store", f"runs/{RUN}/nodes/train/attempt-1/error.json", {
-        "kind": "user", "type": "ValueError", "message": "n_rows must be positive",
+        "kind": "user", "type": "ValueError", "message": "ValueError: n_rows must be positive",
         "traceback": "..."})
-    with pytest.raises(AirflowFailException, match="ValueError: n_rows must be positive"):
+    with pytest.raises(AirflowFailException, match="ValueError: n_rows must be positive") as info:
         op.execute(_context(conf={"flytepath_run_id": RUN}))
+    assert str(info.value).count("ValueError") == 1
+    assert "node 'train', attempt 1, user error" in str(info.value)
 
 
 def test_system_error_is_retryable(tmp_path):

@@ -83,7 +83,11 @@ def test_user_error_exits_10_with_the_task_message_and_no_pointer(tmp_path: Path
     proc = _execute(spec, "fails", run_id, root)
     assert proc.returncode == EXIT_USER_ERROR
     assert "ValueError: n must be even, got 3" in proc.stderr
-    assert "Traceback" not in proc.stderr
+    # The user's traceback, once, with their file and line and none of FlytePath's frames.
+    assert proc.stderr.count("Traceback (most recent call last)") == 1
+    assert 'typed_flows.py", line' in proc.stderr and "in fails" in proc.stderr
+    assert "flytepath_airflow" not in proc.stderr.split("Traceback")[1].split("ValueError")[0]
+    assert "error.json" in proc.stderr
     assert not BlobStore(root).exists(pointer_key(run_id, "fails"))
     record = read_node_error(run_id, "fails", 1, root)
     assert record is not None and record["kind"] == "user"
