@@ -75,8 +75,29 @@ def airflow_config_path(environ: Mapping[str, str] | None = None) -> Path:
     return Path(home).expanduser() / "airflow.cfg"
 
 
+_FILE_CACHE: dict[tuple[str, int, int], dict[str, str]] = {}
+
+
 def _file_values(path: Path) -> dict[str, str]:
-    """The `[flytepath]` options of an Airflow configuration file ({} when it has none)."""
+    """The `[flytepath]` options of an Airflow configuration file ({} when it has none).
+
+    Airflow's generated airflow.cfg is large and settings are resolved several times per
+    node, so a parse is reused until the file's size or modification time changes.
+    """
+    try:
+        stat = path.stat()
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise SettingsError(f"cannot read Airflow's configuration file {path}: {exc}.") from None
+    key = (str(path), stat.st_mtime_ns, stat.st_size)
+    if key not in _FILE_CACHE:
+        _FILE_CACHE.clear()  # one configuration file per process in practice
+        _FILE_CACHE[key] = _parse_file(path)
+    return dict(_FILE_CACHE[key])
+
+
+def _parse_file(path: Path) -> dict[str, str]:
     parser = configparser.ConfigParser(interpolation=None, strict=False)
     try:
         with open(path, encoding="utf-8") as fh:

@@ -80,3 +80,11 @@ def test_settings_env_hands_the_same_settings_to_a_child(tmp_path: Path) -> None
 def test_unknown_setting_names_are_refused() -> None:
     with pytest.raises(SettingsError, match="unknown FlytePath setting store"):
         load_settings(store="x")
+
+
+def test_an_edited_config_file_is_read_again(tmp_path: Path) -> None:
+    path = _cfg(tmp_path / "af", store_root="/first")
+    env = {"AIRFLOW_HOME": str(tmp_path / "af")}
+    assert load_settings(environ=env).store_root == "/first"
+    path.write_text(path.read_text().replace("/first", "/second/and/longer"))
+    assert load_settings(environ=env).store_root == "/second/and/longer"

@@ -36,8 +36,7 @@ from flytepath_airflow.ir.spec_io import load_spec
 from flytepath_airflow.operators.node import OPTIONS_CONF_KEY, RUN_ID_CONF_KEY
 from flytepath_airflow.platform.naming import dag_id_for, pool_slots_for, task_id_for
 from flytepath_airflow.platform.settings import AirflowBackendSettings
-from flytepath_airflow.runtime.closing import close_run
-from flytepath_airflow.runtime.control import FAILURE_KEY
+from flytepath_airflow.runtime.closing import close_run, run_failure
 from flytepath_airflow.runtime.registry import register_launch_plan, register_spec
 from flytepath_airflow.runtime.run import (
     RunResult,
@@ -45,7 +44,6 @@ from flytepath_airflow.runtime.run import (
     new_run_id,
     read_node_error,
     read_pointer,
-    run_key,
     sanitize_run_id,
     validate_inputs,
 )
@@ -320,18 +318,11 @@ def _failure(
         text = str(event.get("error") or "the task failed; see the Airflow log")
         # A control step (a conditional's .fail, a map below min_success_ratio) records
         # the run's failure with its kind instead of an attempt's error.json.
-        cause = _run_failure(root, run_id)
+        cause = run_failure(run_id, root)
         if cause.get("failed_node") == node:
             return node, text, str(cause.get("kind") or "user")
         return node, text, "system"
     return None, None, None
-
-
-def _run_failure(root: str, run_id: str) -> dict[str, Any]:
-    try:
-        return dict(BlobStore(root).read_json(f"{run_key(run_id)}/{FAILURE_KEY}"))
-    except (OSError, ValueError):
-        return {}
 
 
 # ----------------------------------------------------------------------- render / up
