@@ -28,6 +28,10 @@ class FlytePathSystemError(FlytePathError):
     exit_code = 1
 
 
+class DiskFullError(FlytePathSystemError):
+    """The disk or quota under a store is full (ENOSPC, EDQUOT); nothing was half-written."""
+
+
 class CompileError(FlytePathUserError):
     """A workflow or task could not be compiled into a spec."""
 
