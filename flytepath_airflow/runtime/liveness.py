@@ -73,7 +73,7 @@ def remove_dead_scratch(folder: str | None = None) -> list[str]:
     """
     folder = folder or tempfile.gettempdir()
     host = socket.gethostname()
-    removed = []
+    removed: list[str] = []
     try:
         names = os.listdir(folder)
     except OSError:

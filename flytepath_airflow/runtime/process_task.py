@@ -108,8 +108,7 @@ def run_process_task(task: TaskSpec, node_id: str, literals: dict[str, Any],
                        f"timed out after {task.timeout} s") from exc
     if proc.returncode == GUARD_START_FAILED and START_FAILED_MARK in proc.stderr:
         reason = proc.stderr.split(START_FAILED_MARK, 1)[1].strip()
-        err = FileNotFoundError(reason)
-        raise fail("user", err, f"command not found: {argv[0]}" if
+        raise fail("user", FileNotFoundError(reason), f"command not found: {argv[0]}" if
                    "No such file" in reason else f"cannot start {argv[0]}: {reason}")
     if proc.stderr:
         sys.stderr.write(proc.stderr)
