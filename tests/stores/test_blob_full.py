@@ -119,7 +119,8 @@ def test_a_run_whose_spec_does_not_fit_leaves_nothing_behind(
 def test_a_full_disk_under_a_local_file_is_a_clear_error(tmp_path: Path,
                                                          full_disk: int) -> None:
     target = tmp_path / "specs" / "flow.json"
-    with pytest.raises(DiskFullError, match=re.escape(f"the disk holding {tmp_path / 'specs'} is full")):
+    folder = tmp_path / "specs"
+    with pytest.raises(DiskFullError, match=re.escape(f"the disk holding {folder} is full")):
         atomic_write_text(target, "{}" * 1000)
     assert _files(tmp_path / "specs") == []
 
