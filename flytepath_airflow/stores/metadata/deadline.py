@@ -84,6 +84,10 @@ class _Watchdog:
         with self._cond:
             self._armed[token] = dbapi_connection
             heapq.heappush(self._heap, (time.monotonic() + seconds, token))
+            if len(self._heap) > 1024 and len(self._heap) > 4 * len(self._armed):
+                # Finished statements leave their entries behind: drop them in one pass.
+                self._heap = [entry for entry in self._heap if entry[1] in self._armed]
+                heapq.heapify(self._heap)
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, daemon=True,
                                                 name="flytepath-metadata-deadline")
