@@ -83,7 +83,8 @@ def reservation_wait(env: dict[str, str], work: Path) -> None:
     url = env["FLYTEPATH_METADATA_URL"]
     first, second = (prepare_run(spec, {"n": 7}, root, metadata_url=url) for _ in range(2))
     calls = work / "calls.txt"
-    env = {**env, "PYTHONPATH": os.pathsep.join([str(FIXTURES), str(ROOT)]),
+    env = {**env, "PYTHONPATH": os.pathsep.join([str(FIXTURES),
+                                                 env.get("PYTHONPATH") or str(ROOT)]),
            "FLYTEPATH_TEST_CALLS": str(calls)}
 
     def entrypoint(run_id: str) -> list[str]:
