@@ -28,8 +28,12 @@ class FlytePathSystemError(FlytePathError):
     exit_code = 1
 
 
-class DiskFullError(FlytePathSystemError):
-    """The disk or quota under a store is full (ENOSPC, EDQUOT); nothing was half-written."""
+class DiskFullError(FlytePathSystemError, OSError):
+    """The disk or quota under a store is full (ENOSPC, EDQUOT); nothing was half-written.
+
+    Also an OSError, so code that handles a failed write as one still does; the original
+    error is its `__cause__`.
+    """
 
 
 class CompileError(FlytePathUserError):

@@ -99,7 +99,7 @@ class BlobStore:
         try:
             yield
         except OSError as exc:
-            if not is_disk_full(exc):
+            if isinstance(exc, DiskFullError) or not is_disk_full(exc):
                 raise
             raise DiskFullError(
                 f"the store at {self.root} is full ({exc.strerror or exc}): free space or "

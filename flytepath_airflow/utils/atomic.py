@@ -61,7 +61,7 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, durable: bo
     try:
         _atomic_write_bytes(Path(path), data, durable)
     except OSError as exc:
-        if not is_disk_full(exc):
+        if isinstance(exc, DiskFullError) or not is_disk_full(exc):
             raise
         raise DiskFullError(
             f"the disk holding {Path(path).parent} is full ({exc.strerror or exc}) while "
