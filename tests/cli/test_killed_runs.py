@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from flytepath_airflow.runtime.liveness import RUNNER_DIED
@@ -31,10 +32,11 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def _wait_until(check: object, seconds: float = 60) -> bool:
+def _wait_until(check: Callable[[], bool], seconds: float = 60) -> bool:
+    """Poll `check`: a hang guard for process start and signal delivery, not a timing."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        if check():  # type: ignore[operator]
+        if check():
             return True
         time.sleep(0.05)
     return False
