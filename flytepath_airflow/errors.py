@@ -28,6 +28,14 @@ class FlytePathSystemError(FlytePathError):
     exit_code = 1
 
 
+class DiskFullError(FlytePathSystemError, OSError):
+    """The disk or quota under a store is full (ENOSPC, EDQUOT); nothing was half-written.
+
+    Also an OSError, so code that handles a failed write as one still does; the original
+    error is its `__cause__`.
+    """
+
+
 class CompileError(FlytePathUserError):
     """A workflow or task could not be compiled into a spec."""
 

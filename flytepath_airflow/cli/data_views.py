@@ -28,6 +28,7 @@ import typer
 
 from flytepath_airflow.errors import FlytePathUserError
 from flytepath_airflow.runtime.history import NodeLineage, RunHistory, reconstruct_history
+from flytepath_airflow.runtime.liveness import close_dead_runs
 from flytepath_airflow.stores.metadata import (
     CacheEntryRecord,
     EventRecord,
@@ -285,8 +286,9 @@ def versions(*, name: str, project: str | None, domain: str | None, as_json: boo
 
 def executions(*, workflow: str | None, project: str | None, domain: str | None, limit: int,
                as_json: bool, metadata_url: str | None) -> None:
-    """`flytepath executions`: runs, newest first."""
+    """`flytepath executions`: runs, newest first (runs of dead local runners closed first)."""
     with _store(metadata_url) as store:
+        close_dead_runs(store)
         runs = store.list_executions(workflow=workflow, project=project, domain=domain,
                                      limit=limit)
     if as_json:

@@ -17,11 +17,10 @@ import hashlib
 import json
 import logging
 import os
-import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -43,6 +42,7 @@ from flytepath_airflow.stores.blob import BlobIntegrityError, BlobStore
 from flytepath_airflow.types import HashMethod, default_engine
 from flytepath_airflow.types.engine import hash_literal
 from flytepath_airflow.types.markers import annotated_parts
+from flytepath_airflow.utils.processes import owner_gone, owner_id
 
 logger = logging.getLogger(__name__)
 
@@ -168,8 +168,12 @@ def verify_outputs(store: BlobStore, task: TaskSpec, outputs: dict[str, Any]) ->
 
 
 def reservation_owner() -> str:
-    """An owner id unique to this process and attempt."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    """An owner id unique to this process and attempt: `host:pid:start:nonce`.
+
+    Its first three parts are `utils.processes.owner_id()`, so a waiter on the same host
+    can tell that the holder died and take its claim over at once.
+    """
+    return f"{owner_id()}:{uuid.uuid4().hex[:8]}"
 
 
 @contextmanager
@@ -197,17 +201,30 @@ def heartbeat(meta: Any, key: str, owner: str, ttl: float) -> Iterator[None]:
 
 
 def wait_for_entry_or_reservation(meta: Any, key: str, owner: str, ttl: float,
-                                  poll: float = 0.2) -> Any:
+                                  poll: float = 0.2,
+                                  on_takeover: Callable[[str], None] | None = None) -> Any:
     """Wait while another process computes `key`.
 
     Returns the cache entry once it appears, or None once this process holds the
-    reservation (the other holder finished without an entry, or crashed and expired).
+    reservation: the other holder finished without an entry, its claim expired, or it is
+    provably dead (same host, its process gone: `utils.processes.owner_gone`), in which
+    case its claim is taken over at once and `on_takeover(previous_owner)` is called.
     """
     while True:
         entry = meta.get_cache_entry(key)
         if entry is not None:
             return entry
-        if meta.acquire_reservation(key, owner, ttl):
+        acquired = meta.acquire_reservation(key, owner, ttl)
+        if not acquired:
+            held = meta.get_reservation(key)
+            if held is not None and owner_gone(held.owner) and \
+                    meta.take_over_reservation(key, held.owner, owner, ttl):
+                logger.warning("took over the cache reservation for key %s from %s, "
+                               "whose process is gone", key, held.owner)
+                if on_takeover is not None:
+                    on_takeover(held.owner)
+                acquired = True
+        if acquired:
             # The previous holder may have written the entry and released between the
             # lookup above and this acquire: look again before computing.
             entry = meta.get_cache_entry(key)

@@ -39,6 +39,7 @@ from flytepath_airflow.runtime.control import (
     item_node_id,
     start_dynamic_child,
 )
+from flytepath_airflow.runtime.liveness import scratch_suffix
 from flytepath_airflow.runtime.metadata import metadata_store
 from flytepath_airflow.runtime.process_task import run_process_task
 from flytepath_airflow.runtime.resolver import load_task_object, unwrap_task
@@ -228,7 +229,10 @@ def execute_node(
         )
     record_id = item_node_id(node_id, item) if item is not None else node_id
     prefix = attempt_key(run_id, record_id, attempt)
-    scratch = tempfile.mkdtemp(prefix=f"flytepath-{sanitize_run_id(record_id)}-")
+    # The suffix names this process, so a runner killed mid-attempt leaves a folder the
+    # next start recognizes as dead and removes (runtime/liveness.py).
+    scratch = tempfile.mkdtemp(prefix=f"flytepath-{sanitize_run_id(record_id)}-",
+                               suffix=scratch_suffix())
     blobs = NodeBlobContext(store, prefix, scratch=os.path.join(scratch, "blobs"))
     try:
         meta = metadata_store(metadata_url)
@@ -349,8 +353,12 @@ class _NodeRun:
                     entry = self.meta.get_cache_entry(key.key)
                     if entry is None and task.cache.serialize:
                         owner = cache.reservation_owner()
+                        held = key.key
                         entry = cache.wait_for_entry_or_reservation(
-                            self.meta, key.key, owner, cache.RESERVATION_TTL)
+                            self.meta, key.key, owner, cache.RESERVATION_TTL,
+                            on_takeover=lambda previous: self.events.emit(
+                                "cache_reservation_taken_over",
+                                {"key": held, "previous_owner": previous}))
                         if entry is not None:  # someone else computed it; we hold nothing
                             owner = None
                     if entry is not None:

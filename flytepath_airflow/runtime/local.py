@@ -5,6 +5,9 @@ either in this process or, with `isolate=True`, as `flytepath-execute` child pro
 Retry semantics match the Airflow backend: a user error fails the run at once; a system
 error (or a task raising RecoverableError) is retried up to the task's `retries`.
 
+Each run records this process as its owner; a run whose runner died (SIGKILL, a crash) is
+closed as failed by the next local run or `flytepath executions` (`runtime.liveness`).
+
 Must not import: airflow, kubernetes.
 """
 
@@ -14,9 +17,12 @@ from typing import Any
 
 from flytepath_airflow.errors import FlytePathUserError
 from flytepath_airflow.ir.models import WorkflowSpec
+from flytepath_airflow.runtime.liveness import close_dead_runs
 from flytepath_airflow.runtime.node_runner import Progress, run_nodes
 from flytepath_airflow.runtime.run import RunResult, finish_run, prepare_run
 from flytepath_airflow.stores.blob import default_root
+from flytepath_airflow.stores.metadata import MetadataStore
+from flytepath_airflow.utils.processes import owner_id
 
 __all__ = ["Progress", "run_local"]
 
@@ -45,7 +51,10 @@ def run_local(
             "convert those tasks to FlytePath tasks first."
         )
     root = root or default_root()
-    run_id = prepare_run(spec, inputs, root, run_id, options=options, backend="local")
+    with MetadataStore() as meta:
+        close_dead_runs(meta)
+    run_id = prepare_run(spec, inputs, root, run_id, options=options, backend="local",
+                         owner=owner_id())
     result = run_nodes(spec, run_id, root, isolate, progress)
     finish_run(result)
     return result

@@ -44,6 +44,7 @@ from flytepath_airflow.runtime.run import (
     run_key,
 )
 from flytepath_airflow.stores.blob import BlobStore
+from flytepath_airflow.utils.processes import guarded_argv, kill_group
 
 logger = logging.getLogger(__name__)
 
@@ -56,11 +57,19 @@ def _attempt_subprocess(spec_uri: str, node_id: str, run_id: str, attempt: int, 
     argv = [sys.executable, "-m", "flytepath_airflow.runtime.entrypoint", "--spec", spec_uri,
             "--node", node_id, "--run-id", run_id, "--attempt", str(attempt), "--root", root,
             *(["--item", str(item)] if item is not None else [])]
-    try:
-        return subprocess.run(argv, stdout=subprocess.DEVNULL, check=False,
-                              timeout=timeout).returncode
-    except subprocess.TimeoutExpired:
-        return EXIT_SYSTEM_ERROR
+    # Under a guard, in its own process group: a timeout kills the attempt and everything
+    # it started, and so does this runner's death (utils/processes.py).
+    with subprocess.Popen(guarded_argv(argv), stdout=subprocess.DEVNULL,
+                          start_new_session=True) as proc:
+        try:
+            return proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            kill_group(proc.pid)
+            proc.wait()
+            return EXIT_SYSTEM_ERROR
+        except BaseException:
+            kill_group(proc.pid)
+            raise
 
 
 def run_nodes(spec: WorkflowSpec, run_id: str, root: str, isolate: bool,

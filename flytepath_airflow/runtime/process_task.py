@@ -32,6 +32,12 @@ from flytepath_airflow.runtime.shell_template import (
     render_shell_script,
 )
 from flytepath_airflow.types import parse_cli_value
+from flytepath_airflow.utils.processes import (
+    GUARD_START_FAILED,
+    START_FAILED_MARK,
+    guarded_argv,
+    kill_group,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -93,16 +99,17 @@ def run_process_task(task: TaskSpec, node_id: str, literals: dict[str, Any],
         raise fail("user", exc, str(exc)) from exc
 
     try:
-        proc = subprocess.run(argv, env=env, cwd=ctx.working_dir, stdout=sys.stdout.fileno()
-                              if _has_fileno(sys.stdout) else None,
-                              stderr=subprocess.PIPE, text=True, check=False,
-                              timeout=task.timeout)
+        proc = _run_guarded(argv, env, ctx.working_dir, task.timeout)
     except FileNotFoundError as exc:
         raise fail("user", exc,
                        f"command not found: {argv[0]}") from exc
     except subprocess.TimeoutExpired as exc:
         raise fail("user", exc,
                        f"timed out after {task.timeout} s") from exc
+    if proc.returncode == GUARD_START_FAILED and START_FAILED_MARK in proc.stderr:
+        reason = proc.stderr.split(START_FAILED_MARK, 1)[1].strip()
+        raise fail("user", FileNotFoundError(reason), f"command not found: {argv[0]}" if
+                   "No such file" in reason else f"cannot start {argv[0]}: {reason}")
     if proc.stderr:
         sys.stderr.write(proc.stderr)
     if proc.returncode != 0:
@@ -128,6 +135,27 @@ def run_process_task(task: TaskSpec, node_id: str, literals: dict[str, Any],
             raise fail("user", exc,
                            f"output '{var.name}': {exc}") from exc
     return results
+
+
+def _run_guarded(argv: list[str], env: dict[str, str], cwd: str,
+                 timeout: float | None) -> subprocess.CompletedProcess[str]:
+    """Run the command in its own process group under a guard (`utils.processes`): on a
+    timeout the whole group is killed, and if this process dies (even by SIGKILL) the
+    guard kills the group, so no process of the task outlives its runner."""
+    with subprocess.Popen(guarded_argv(argv), env=env, cwd=cwd,
+                          stdout=sys.stdout.fileno() if _has_fileno(sys.stdout) else None,
+                          stderr=subprocess.PIPE, text=True,
+                          start_new_session=True) as proc:
+        try:
+            _, stderr = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            kill_group(proc.pid)
+            proc.communicate()
+            raise
+        except BaseException:
+            kill_group(proc.pid)
+            raise
+    return subprocess.CompletedProcess(argv, proc.returncode, None, stderr)
 
 
 def task_environment(task: TaskSpec, literals: dict[str, Any], out_dir: str,

@@ -113,6 +113,7 @@ def prepare_run(
     options: dict[str, Any] | None = None,
     backend: str = "local",
     metadata_url: str | None = None,
+    owner: str | None = None,
 ) -> str:
     """Validate inputs and publish the run's spec.json and inputs.json; returns the run id.
 
@@ -124,6 +125,8 @@ def prepare_run(
         options: per-run options, e.g. {"overwrite_cache": True}.
         backend: which backend runs it ("local", "airflow"), recorded with the execution.
         metadata_url: the metadata store (default: FLYTEPATH_METADATA_URL or SQLite).
+        owner: the local runner process running it (`utils.processes.owner_id`), so a run
+            whose runner dies is closed later (`runtime.liveness`); None under Airflow.
     """
     values = validate_inputs(spec, inputs)
     run_id = run_id or new_run_id()
@@ -144,7 +147,7 @@ def prepare_run(
         meta.create_execution(
             run_id=run_id, project=spec.tenant.project, domain=spec.tenant.domain,
             workflow=spec.name, version=spec.version, inputs=values, backend=backend,
-            image=",".join(images) or None,
+            image=",".join(images) or None, owner=owner,
         )
         meta.append_event(run_id=run_id, kind="queued", payload={
             "workflow": spec.name, "version": spec.version, "inputs": values,

@@ -26,8 +26,9 @@ from typing import Any, TypeVar
 from fsspec.core import url_to_fs
 
 from flytepath_airflow.config import load_settings
-from flytepath_airflow.errors import FlytePathSystemError
+from flytepath_airflow.errors import DiskFullError, FlytePathSystemError
 from flytepath_airflow.types.context import BlobRef
+from flytepath_airflow.utils.atomic import is_disk_full
 
 logger = logging.getLogger(__name__)
 
@@ -68,7 +69,11 @@ def default_root() -> str:
 
 
 class BlobStore:
-    """Keys (slash-separated, relative) under a root URI, published atomically."""
+    """Keys (slash-separated, relative) under a root URI, published atomically.
+
+    A write into a full store (ENOSPC, EDQUOT) removes its temporary key and raises
+    `DiskFullError`, which names the store and what to do.
+    """
 
     def __init__(self, root: str) -> None:
         if "://" not in root:
@@ -87,6 +92,20 @@ class BlobStore:
         return str(self.fs.unstrip_protocol(self.path(key)))
 
     # -- writing ------------------------------------------------------------------
+    @contextmanager
+    def _full_store_is_an_error(self) -> Iterator[None]:
+        """Turn a full disk under the store into one clear error (temp keys are removed by
+        the write methods before it gets here)."""
+        try:
+            yield
+        except OSError as exc:
+            if isinstance(exc, DiskFullError) or not is_disk_full(exc):
+                raise
+            raise DiskFullError(
+                f"the store at {self.root} is full ({exc.strerror or exc}): free space or "
+                "point FLYTEPATH_STORE_ROOT elsewhere"
+            ) from exc
+
     def _publish(self, tmp_path: str, final_path: str) -> None:
         if self._local:
             os.replace(tmp_path, final_path)
@@ -99,6 +118,10 @@ class BlobStore:
 
     def write_bytes(self, key: str, data: bytes | memoryview) -> BlobRef:
         """Publish `data` at `key` atomically and return its reference."""
+        with self._full_store_is_an_error():
+            return self._write_bytes(key, data)
+
+    def _write_bytes(self, key: str, data: bytes | memoryview) -> BlobRef:
         final = self.path(key)
         self.fs.makedirs(final.rpartition("/")[0], exist_ok=True)
         tmp = self._tmp_for(final)
@@ -121,6 +144,12 @@ class BlobStore:
 
         On an exception nothing is published. The reference is `writer.ref` afterwards.
         """
+        with self._full_store_is_an_error():
+            with self._open_for_write(key) as writer:
+                yield writer
+
+    @contextmanager
+    def _open_for_write(self, key: str) -> Iterator[HashingWriter]:
         final = self.path(key)
         self.fs.makedirs(final.rpartition("/")[0], exist_ok=True)
         tmp = self._tmp_for(final)
@@ -136,6 +165,10 @@ class BlobStore:
 
     def write_file(self, key: str, local_path: str) -> BlobRef:
         """Publish a local file at `key` atomically and return its reference."""
+        with self._full_store_is_an_error():
+            return self._write_file(key, local_path)
+
+    def _write_file(self, key: str, local_path: str) -> BlobRef:
         final = self.path(key)
         self.fs.makedirs(final.rpartition("/")[0], exist_ok=True)
         tmp = self._tmp_for(final)

@@ -3,20 +3,39 @@
 The bytes go to a temporary file with a unique name in the same folder (so two writers
 never share one), are flushed to disk when durability matters, and replace the target
 with one `os.replace`. A failure (a full disk included) removes the temporary file and
-leaves the target as it was.
+leaves the target as it was; a full disk or quota (ENOSPC, EDQUOT) is then raised as
+`DiskFullError`, naming the folder.
 
 Blob-store objects are published by `stores.blob.BlobStore`, which does the same on any
 fsspec filesystem; this module is for the local files around it (the specs folder, DAG
 loader files, generated schemas, converted DAGs).
 
-Must not import: any other FlytePath module, airflow, kubernetes.
+Must not import: any other FlytePath module but `errors`, airflow, kubernetes.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from pathlib import Path
+
+from flytepath_airflow.errors import DiskFullError
+
+FULL_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT})
+"""The errors of a full disk or an exhausted quota."""
+
+
+def is_disk_full(exc: BaseException | None) -> bool:
+    """Whether `exc` (or an error it was raised from) says a disk or quota is full.
+
+    :param exc: an exception raised while writing.
+    """
+    while exc is not None:
+        if isinstance(exc, OSError) and exc.errno in FULL_ERRNOS:
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def _current_umask() -> int:
@@ -35,9 +54,22 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes, *, durable: bo
     :param data: its new content.
     :param durable: fsync the file and its folder, so the new content survives a crash of
         the machine (not only of the process). Off for scratch files.
-    :raises OSError: the write failed; `path` is unchanged and no temporary file remains.
+    :raises DiskFullError: the disk or quota is full; `path` is unchanged and no temporary
+        file remains.
+    :raises OSError: the write failed otherwise, with the same guarantee.
     """
-    target = Path(path)
+    try:
+        _atomic_write_bytes(Path(path), data, durable)
+    except OSError as exc:
+        if isinstance(exc, DiskFullError) or not is_disk_full(exc):
+            raise
+        raise DiskFullError(
+            f"the disk holding {Path(path).parent} is full ({exc.strerror or exc}) while "
+            f"writing {Path(path).name}: free space there and try again"
+        ) from exc
+
+
+def _atomic_write_bytes(target: Path, data: bytes, durable: bool) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
@@ -102,4 +134,5 @@ def _fsync_folder(folder: Path) -> None:
         os.close(fd)
 
 
-__all__ = ["atomic_write_bytes", "atomic_write_text", "write_if_changed"]
+__all__ = ["FULL_ERRNOS", "atomic_write_bytes", "atomic_write_text", "is_disk_full",
+           "write_if_changed"]

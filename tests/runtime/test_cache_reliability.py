@@ -133,3 +133,42 @@ def test_version_is_identical_in_processes_with_different_hash_seeds(tmp_path: P
                                       env={**os.environ, "PYTHONHASHSEED": seed}))
     versions = [p.communicate(timeout=120)[0].strip() for p in procs]
     assert len(versions) == len(seeds) and len(set(versions)) == 1 and versions[0]
+
+
+def test_a_sigkilled_reservation_holder_is_taken_over_without_waiting_for_expiry(
+    tmp_path: Path,
+) -> None:
+    spec = load_target(f"{FIXTURES}/light_flows.py:held")
+    spec_path = tmp_path / "spec.json"
+    spec_path.write_text(dump_spec(spec))
+    root = str(tmp_path / "store")
+    calls = tmp_path / "calls.txt"
+    url = f"sqlite:///{tmp_path / 'meta.db'}"
+    first, second = (prepare_run(spec, {"n": 7}, root, metadata_url=url) for _ in range(2))
+
+    def entrypoint(run_id: str) -> list[str]:
+        return [sys.executable, "-m", "flytepath_airflow.runtime.entrypoint", "--spec",
+                str(spec_path), "--node", "held_square", "--run-id", run_id, "--root", root]
+
+    holder = subprocess.Popen(entrypoint(first), env={**_env(url, calls),
+                                                     "FLYTEPATH_TEST_SLEEP": "600"})
+    deadline = time.monotonic() + 120
+    while "held_square" not in (calls.read_text() if calls.exists() else "") and \
+            time.monotonic() < deadline:
+        time.sleep(0.05)
+    meta = MetadataStore(url)
+    reservations = [meta.get_reservation(e.payload["key"]) for e in meta.events(first)
+                    if e.kind == "cache_miss"]
+    assert reservations and reservations[0] is not None, "the holder never reserved"
+    dead_owner = reservations[0].owner
+    assert not reservations[0].expired()
+    os.kill(holder.pid, signal.SIGKILL)
+    holder.wait()
+
+    rerun = subprocess.run(entrypoint(second), env=_env(url, calls), capture_output=True,
+                           text=True)
+    assert rerun.returncode == 0, rerun.stderr
+    taken = [e.payload for e in meta.events(second) if e.kind == "cache_reservation_taken_over"]
+    assert taken == [{"key": reservations[0].key, "previous_owner": dead_owner}]
+    assert BlobStore(root).read_json(pointer_key(second, "held_square"))["outputs"] == \
+        {"o0": {"value": 49}}

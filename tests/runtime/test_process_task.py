@@ -3,6 +3,9 @@ and the process sees a built environment, not the worker's whole one."""
 
 from __future__ import annotations
 
+import os
+import signal
+import time
 from pathlib import Path
 from typing import Any
 
@@ -118,3 +121,36 @@ def test_a_spec_whose_env_shadows_a_platform_variable_is_refused_at_run_time(
     with pytest.raises(TaskExecutionError, match="FLYTEPATH_OUTPUT_DIR"):
         _run(task, tmp_path, x="a")
 
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_a_timed_out_task_is_killed_with_everything_it_started(tmp_path: Path) -> None:
+    pidfile = tmp_path / "pids"
+    script = (f"sleep 300 >/dev/null 2>&1 &\necho $! > {pidfile}\nwait\n"
+              'echo late > "$FLYTEPATH_OUTPUT_DIR/out"')
+    with pytest.raises(TaskExecutionError, match=r"timed out after 1\.0 s"):
+        _run(_shell(script, timeout=1.0), tmp_path, x="a")
+    background = int(pidfile.read_text())
+    deadline = time.monotonic() + 30  # SIGKILL is delivered, not instant, on a busy machine
+    while _alive(background) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    try:
+        assert not _alive(background), "the task's background process outlived its timeout"
+    finally:
+        if _alive(background):
+            os.kill(background, signal.SIGKILL)
+
+
+def test_a_missing_command_is_named(tmp_path: Path) -> None:
+    task = TaskSpec(name="t", kind="container", interface=TypedInterface(
+        inputs=(Variable(name="x", type=STR),), outputs=(Variable(name="out", type=STR),)),
+        container=ContainerSpec(command=("no-such-command-anywhere", "{{inputs.x}}")))
+    with pytest.raises(TaskExecutionError, match="command not found: no-such-command-anywhere"):
+        _run(task, tmp_path, x="a")

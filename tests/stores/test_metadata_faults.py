@@ -99,6 +99,74 @@ def _read(conn: socket.socket, size: int) -> bytes:
     return data
 
 
+@contextmanager
+def freezing_proxy(target_port: int, freeze_on: bytes) -> Iterator[tuple[int, threading.Event]]:
+    """A TCP proxy on 127.0.0.1 to a real PostgreSQL that stops forwarding mid-call.
+
+    Bytes flow both ways until the client sends `freeze_on` after the returned event is
+    set; from then on that connection hears nothing (the server seems frozen) until the
+    client gives up, or for at most 60 s, after which the proxy closes it. Logins and other
+    connections keep working. Proves what a client does when the server stops answering
+    in the middle of a statement; it does not freeze the server itself.
+    """
+    server = socket.create_server(("127.0.0.1", 0))
+    armed, stop = threading.Event(), threading.Event()
+    held: list[socket.socket] = []
+
+    def pump(src: socket.socket, dst: socket.socket, frozen: threading.Event,
+             watch: bool) -> None:
+        try:
+            while not frozen.is_set():
+                data = src.recv(65536)
+                if not data:
+                    break
+                if watch and armed.is_set() and freeze_on in data:
+                    frozen.set()
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        if frozen.is_set():
+            frozen.wait(0)  # say nothing: wait for the client to hang up
+            src.settimeout(60)
+            try:
+                while src.recv(65536):
+                    pass
+            except OSError:
+                pass
+        for sock in (src, dst):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def serve() -> None:
+        server.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                client, _ = server.accept()
+            except (TimeoutError, OSError):
+                continue
+            upstream = socket.create_connection(("127.0.0.1", target_port))
+            held.extend((client, upstream))
+            frozen = threading.Event()
+            threading.Thread(target=pump, args=(client, upstream, frozen, True),
+                             daemon=True).start()
+            threading.Thread(target=pump, args=(upstream, client, frozen, False),
+                             daemon=True).start()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield server.getsockname()[1], armed
+    finally:
+        stop.set()
+        thread.join()
+        for sock in held:
+            sock.close()
+        server.close()
+
+
 def assert_clean(message: str, *, names: str) -> None:
     """The message names the database, masks the password, and shows no SQL."""
     assert names in message, message
@@ -121,6 +189,29 @@ def test_a_server_that_accepts_and_never_answers_fails_instead_of_hanging(
             meta.list_executions()
     assert_clean(str(info.value), names=f"postgresql+psycopg://fp:***@127.0.0.1:{port}/runs")
     assert "connect_timeout" in str(info.value)  # how to change it
+
+
+@pytest.mark.postgres
+def test_a_server_that_freezes_mid_call_is_cut_off_at_the_client_deadline(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The deadline is shortened for the test (default: twice the statement timeout).
+    monkeypatch.setenv("FLYTEPATH_METADATA_DEADLINE", "1")
+    real = make_url(postgres_url)
+    with freezing_proxy(real.port or 5432, b"FROM flytepath_executions") as (port, freeze):
+        url = real.set(host="127.0.0.1", port=port, password=SECRET)
+        meta = MetadataStore(url.render_as_string(hide_password=False))
+        meta.migrate()  # the login and the first statements go through
+        assert meta.list_executions() == []
+        freeze.set()
+        with pytest.raises(MetadataStoreError) as info:
+            meta.list_executions()
+        freeze.clear()
+        assert meta.list_executions() == []  # a frozen connection is not reused
+        meta.close()
+    assert_clean(str(info.value), names=f"127.0.0.1:{port}")
+    assert "client-side deadline" in str(info.value)
+    assert "FLYTEPATH_METADATA_DEADLINE" in str(info.value)  # how to change it
 
 
 @pytest.mark.postgres

@@ -6,8 +6,9 @@ password, the default URL, and how an engine is created: on SQLite, WAL mode, a 
 timeout and `BEGIN IMMEDIATE` for writers, so dozens of local processes can share one
 file without "database is locked" errors from lock upgrades; on PostgreSQL, a connect
 timeout, a statement timeout and TCP keepalives, so a sick server fails a call instead of
-stalling a run. Each PostgreSQL default yields to the same libpq key in the URL's query
-(`?connect_timeout=5&options=-c statement_timeout=120s`).
+stalling a run, and a client-side deadline on every statement (`deadline.py`) for a
+server that stops answering altogether. Each PostgreSQL default yields to the same libpq
+key in the URL's query (`?connect_timeout=5&options=-c statement_timeout=120s`).
 
 Must not import: airflow, kubernetes, alembic, or the tables, records and store (an
 engine knows nothing of the schema).
@@ -30,6 +31,7 @@ from sqlalchemy.pool import StaticPool
 
 from flytepath_airflow.config import load_settings
 from flytepath_airflow.errors import FlytePathUserError
+from flytepath_airflow.stores.metadata.deadline import deadline_seconds, install_deadline
 
 SQLITE_BUSY_TIMEOUT_S = 60.0
 """How long a SQLite writer waits for the write lock before giving up."""
@@ -126,8 +128,10 @@ def create_metadata_engine(url: URL) -> Engine:
     try:
         if url.get_backend_name() == "sqlite":
             return _create_sqlite_engine(url)
-        return create_engine(url, pool_pre_ping=True, json_serializer=json_dumps,
-                             connect_args=postgres_connect_args(url), hide_parameters=True)
+        engine = create_engine(url, pool_pre_ping=True, json_serializer=json_dumps,
+                               connect_args=postgres_connect_args(url), hide_parameters=True)
+        install_deadline(engine, deadline_seconds(POSTGRES_STATEMENT_TIMEOUT_S))
+        return engine
     except (NoSuchModuleError, ImportError) as exc:
         raise FlytePathUserError(
             f"the metadata store at {redact_url(url)} needs a database driver that is not "

@@ -20,6 +20,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError, StatementError
 
 from flytepath_airflow.errors import FlytePathError, FlytePathSystemError, FlytePathUserError
+from flytepath_airflow.stores.metadata.deadline import DEADLINE_ENV, deadline_passed
 
 
 class MetadataStoreError(FlytePathSystemError):
@@ -50,6 +51,12 @@ def translate_database_error(exc: SQLAlchemyError, url: URL, where: str) -> Flyt
     """
     reason, sqlstate, sqlite_name = _reason(exc)
     prefix = f"metadata store at {where} failed: {reason}"
+    if deadline_passed(exc):
+        return MetadataStoreError(
+            f"metadata store at {where} failed: the server stopped answering and the call "
+            "was cut off at the client-side deadline. Check that the server is up and not "
+            f"overloaded, or raise {DEADLINE_ENV}=<seconds> if such slow calls are expected."
+        )
     role = url.username or "the connecting role"
     if sqlstate[:2] in _USER_SQLSTATES:
         return FlytePathUserError(f"{prefix}. {_USER_SQLSTATES[sqlstate[:2]]}")

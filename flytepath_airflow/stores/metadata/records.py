@@ -57,7 +57,11 @@ class VersionRecord:
 
 @dataclass(frozen=True)
 class ExecutionRecord:
-    """A workflow run: what it ran with, and how it ended (status, outputs, error)."""
+    """A workflow run: what it ran with, and how it ended (status, outputs, error).
+
+    `owner` is the local runner process running it (`host:pid:start`), None for runs
+    Airflow runs.
+    """
 
     run_id: str
     project: str
@@ -73,6 +77,7 @@ class ExecutionRecord:
     error: str | None
     created_at: datetime
     finished_at: datetime | None
+    owner: str | None = None
 
 
 @dataclass(frozen=True)
@@ -150,7 +155,8 @@ def execution_record(row: ExecutionRow) -> ExecutionRecord:
     """
     return ExecutionRecord(row.run_id, row.project, row.domain, row.workflow, row.version,
                            dict(row.inputs or {}), row.backend, row.image, row.parent_run_id,
-                           row.status, row.outputs, row.error, row.created_at, row.finished_at)
+                           row.status, row.outputs, row.error, row.created_at, row.finished_at,
+                           row.owner)
 
 
 def node_record(row: NodeExecutionRow) -> NodeExecutionRecord:

@@ -24,7 +24,7 @@ from flytepath_airflow.stores.metadata.engine import redact_url
 
 logger = logging.getLogger(__name__)
 
-HEAD_REVISION = "0001"
+HEAD_REVISION = "0002_run_owner"
 """The newest migration in `stores/migrations/versions` (a test keeps the two in step)."""
 
 VERSION_TABLE = "flytepath_alembic_version"

@@ -185,9 +185,12 @@ class MetadataStore(MetadataSessions):
     def create_execution(
         self, *, run_id: str, project: str, domain: str, workflow: str, version: str,
         inputs: dict[str, Any], backend: str, image: str | None = None,
-        parent_run_id: str | None = None, status: str = "running",
+        parent_run_id: str | None = None, status: str = "running", owner: str | None = None,
     ) -> None:
         """Record a new run (status `running` unless given).
+
+        `owner` is the local runner process that runs it (`utils.processes.owner_id`);
+        `open_owned_executions` finds it again when that process died.
 
         Idempotent for a retried starter: creating an existing run with the same workflow,
         version, tenant and inputs changes nothing; anything else is a FlytePathUserError.
@@ -198,7 +201,7 @@ class MetadataStore(MetadataSessions):
             .values(run_id=run_id, project=project, domain=domain, workflow=workflow,
                     version=version, inputs=values, backend=backend, image=image,
                     parent_run_id=parent_run_id, status=status, outputs=None, error=None,
-                    created_at=utcnow(), finished_at=None)
+                    created_at=utcnow(), finished_at=None, owner=owner)
             .on_conflict_do_nothing(index_elements=["run_id"])
             .returning(ExecutionRow.run_id)
         )
@@ -268,6 +271,15 @@ class MetadataStore(MetadataSessions):
                     f"there is no execution '{run_id}' to close; create_execution first."
                 )
             return False
+
+    def open_owned_executions(self) -> list[ExecutionRecord]:
+        """Runs not closed yet that a local runner owns (their owner is recorded)."""
+        query = (select(ExecutionRow)
+                 .where(ExecutionRow.owner.is_not(None),
+                        ExecutionRow.status.not_in(("succeeded", "failed")))
+                 .order_by(ExecutionRow.created_at))
+        with self._reading() as session:
+            return [execution_record(r) for r in session.scalars(query)]
 
     def get_execution(self, run_id: str) -> ExecutionRecord | None:
         """One run, or None."""
@@ -534,6 +546,26 @@ class MetadataStore(MetadataSessions):
         with self._writing() as session:
             session.execute(self._plain(delete(ReservationRow).where(
                 ReservationRow.key == key, ReservationRow.owner == owner)))
+
+    def take_over_reservation(self, key: str, previous: str, owner: str,
+                              ttl_seconds: float) -> bool:
+        """Replace `previous`'s claim on `key` by `owner`'s, whatever its expiry.
+
+        For a holder known to be dead (`utils.processes.owner_gone`): one conditional
+        UPDATE, so of several processes taking over the same dead claim exactly one wins.
+        False when `previous` no longer holds the key.
+        """
+        if ttl_seconds <= 0:
+            raise ValueError(f"ttl_seconds must be positive, not {ttl_seconds}")
+        now = utcnow()
+        with self._writing() as session:
+            result = session.execute(self._plain(
+                update(ReservationRow)
+                .where(ReservationRow.key == key, ReservationRow.owner == previous)
+                .values(owner=owner, acquired_at=now,
+                        expires_at=now + timedelta(seconds=ttl_seconds))
+            ))
+            return _rowcount(result) > 0
 
     def get_reservation(self, key: str) -> ReservationRecord | None:
         """The current claim on `key` (possibly expired), or None."""

@@ -107,6 +107,8 @@ class ExecutionRow(MetadataBase):
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    owner: Mapped[str | None] = mapped_column(String(255))
+    """The local runner's owner id (`utils.processes.owner_id`); None for Airflow runs."""
 
 
 class NodeExecutionRow(MetadataBase):
