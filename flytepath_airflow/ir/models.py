@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from flytepath_airflow.errors import CompileError
+from flytepath_airflow.ir.pod_metadata import check_pod_metadata
 from flytepath_airflow.ir.quantities import QuantityError, check_quantity
 
 SCHEMA_VERSION: Literal[1] = 1
@@ -216,6 +217,11 @@ class CacheSpec(SpecModel):
     scope: Literal["tenant", "global"] = "tenant"
 
 
+PLATFORM_ENV_PREFIX = "FLYTEPATH_"
+"""Environment variables with this prefix belong to the platform: no task's `env` or secret
+may set one, locally or in a pod."""
+
+
 class SecretRef(SpecModel):
     """A reference to a secret (never its value)."""
 
@@ -324,6 +330,7 @@ class PodOverridesSpec(SpecModel):
                     f"task '{task}'{at}: pod_overrides.{field} {exc}. Write a size such as "
                     '"2Gi".'
                 ) from None
+        check_pod_metadata(spec.labels, spec.annotations, f"task '{task}'{at}")
         return spec
 
 

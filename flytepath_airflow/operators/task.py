@@ -3,8 +3,10 @@
 This is the "local" runner. It starts `flytepath-execute` with the interpreter Airflow runs
 on (`python -m flytepath_airflow.runtime.entrypoint`, so no PATH lookup can pick another
 installation), streams the child's output line by line into the task log, and pushes only
-the node's small outputs.json pointer to XCom. Exit codes follow DESIGN.md section 4: a user
-error fails the task without retry, a system error is retried by Airflow.
+the node's small outputs.json pointer to XCom. The child's environment is built
+(`runtime.task_env`), never the worker's, so the worker's own secrets stay with it. Exit
+codes follow DESIGN.md section 4: a user error fails the task without retry, a system error
+is retried by Airflow.
 
 `__init__` stores arguments only; all I/O happens in `execute()`.
 """
@@ -19,6 +21,7 @@ from typing import Any
 
 from airflow.sdk import BaseOperator
 
+from flytepath_airflow.errors import FlytePathUserError
 from flytepath_airflow.operators.node import (
     ENTRYPOINT_MODULE,
     EXIT_OK,
@@ -90,7 +93,8 @@ class FlytePathTaskOperator(FlytePathNodeMixin, BaseOperator):
         if self.in_process:
             exit_code = run_in_process(invocation)
         else:
-            exit_code = self._run_child(self.command(invocation))
+            exit_code = self._run_child(self.command(invocation),
+                                        child_environment(invocation))
         if exit_code != EXIT_OK:
             self.raise_for_exit(invocation, exit_code)
         pointer = self.read_pointer(invocation)
@@ -98,9 +102,7 @@ class FlytePathTaskOperator(FlytePathNodeMixin, BaseOperator):
                       ", ".join(sorted(pointer.get("outputs", {}))) or "(none)")
         return self.finish(invocation, pointer)
 
-    def _run_child(self, cmd: list[str]) -> int:
-        env = dict(os.environ)
-        env.setdefault("PYTHONUNBUFFERED", "1")
+    def _run_child(self, cmd: list[str], env: dict[str, str]) -> int:
         # A new session makes the child and anything it starts one process group, so a
         # timeout or a kill of this task reaches all of them.
         process = self._process = subprocess.Popen(
@@ -130,6 +132,30 @@ class FlytePathTaskOperator(FlytePathNodeMixin, BaseOperator):
         """Stop the child process group when Airflow kills the task."""
         if self._process is not None:
             _stop(self._process)
+
+
+def child_environment(invocation: NodeInvocation) -> dict[str, str]:
+    """The child's environment, built from the node's task (`task_env`), not the worker's.
+
+    :param invocation: the attempt (its spec, node and store root).
+    :raises AirflowFailException: the task's env or a secret would set a FLYTEPATH_* variable.
+    """
+    from airflow.sdk.exceptions import AirflowFailException
+
+    # Lazy: execute-time only, like run_in_process below.
+    from flytepath_airflow.ir.spec_io import load_spec
+    from flytepath_airflow.runtime.task_env import python_task_environment
+
+    try:
+        spec = load_spec(invocation.spec_uri)
+        node = spec.node(invocation.node_id)
+        task = spec.task_of(node) if node.task else None
+    except (FlytePathUserError, KeyError, OSError):
+        task = None  # the child reports an unreadable spec or an unknown node itself
+    try:
+        return python_task_environment(task, os.environ, invocation.root)
+    except FlytePathUserError as exc:
+        raise AirflowFailException(str(exc)) from None
 
 
 def run_in_process(invocation: NodeInvocation) -> int:

@@ -51,6 +51,7 @@ from flytepath_airflow.runtime.run import (
     run_key,
     sanitize_run_id,
 )
+from flytepath_airflow.runtime.task_env import resolve_secrets, secret_environment
 from flytepath_airflow.stores.blob import (
     BlobIntegrityError,
     BlobStore,
@@ -536,7 +537,11 @@ def _call_python(run: _NodeRun, prepared: PreparedCall,
     engine = default_engine()
     logger.info("running %s (%s) attempt %s", run.node_id, task.fn, ctx.attempt)
     try:
-        with execution_context(ctx):
+        secrets = resolve_secrets(task, os.environ)
+    except FlytePathUserError as exc:
+        raise run.fail("user", exc, str(exc)) from exc
+    try:
+        with execution_context(ctx), secret_environment(secrets):
             result = fn(**values)
     except RecoverableError as exc:
         raise run.fail("system", exc, f"{type(exc).__name__}: {exc}") from exc

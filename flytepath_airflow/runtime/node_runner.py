@@ -12,13 +12,14 @@ Must not import: airflow, kubernetes.
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import sys
 import time
 from collections.abc import Callable
 from typing import Any
 
-from flytepath_airflow.errors import TaskExecutionError
+from flytepath_airflow.errors import FlytePathUserError, TaskExecutionError
 from flytepath_airflow.ir.graph import topological_order
 from flytepath_airflow.ir.models import NodeSpec, WorkflowSpec
 from flytepath_airflow.runtime.control import (
@@ -43,6 +44,7 @@ from flytepath_airflow.runtime.run import (
     read_pointer,
     run_key,
 )
+from flytepath_airflow.runtime.task_env import python_task_environment
 from flytepath_airflow.stores.blob import BlobStore
 from flytepath_airflow.utils.processes import guarded_argv, kill_group
 
@@ -53,13 +55,14 @@ Progress = Callable[[str, str, str], None]
 
 
 def _attempt_subprocess(spec_uri: str, node_id: str, run_id: str, attempt: int, root: str,
-                        timeout: float | None, item: int | None = None) -> int:
+                        timeout: float | None, item: int | None = None,
+                        env: dict[str, str] | None = None) -> int:
     argv = [sys.executable, "-m", "flytepath_airflow.runtime.entrypoint", "--spec", spec_uri,
             "--node", node_id, "--run-id", run_id, "--attempt", str(attempt), "--root", root,
             *(["--item", str(item)] if item is not None else [])]
     # Under a guard, in its own process group: a timeout kills the attempt and everything
     # it started, and so does this runner's death (utils/processes.py).
-    with subprocess.Popen(guarded_argv(argv), stdout=subprocess.DEVNULL,
+    with subprocess.Popen(guarded_argv(argv), stdout=subprocess.DEVNULL, env=env,
                           start_new_session=True) as proc:
         try:
             return proc.wait(timeout=timeout)
@@ -223,7 +226,13 @@ def _attempt(spec: WorkflowSpec, spec_uri: str, node_id: str, run_id: str, attem
         except TaskExecutionError as exc:
             return exc.kind, exc.task_message
         return None, None
-    code = _attempt_subprocess(spec_uri, node_id, run_id, attempt, root, timeout, item)
+    node = spec.node(node_id)
+    try:
+        env = python_task_environment(spec.task_of(node) if node.task else None, os.environ,
+                                      root)
+    except FlytePathUserError as exc:
+        return "user", str(exc)
+    code = _attempt_subprocess(spec_uri, node_id, run_id, attempt, root, timeout, item, env)
     if code == EXIT_OK:
         return None, None
     shown = item_node_id(node_id, item) if item is not None else node_id

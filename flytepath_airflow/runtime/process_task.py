@@ -5,9 +5,8 @@ placeholder becomes a reference to that variable in a shell script (`shell_templ
 input's text in one container argument, never shell code. Each output is a file the command
 writes under `$FLYTEPATH_OUTPUT_DIR`, parsed as its declared type.
 
-The process gets a built environment, not the worker's (`task_environment`): the allow-list
-below, the task's `env`, its env-mounted secrets taken from the worker's environment, then the
-platform's own FLYTEPATH_* variables, which nothing before them may set.
+The process gets a built environment, not the worker's (`task_env.task_environment`): the
+allow-list, the task's `env`, its secrets, then its inputs and outputs folder.
 
 Must not import: airflow, kubernetes, the sdk.
 """
@@ -20,17 +19,14 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from flytepath_airflow.errors import FlytePathUserError, TaskExecutionError
 from flytepath_airflow.ir.models import TaskSpec
 from flytepath_airflow.runtime.context import ExecutionContext
-from flytepath_airflow.runtime.shell_template import (
-    TEMPLATE,
-    input_env_name,
-    render_shell_script,
-)
+from flytepath_airflow.runtime.shell_template import TEMPLATE, render_shell_script
+from flytepath_airflow.runtime.task_env import ALLOWED_ENV, task_environment
 from flytepath_airflow.types import parse_cli_value
 from flytepath_airflow.utils.processes import (
     GUARD_START_FAILED,
@@ -43,10 +39,6 @@ logger = logging.getLogger(__name__)
 
 Fail = Callable[[str, BaseException, str], TaskExecutionError]
 """Records an attempt's failure (kind, exception, message) and returns the error to raise."""
-
-
-ALLOWED_ENV = ("PATH", "HOME", "LANG", "TZ", "TMPDIR", "PYTHONPATH")
-"""Variables of the worker's environment a local process task inherits (plus every LC_*)."""
 
 
 def _as_text(literal: Any) -> str:
@@ -156,40 +148,6 @@ def _run_guarded(argv: list[str], env: dict[str, str], cwd: str,
             kill_group(proc.pid)
             raise
     return subprocess.CompletedProcess(argv, proc.returncode, None, stderr)
-
-
-def task_environment(task: TaskSpec, literals: dict[str, Any], out_dir: str,
-                     worker: Mapping[str, str]) -> dict[str, str]:
-    """The environment a local process task runs with, built rather than inherited.
-
-    :param task: the task (its `env` and `secrets`).
-    :param literals: the node's input literals (each becomes FLYTEPATH_INPUT_<NAME>).
-    :param out_dir: the folder the task writes its outputs to.
-    :param worker: the worker's environment, read only for the allow-list and secrets.
-    :raises FlytePathUserError: the task's env or a secret would set a FLYTEPATH_* variable.
-    """
-    env = {k: v for k, v in worker.items() if k in ALLOWED_ENV or k.startswith("LC_")}
-    for name in (*task.env, *(s.env_name() for s in task.secrets if s.mount == "env")):
-        if name.startswith("FLYTEPATH_"):  # compile-time checks refuse this; old specs may not
-            raise FlytePathUserError(
-                f"task '{task.name}' sets the environment variable {name}, but FLYTEPATH_* "
-                "variables belong to the platform. Rename it in the task's env or secrets "
-                "and compile the workflow again.")
-    env.update(task.env)
-    for secret in task.secrets:
-        if secret.mount != "env":
-            continue
-        name = secret.env_name()
-        if name in worker:
-            env[name] = worker[name]
-        else:
-            logger.warning("task %s asks for secret %s as $%s, which is not set in this "
-                           "worker's environment; set it before the run to provide it",
-                           task.name, secret.group + (f"/{secret.key}" if secret.key else ""),
-                           name)
-    env.update({input_env_name(k): _as_text(v) for k, v in literals.items()})
-    env["FLYTEPATH_OUTPUT_DIR"] = out_dir
-    return env
 
 
 def _has_fileno(stream: Any) -> bool:

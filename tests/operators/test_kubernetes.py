@@ -24,8 +24,8 @@ pytestmark = [pytest.mark.airflow, pytest.mark.slow]
 from airflow.sdk.exceptions import AirflowException, AirflowFailException  # noqa: E402
 
 from flytepath_airflow.backends.airflow.dag_builder import build_dag  # noqa: E402
-from flytepath_airflow.ir.models import TenantSpec  # noqa: E402
-from flytepath_airflow.ir.spec_io import with_version  # noqa: E402
+from flytepath_airflow.ir.models import PodOverridesSpec, SecretRef, TenantSpec  # noqa: E402
+from flytepath_airflow.ir.spec_io import dump_spec, with_version  # noqa: E402
 from flytepath_airflow.operators.kubernetes import FlytePathKubernetesOperator  # noqa: E402
 from flytepath_airflow.platform.pods import restricted_violations  # noqa: E402
 from flytepath_airflow.platform.settings import AirflowBackendSettings  # noqa: E402
@@ -156,6 +156,46 @@ def test_no_secret_value_in_manifests_logs_xcom_or_rendered_fields(platform, api
         "rendered template fields": json.dumps(rendered, default=str),
     }.items():
         assert SENTINEL not in text, f"the secret value leaked into {where}"
+
+
+def _replace_task(platform: Platform, node: str, **changes: Any) -> None:
+    """Rewrite the DAG's spec file as an old or hand-edited spec would be: no compiler ran."""
+    spec = platform.spec
+    tasks = dict(spec.tasks)
+    tasks[node] = tasks[node].model_copy(update=changes)
+    platform.spec_path.write_text(dump_spec(with_version(spec.model_copy(update={
+        "tasks": tasks}))))
+
+
+@pytest.mark.parametrize("secret", [
+    SecretRef(group="api", key="token", env_var="FLYTEPATH_METADATA_URL"),
+    SecretRef(group="flytepath", key="store_root"),
+], ids=["env_var", "derived-name"])
+def test_a_secret_cannot_replace_a_platform_variable_in_the_pod(platform, api, secret):
+    op = operator(platform, "secret_length")  # built from the clean spec
+    _replace_task(platform, "secret_length", secrets=(secret,))
+    with pytest.raises(AirflowFailException, match=f"sets {secret.env_name()}, but FLYTEPATH_"
+                       r"\* variables belong to the platform"):
+        op.execute(context(op))
+    assert api.created == []  # refused before any pod reached the API
+
+
+def test_a_task_env_cannot_replace_a_platform_variable_in_the_pod(platform, api):
+    op = operator(platform, "double")
+    _replace_task(platform, "double", env={"FLYTEPATH_STORE_ROOT": "s3://elsewhere"})
+    with pytest.raises(AirflowFailException, match="sets FLYTEPATH_STORE_ROOT"):
+        op.execute(context(op))
+    assert api.created == []
+
+
+def test_annotations_over_the_kubernetes_limit_are_refused_before_the_pod(platform, api):
+    op = operator(platform, "double")
+    _replace_task(platform, "double", pod_overrides=PodOverridesSpec(
+        annotations={"note": "x" * 300_000}))
+    with pytest.raises(AirflowFailException, match=r"annotations take 300004 bytes together, "
+                       r"more than the 262144 bytes \(256 KiB\)"):
+        op.execute(context(op))
+    assert api.created == []
 
 
 def test_a_local_store_root_is_refused_unless_allowed(tmp_path, monkeypatch):

@@ -482,3 +482,60 @@ def test_the_example_pipeline_renders_to_pods_that_validate(settings, monkeypatc
     generate = next(p for n, p in pods.items() if "generate_data" in n)
     assert generate["spec"]["containers"][0]["resources"]["requests"] == {
         "cpu": "1", "memory": "1Gi"}
+
+
+# ------------------------------------------------------- platform variables and metadata
+
+
+@pytest.mark.parametrize("task_options", [
+    {"secrets": (SecretRef(group="db", key="url", env_var="FLYTEPATH_METADATA_URL"),)},
+    {"secrets": (SecretRef(group="flytepath", key="store_root"),)},
+    {"env": {"FLYTEPATH_HOME": "/data"}},
+], ids=["secret-env_var", "secret-derived-name", "env"])
+def test_a_task_cannot_set_a_platform_variable_in_its_pod(settings, task_options):
+    spec = make_spec(make_task(**task_options))
+    with pytest.raises(CompileError, match=r"task 'pipeline.train': the task's env or a "
+                       r"secret's env_var sets FLYTEPATH_\w+, but FLYTEPATH_\* variables belong "
+                       r"to the platform"):
+        compose_pod(make_request(spec), settings)
+
+
+def test_the_platform_settings_win_over_a_whole_secret_imported_as_variables(settings):
+    pod = compose_case("secrets", settings)
+    [container] = pod["spec"]["containers"]
+    # Kubernetes: a later envFrom source wins over an earlier one, and env over envFrom.
+    assert container["envFrom"][-1] == {"configMapRef": {"name": "flytepath-settings",
+                                                         "optional": True}}
+    names = [e["name"] for e in container["env"]]
+    assert names.index("FLYTEPATH_METADATA_URL") > names.index("DB_PASSWORD")
+
+
+def test_the_whole_pods_annotations_are_held_to_the_kubernetes_limit(settings):
+    # Each part is within the limit; the template's and the task's together are not.
+    template = copy.deepcopy(TEMPLATE)
+    template["metadata"]["annotations"] = {"platform.example.com/policy": "p" * 200_000}
+    task = make_task(pod_overrides=PodOverridesSpec(
+        annotations={"team.example.com/notes": "n" * 100_000}))
+    with pytest.raises(CompileError, match=r"the pod of node 'train' \(task 'pipeline.train'\): "
+                       r"annotations take 30\d{4} bytes together, more than the 262144 bytes "
+                       r"\(256 KiB\) Kubernetes allows on one object \(the largest is "
+                       r"'platform.example.com/policy'\)"):
+        compose_pod(make_request(make_spec(task)), settings, template=template)
+
+
+@pytest.mark.parametrize(("metadata", "message"), [
+    ({"labels": {"team": "x" * 100}}, r"labels\['team'\] value 'x{60}\.\.\. \(100 "
+     r"characters\)' is not a valid label value: it has 100 characters; Kubernetes allows 63"),
+    ({"labels": {"team": "a b"}}, r"value 'a b' is not a valid label value: it must be empty"),
+    ({"labels": {"team.example.com/": "x"}}, r"key 'team.example.com/' is not a valid "
+     r"Kubernetes key: its name \(after any 'prefix/'\) is empty"),
+    ({"annotations": {"team.example.com/" + "n" * 64: "x"}}, r"its name has 64 characters; "
+     r"Kubernetes allows 63"),
+    ({"annotations": {"a" * 254 + ".example.com/x": "x"}}, r"its prefix has 266 characters; "
+     r"Kubernetes allows 253"),
+    ({"annotations": {"team..example.com/x": "x"}}, r"its prefix 'team..example.com' must be a "
+     r"DNS subdomain"),
+])
+def test_labels_and_annotations_follow_the_kubernetes_key_and_value_rules(metadata, message):
+    with pytest.raises(CompileError, match=message):
+        PodOverridesSpec.from_options(metadata, "pipeline.train")

@@ -154,3 +154,18 @@ def test_a_missing_command_is_named(tmp_path: Path) -> None:
         container=ContainerSpec(command=("no-such-command-anywhere", "{{inputs.x}}")))
     with pytest.raises(TaskExecutionError, match="command not found: no-such-command-anywhere"):
         _run(task, tmp_path, x="a")
+
+
+def test_a_shell_task_reads_its_secret_from_the_secrets_folder_or_fails_naming_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("WAREHOUSE_PASSWORD", raising=False)
+    monkeypatch.setenv("FLYTEPATH_SECRETS_DIR", str(tmp_path / "secrets"))
+    task = _shell('printf %s "$WAREHOUSE_PASSWORD" > "$FLYTEPATH_OUTPUT_DIR/out"',
+                  secrets=(SecretRef(group="warehouse", key="password"),))
+    with pytest.raises(TaskExecutionError, match=r"needs secret warehouse/password as "
+                       r"\$WAREHOUSE_PASSWORD, which is not set on this worker: neither the "
+                       r"variable WAREHOUSE_PASSWORD nor the file .*secrets/warehouse/password"):
+        _run(task, tmp_path, x="a")
+    (tmp_path / "secrets" / "warehouse").mkdir(parents=True)
+    (tmp_path / "secrets" / "warehouse" / "password").write_text("from-a-file\n")
+    assert _run(task, tmp_path, x="a")["out"] == "from-a-file"

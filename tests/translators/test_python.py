@@ -231,6 +231,13 @@ def test_compile_is_byte_identical_across_processes(tmp_path: Path) -> None:
         ('requests=Resources(cpu="2 cores")', "requests.cpu"),
         ('limits=Resources(mem="-1Gi")', "limits.mem"),
         ('pod_overrides={"hostNetwork": True}', "hostNetwork"),
+        ('pod_overrides={"labels": {"team": "r" * 64}}',
+         "pod_overrides.labels['team'] value 'rrrr"),
+        ('pod_overrides={"labels": {"-team": "recsys"}}',
+         "pod_overrides.labels key '-team' is not a valid Kubernetes key: its name '-team' "
+         "must be letters"),
+        ('pod_overrides={"annotations": {"note": "x" * 300_000}}',
+         "pod_overrides.annotations take 300004 bytes together, more than the 262144 bytes"),
     ],
 )
 def test_bad_resources_and_overrides_are_compile_errors(

@@ -435,6 +435,27 @@ ERROR_CASES = [
                                    "FLYTEPATH_METADATA_URL}]\n    script: |\n"), SpecError,
      "secrets", r"env_var: FLYTEPATH_METADATA_URL: names starting with FLYTEPATH_ are "
      r"reserved for the platform"),
+    ("secret-derived-name-reserved", mutate("    script: |\n", "    secrets: [flytepath/"
+                                            "metadata_url]\n    script: |\n"), SpecError,
+     "secrets", r"secret flytepath/metadata_url would be the variable FLYTEPATH_METADATA_URL, "
+     r"but names starting with FLYTEPATH_ are reserved for the platform"),
+    ("label-value-too-long", mutate("    script: |\n", "    pod_overrides: {labels: {team: "
+                                    + "r" * 64 + "}}\n    script: |\n"), SpecError,
+     "pod_overrides", r"task 'prep' \(.*pipeline\.yaml:\d+\): pod_overrides\.labels\['team'\] "
+     r"value 'r{64}' is not a valid label value: it has 64 characters; Kubernetes allows 63"),
+    ("label-value-charset", mutate("    script: |\n", "    pod_overrides: {labels: {team: "
+                                   "'recsys & ads'}}\n    script: |\n"), SpecError,
+     "pod_overrides", r"labels\['team'\] value 'recsys & ads' is not a valid label value: it "
+     r"must be empty or letters, digits"),
+    ("annotation-key", mutate("    script: |\n", "    pod_overrides: {annotations: "
+                              "{'Team.Example.com/owner': x}}\n    script: |\n"), SpecError,
+     "pod_overrides", r"annotations key 'Team\.Example\.com/owner' is not a valid Kubernetes "
+     r"key: its prefix 'Team\.Example\.com' must be a DNS subdomain"),
+    ("annotations-over-256KiB", mutate("    script: |\n", "    pod_overrides: {annotations: "
+                                       "{note: " + "x" * 300_000 + "}}\n    script: |\n"),
+     SpecError, "pod_overrides", r"pod_overrides\.annotations take 300004 bytes together, more "
+     r"than the 262144 bytes \(256 KiB\) Kubernetes allows on one object \(the largest is "
+     r"'note'\)"),
     ("template-in-single-quotes", mutate('seq "{{ inputs.n }}"', "seq '{{ inputs.n }}'"),
      SpecError, "seq '", r"tasks\.prep\.script: \{\{inputs\.n\}\} stands inside single "
      r"quotes, .*\"\$FLYTEPATH_INPUT_N\" as a word, or \$\{FLYTEPATH_INPUT_N\} inside double "

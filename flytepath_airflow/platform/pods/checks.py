@@ -4,7 +4,8 @@
 again inside `compose_pod()`; it resolves the tenant through the allow-list, then checks
 resources, the task's `pod_overrides` against the platform's `OverridePolicy`, the
 accelerator a GPU task lands on (`accelerator_for`), secret references and environment
-variable names. Every failure is a `CompileError` naming the task and the field.
+variable names (none may be a platform FLYTEPATH_* variable). Every failure is a
+`CompileError` naming the task and the field.
 `is_remote_uri()` tells whether a store root is one a pod can reach.
 
 Also holds the Kubernetes name grammars (label keys and values, Secret names and keys,
@@ -18,7 +19,14 @@ from __future__ import annotations
 import re
 
 from flytepath_airflow.errors import CompileError
-from flytepath_airflow.ir.models import PodOverridesSpec, SecretRef, TaskSpec, WorkflowSpec
+from flytepath_airflow.ir.models import (
+    PLATFORM_ENV_PREFIX,
+    PodOverridesSpec,
+    SecretRef,
+    TaskSpec,
+    WorkflowSpec,
+)
+from flytepath_airflow.ir.pod_metadata import LABEL_VALUE, key_problem, label_value_problem
 from flytepath_airflow.ir.quantities import check_quantity, check_resources
 from flytepath_airflow.platform.pods.settings import AcceleratorSettings, KubernetesSettings
 from flytepath_airflow.platform.tenancy import ResolvedTenant
@@ -42,9 +50,6 @@ RESERVED_KEYS = frozenset({
 })
 """Labels the KubernetesPodOperator uses to find its pods again; never a task's."""
 
-_LABEL_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$")
-LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?)?$")
-"""A valid label value (empty, or at most 63 characters; see `compose.label_value`)."""
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
 _SECRET_KEY = re.compile(r"^[-._a-zA-Z0-9]{1,253}$")
 _ENV_NAME = re.compile(r"^[-._a-zA-Z][-._a-zA-Z0-9]*$")
@@ -55,7 +60,7 @@ def _where(task: TaskSpec) -> str:
 
 
 def _check_key(key: str, kind: str, allowed_prefixes: tuple[str, ...], task: TaskSpec) -> None:
-    prefix, slash, name = key.rpartition("/")
+    prefix, slash, _ = key.rpartition("/")
     reserved = key in RESERVED_KEYS or (bool(slash) and any(
         prefix == r.rstrip("/") or prefix.endswith("." + r.rstrip("/")) for r in RESERVED_PREFIXES
     ))
@@ -64,9 +69,10 @@ def _check_key(key: str, kind: str, allowed_prefixes: tuple[str, ...], task: Tas
             f"{_where(task)}: pod_overrides.{kind} key {key!r} is reserved for FlytePath, "
             "Airflow or Kubernetes; choose another key."
         )
-    if not _LABEL_NAME.match(name) or (slash and not _DNS_SUBDOMAIN.match(prefix)):
+    problem = key_problem(key)
+    if problem is not None:
         raise CompileError(f"{_where(task)}: pod_overrides.{kind} key {key!r} is not a valid "
-                           "Kubernetes key (prefix/name, name at most 63 characters).")
+                           f"Kubernetes key: {problem}.")
     if slash and not any(key.startswith(p) for p in allowed_prefixes):
         raise CompileError(
             f"{_where(task)}: pod_overrides.{kind} key {key!r} uses a prefix the platform "
@@ -98,9 +104,10 @@ def _check_overrides(task: TaskSpec, settings: KubernetesSettings) -> None:
             )
     for key, value in overrides.labels.items():
         _check_key(key, "labels", policy.label_prefixes, task)
-        if not LABEL_VALUE.match(value):
+        problem = label_value_problem(value)
+        if problem is not None:
             raise CompileError(f"{_where(task)}: pod_overrides.labels[{key!r}] value "
-                               f"{value!r} is not a valid label value.")
+                               f"{value!r} is not a valid label value: {problem}.")
     for key in overrides.annotations:
         _check_key(key, "annotations", policy.annotation_prefixes, task)
     for name, limit in (("shared_memory", policy.max_shared_memory),
@@ -183,6 +190,13 @@ def check_task(spec: WorkflowSpec, task: TaskSpec, settings: KubernetesSettings
         if not _ENV_NAME.match(name):
             raise CompileError(f"{_where(task)}: environment variable name {name!r} is not "
                                "valid.")
+    for name in (*task.env, *(s.env_name() for s in task.secrets if s.mount == "env")):
+        if name.startswith(PLATFORM_ENV_PREFIX):
+            raise CompileError(
+                f"{_where(task)}: the task's env or a secret's env_var sets {name}, but "
+                "FLYTEPATH_* variables belong to the platform (store root, metadata database, "
+                "settings) and only the platform sets them in a pod. Rename the variable in "
+                "the task and compile the workflow again.")
     return tenant
 
 

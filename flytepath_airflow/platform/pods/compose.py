@@ -13,7 +13,8 @@ it sets:
    limited by `OverridePolicy` in `check_task`);
 4. `_apply_mutation_hook`: Airflow's `pod_mutation_hook`, when the caller passes one.
 
-The result is checked against the restricted Pod Security Standard before it is returned.
+The result's labels and annotations are checked against Kubernetes' limits, and the pod
+against the restricted Pod Security Standard, before it is returned.
 `render_pods()` previews the pods of a whole spec without Airflow or a cluster.
 
 Works on plain manifest dicts (camelCase, as `kubectl` shows them), so the output is what
@@ -38,6 +39,7 @@ from flytepath_airflow.ir.models import (
     TolerationSpec,
     WorkflowSpec,
 )
+from flytepath_airflow.ir.pod_metadata import check_pod_metadata
 from flytepath_airflow.platform.pods.checks import LABEL_VALUE, accelerator_for, check_task
 from flytepath_airflow.platform.pods.security import check_restricted
 from flytepath_airflow.platform.pods.settings import (
@@ -193,7 +195,9 @@ def compose_pod(
     :param template: the platform's pod template (step 1); None uses `pod_template_file`.
     :param mutation_hook: Airflow's `pod_mutation_hook` (step 4), called with a V1Pod.
     :returns: the pod manifest (a dict, camelCase keys).
-    :raises CompileError, UnknownTenantError: a bad task or tenant (see `check_task`).
+    :raises CompileError, UnknownTenantError: a bad task or tenant (see `check_task`), or
+        labels and annotations (the template's, FlytePath's and the task's together) that
+        Kubernetes would refuse.
     :raises PodSecurityError: the final pod violates the restricted Pod Security Standard.
     """
     task = request.task
@@ -206,6 +210,9 @@ def compose_pod(
     _drop_empty_fields(pod)
     pod = _apply_mutation_hook(pod, mutation_hook)
 
+    meta = pod["metadata"]
+    check_pod_metadata(meta.get("labels") or {}, meta.get("annotations") or {},
+                       f"the pod of node '{request.node_id}' (task '{task.name}')", field="")
     check_restricted(pod, request.node_id, enforce=settings.enforce_restricted)
     return pod
 
@@ -339,34 +346,25 @@ def _generated_container(
 
 def _generated_env_and_volumes(pod_spec: dict[str, Any], container: dict[str, Any],
                                request: PodRequest, settings: KubernetesSettings) -> None:
+    """The task's env and secrets first, then the platform's variables, which win.
+
+    `check_task` refuses a task variable named FLYTEPATH_*; the order is the second guard,
+    and the one for variables a whole Secret brings (`envFrom`), whose keys are unknown
+    here: Kubernetes lets `env` win over `envFrom`, and a later `envFrom` source over an
+    earlier one, so the platform's ConfigMap comes last.
+    """
     task, security = request.task, settings.security
     env = container.setdefault("env", [])
-    for name in sorted(task.env):
-        _merge_by(env, {"name": name, "value": task.env[name]}, "name")
-    scratch = security.scratch_path.rstrip("/") or "/tmp"
-    for name, value in (
-        ("FLYTEPATH_STORE_ROOT", request.store_root),
-        ("FLYTEPATH_HOME", f"{scratch}/flytepath"),
-        ("HOME", scratch),
-        ("TMPDIR", scratch),
-        ("PYTHONUNBUFFERED", "1"),
-        ("PYTHONDONTWRITEBYTECODE", "1"),
-    ):
-        _merge_by(env, {"name": name, "value": value}, "name")
-    if settings.metadata_url_secret is not None:
-        ref = settings.metadata_url_secret
-        _merge_by(env, {"name": "FLYTEPATH_METADATA_URL", "valueFrom": {
-            "secretKeyRef": {"name": ref.name, "key": ref.key}}}, "name")
     env_from = container.setdefault("envFrom", [])
-    if settings.config_map:
-        env_from.append({"configMapRef": {"name": settings.config_map, "optional": True}})
-
     volumes = pod_spec.setdefault("volumes", [])
     mounts = container.setdefault("volumeMounts", [])
+    scratch = security.scratch_path.rstrip("/") or "/tmp"
     # The default size; a task's scratch_size override replaces it in step 3.
     _merge_by(volumes, {"name": "scratch", "emptyDir": {"sizeLimit": security.scratch_size}},
               "name")
     _merge_by(mounts, {"name": "scratch", "mountPath": scratch}, "mountPath")
+    for name in sorted(task.env):
+        _merge_by(env, {"name": name, "value": task.env[name]}, "name")
     for secret in task.secrets:
         if secret.mount == "env" and secret.key:
             _merge_by(env, {"name": secret.env_name(), "valueFrom": {
@@ -381,8 +379,24 @@ def _generated_env_and_volumes(pod_spec: dict[str, Any], container: dict[str, An
             _merge_by(volumes, {"name": volume, "secret": source}, "name")
             _merge_by(mounts, {"name": volume, "mountPath": f"{SECRETS_DIR}/{secret.group}",
                                "readOnly": True}, "mountPath")
+
+    for name, value in (
+        ("FLYTEPATH_STORE_ROOT", request.store_root),
+        ("FLYTEPATH_HOME", f"{scratch}/flytepath"),
+        ("HOME", scratch),
+        ("TMPDIR", scratch),
+        ("PYTHONUNBUFFERED", "1"),
+        ("PYTHONDONTWRITEBYTECODE", "1"),
+    ):
+        _merge_by(env, {"name": name, "value": value}, "name")
+    if settings.metadata_url_secret is not None:
+        ref = settings.metadata_url_secret
+        _merge_by(env, {"name": "FLYTEPATH_METADATA_URL", "valueFrom": {
+            "secretKeyRef": {"name": ref.name, "key": ref.key}}}, "name")
     if any(s.mount == "file" for s in task.secrets):
         _merge_by(env, {"name": "FLYTEPATH_SECRETS_DIR", "value": SECRETS_DIR}, "name")
+    if settings.config_map:
+        env_from.append({"configMapRef": {"name": settings.config_map, "optional": True}})
 
 
 def _generated_placement(pod: dict[str, Any], request: PodRequest,

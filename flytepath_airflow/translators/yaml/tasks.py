@@ -14,8 +14,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import ValidationError
+
 from flytepath_airflow.errors import CompileError, SpecError
-from flytepath_airflow.ir.models import PodOverridesSpec, ResourcesSpec
+from flytepath_airflow.ir.models import (
+    PLATFORM_ENV_PREFIX,
+    PodOverridesSpec,
+    ResourcesSpec,
+    SecretRef,
+)
 from flytepath_airflow.ir.quantities import QuantityError, check_quantity, check_resources
 from flytepath_airflow.runtime.shell_template import (
     TEMPLATE,
@@ -300,7 +307,9 @@ class TaskReader(InterfaceReader):
                 group, _, key = item.partition("/")
                 if not group or "/" in key:
                     raise self.error(ipath, f"{item!r} is not \"group\" or \"group/key\".")
-                result.append({"group": group, **({"key": key} if key else {})})
+                entry = {"group": group, **({"key": key} if key else {})}
+                self.check_secret_variable(entry, ipath)
+                result.append(entry)
                 continue
             item = self.mapping(item, ipath, ("group", "key", "mount", "env_var"),
                                 required=("group",), what="a secret")
@@ -311,8 +320,24 @@ class TaskReader(InterfaceReader):
                 raise self.error((*ipath, "env_var"), f"{env_var}: names starting with "
                                  "FLYTEPATH_ are reserved for the platform. Choose another "
                                  "variable for this secret.")
+            self.check_secret_variable(item, ipath)
             result.append(dict(item))
         return result
+
+    def check_secret_variable(self, entry: dict[str, Any], path: YamlPath) -> None:
+        """Refuse a secret whose variable (GROUP_KEY without env_var) is a platform one."""
+        if entry.get("mount", "env") != "env":
+            return
+        try:
+            name = SecretRef.model_validate(entry).env_name()
+        except ValidationError:
+            return  # the spec model reports the bad field with its path
+        if name.startswith(PLATFORM_ENV_PREFIX):
+            shown = f"{entry['group']}/{entry['key']}" if entry.get("key") else entry["group"]
+            raise self.error(path, f"secret {shown} would be the variable {name}, but names "
+                             "starting with FLYTEPATH_ are reserved for the platform (store "
+                             "root, metadata database, settings). Give it another variable "
+                             "with env_var.")
 
 
 __all__ = ["TaskReader"]

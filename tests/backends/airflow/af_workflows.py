@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from flytepath_airflow import RecoverableError, task, workflow
+from flytepath_airflow import RecoverableError, Secret, task, workflow
 
 
 @task
@@ -53,3 +53,21 @@ def failing(x: int) -> int:
 def retrying(x: int) -> int:
     """A task that succeeds on its second attempt."""
     return flaky(a=x)
+
+
+@task(environment={"MODE": "fast"},
+      secret_requests=[Secret(group="warehouse", key="password"),
+                       Secret(group="tls", key="cert", mount="file")])
+def report_env(names: list[str]) -> dict[str, str]:
+    """The variables of `names` this task sees, and its file secret's text as `tls-cert`."""
+    seen = {n: os.environ[n] for n in names if n in os.environ}
+    folder = os.environ.get("FLYTEPATH_SECRETS_DIR")
+    if folder:
+        seen["tls-cert"] = (Path(folder) / "tls" / "cert").read_text()
+    return seen
+
+
+@workflow
+def environment(names: list[str]) -> dict[str, str]:
+    """What a task sees of the worker's environment."""
+    return report_env(names=names)

@@ -73,3 +73,41 @@ def test_render_lists_tasks_edges_pools_and_params():
     assert "x: int (required)" in text and "scale: int (default 3)" in text
     assert "pool=flytepath_default_development" in text
     assert ">>" in text
+
+
+def test_a_python_task_sees_its_env_and_secrets_not_the_workers(airflow_home, tmp_path,
+                                                                   monkeypatch):
+    monkeypatch.setenv("WORKER_ONLY_SECRET", "leaked")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "leaked-too")
+    monkeypatch.setenv("WAREHOUSE_PASSWORD", "s3cret")
+    secrets = tmp_path / "secrets"
+    (secrets / "tls").mkdir(parents=True)
+    (secrets / "tls" / "cert").write_text("-----BEGIN CERT-----\n")
+    monkeypatch.setenv("FLYTEPATH_SECRETS_DIR", str(secrets))
+    names = ["WORKER_ONLY_SECRET", "AWS_SECRET_ACCESS_KEY", "AIRFLOW_HOME",
+             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "WAREHOUSE_PASSWORD", "MODE",
+             "FLYTEPATH_STORE_ROOT", "PATH"]
+    _, result, _ = _run("environment", {"names": names}, airflow_home, tmp_path / "store")
+    assert result.succeeded, result.error
+    seen = result.outputs["o0"]
+    assert {"WORKER_ONLY_SECRET", "AWS_SECRET_ACCESS_KEY", "AIRFLOW_HOME",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"}.isdisjoint(seen)
+    assert seen["WAREHOUSE_PASSWORD"] == "s3cret"
+    assert seen["MODE"] == "fast"
+    assert seen["tls-cert"] == "-----BEGIN CERT-----\n"
+    assert seen["FLYTEPATH_STORE_ROOT"] == str(tmp_path / "store")
+    assert "PATH" in seen
+
+
+def test_a_python_task_missing_a_secret_fails_naming_where_to_put_it(airflow_home, tmp_path,
+                                                                      monkeypatch):
+    monkeypatch.delenv("WAREHOUSE_PASSWORD", raising=False)
+    monkeypatch.setenv("FLYTEPATH_SECRETS_DIR", str(tmp_path / "secrets"))
+    _, result, events = _run("environment", {"names": ["MODE"]}, airflow_home,
+                             tmp_path / "store", retries=2)
+    assert not result.succeeded
+    error = result.error or ""
+    assert "secret warehouse/password" in error
+    assert "WAREHOUSE_PASSWORD" in error
+    assert str(tmp_path / "secrets" / "warehouse" / "password") in error
+    assert [s for _, s, _ in events].count("retrying") == 0
