@@ -128,7 +128,8 @@ def _deep(open_: str, close: str, depth: int, inner: str = "1") -> str:
 def text_atoms(rng: random.Random) -> list[str]:
     """Hostile pieces of text; the long and deep ones are built on demand."""
     return [
-        "\x00", "\x01", "\x07", "\x1b[31m", "\x7f", "\x85", "\ufeff", "\u2028", "\ud800",
+        "\x00", "\x01", "\x07", "\x1b[31m", "\x7f", "\x80", "\x85", "\x9f", "\ufeff", "\u2028",
+        "\uffff", "\ud800",
         "\udfff", "\ud83d", "\t", "\r", "\r\n", "\\", "'", '"', "\"\\ud800\"", "\"\\x00\"",
         "\"\\x07\"", "1e400", "-1e400", "1e300", "1e99999999", "1e-99999999", "-0",
         "9" * rng.choice((19, 20, 400, 4301, 5000, 20000)),

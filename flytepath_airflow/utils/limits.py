@@ -46,7 +46,10 @@ MIN_INT = -(2 ** 63)
 
 _MAX_INT_DIGITS = len(str(MAX_INT))
 
-_BAD_CHARACTER = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+# What YAML calls non-printable: C0 and C1 controls but tab, newline, carriage return and
+# NEL, DEL, lone surrogates, and the non-characters U+FFFE and U+FFFF.
+_BAD_CHARACTER = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x84\x86-\x9f"
+                            "\ud800-\udfff\ufffe\uffff]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 JsonPath = tuple[str | int, ...]
@@ -76,14 +79,14 @@ def format_json_path(path: JsonPath) -> str:
 def describe_character(char: str) -> str:
     """A character as messages show it: "U+0000 (a control character)"."""
     code = ord(char)
-    kind = "a lone surrogate" if 0xD800 <= code <= 0xDFFF else "a control character"
+    kind = ("a lone surrogate" if 0xD800 <= code <= 0xDFFF else
+            "a non-character" if code in (0xFFFE, 0xFFFF) else "a control character")
     return f"U+{code:04X} ({kind})"
 
 
 def find_bad_character(text: str) -> int | None:
-    """The index of the first control character or lone surrogate in `text`, or None.
-
-    Tab, newline and carriage return are allowed.
+    """The index of the first control character, lone surrogate or non-character (U+FFFE,
+    U+FFFF) in `text`, or None. Tab, newline, carriage return and NEL are allowed.
     """
     match = _BAD_CHARACTER.search(text)
     return match.start() if match else None

@@ -102,8 +102,9 @@ class LocatedYaml:
         self._count = 0
         self._depth = 0
         self._check_text(text)
-        composer = _Composer(text)
+        composer = None
         try:
+            composer = _Composer(text)
             root = composer.get_single_node()
         except _TooDeep as exc:
             raise SpecError(f"{source}:{exc.line}: mappings and lists nest more than "
@@ -121,7 +122,8 @@ class LocatedYaml:
         except yaml.YAMLError as exc:  # ReaderError: characters the checks above let by
             raise SpecError(f"{source}:1: not valid YAML: {exc}.") from None
         finally:
-            composer.dispose()
+            if composer is not None:
+                composer.dispose()
         if root is None:
             raise SpecError(f"{source}:1: the file is empty. A workflow file needs at least "
                             "'name', 'tasks' and 'nodes'; see docs/yaml-spec.md.")
