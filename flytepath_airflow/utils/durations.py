@@ -8,8 +8,9 @@
 A bare number is seconds (`90`, `1.5`); parts add up (`1h30m`, `1d12h`, `500ms`,
 `2w`). A duration is finite and at most `MAX_SECONDS` (100 years) either way, so every
 duration read here fits a `datetime.timedelta`; task timeouts and retry delays have the
-tighter `MAX_TASK_SECONDS` (365 days), checked by the spec. Whether a negative or zero duration is acceptable, and what the message says, is
-the caller's decision: this module only reads the text.
+tighter `MAX_TASK_SECONDS` (365 days), checked by the spec. Whether a negative or zero
+duration is acceptable, and what the message says, is the caller's decision: this module
+only reads the text.
 
 Must not import: any other FlytePath module, airflow, kubernetes.
 """

@@ -148,7 +148,7 @@ def test_a_file_over_the_size_bound_is_refused() -> None:
                                   "dict[str, " * 100 + "int" + "]" * 100])
 def test_a_deeply_nested_type_is_refused(text: str) -> None:
     # Before: RecursionError from the type parser.
-    with pytest.raises(TypeExpressionError, match="nest more than 32 levels|characters"):
+    with pytest.raises(TypeExpressionError, match=r"nest more than 32 levels|characters"):
         parse_type(text)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import pytest
 
 from flytepath_airflow.utils.durations import MAX_SECONDS, DurationError, parse_duration
@@ -35,7 +34,7 @@ def test_parse_duration_refuses_text_outside_the_grammar(text: str) -> None:
                                   "9" * 400 + "w", "36526d"])
 def test_parse_duration_refuses_non_finite_and_longer_than_100_years(text: str) -> None:
     # Before: "inf" and "1e300" were returned as seconds, and timedelta() overflowed later.
-    with pytest.raises(DurationError, match="not a duration|longer than"):
+    with pytest.raises(DurationError, match=r"not a duration|longer than"):
         parse_duration(text)
 
 

@@ -75,7 +75,7 @@ class _Composer(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser,
             if self.depth > MAX_YAML_DEPTH:
                 mark = self.peek_event().start_mark
                 raise _TooDeep(mark.line + 1)
-            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+            return super().compose_node(parent, index)
         finally:
             self.depth -= 1
 
