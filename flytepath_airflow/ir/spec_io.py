@@ -189,6 +189,9 @@ def read_text(uri: str) -> str:
             return Path(uri).read_text(encoding="utf-8")
         except FileNotFoundError:
             raise SpecError(f"spec file {uri} does not exist.") from None
+        except UnicodeDecodeError as exc:
+            raise SpecError(f"{uri}: byte {exc.start + 1} is not UTF-8 ({exc.reason}). "
+                            "Recompile it with `flytepath compile`.") from None
     import fsspec
 
     try:

@@ -117,3 +117,11 @@ def test_the_models_refuse_infinity_from_python() -> None:
     doc["tasks"]["add"]["timeout"] = float("inf")
     with pytest.raises(ValidationError, match="finite"):
         WorkflowSpec.model_validate(doc)
+
+
+def test_a_spec_file_that_is_not_utf8_is_refused(tmp_path: Any) -> None:
+    # Before: UnicodeDecodeError escaped from load_spec with a traceback.
+    path = tmp_path / "wf.json"
+    path.write_bytes(json.dumps(document()).encode()[:40] + b"\xff\xfe" + b"}")
+    with pytest.raises(SpecError, match=r"byte 41 is not UTF-8"):
+        load_spec(path)
