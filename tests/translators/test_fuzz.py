@@ -165,7 +165,7 @@ def test_any_type_expression_is_a_flytepath_error_or_a_type(text: str) -> None:
         pass
 
 
-@FUZZ
+@settings(FUZZ, max_examples=400)  # a CLI value takes microseconds
 @given(st.sampled_from(["int", "float", "str", "bool", "duration", "json", "list[float]",
                         "Optional[int]", "dict[str, float]", "Union[int, str]"]),
        st.one_of(hostile_text, mutated_text('{"a": [1.5, 2]}', hostile_text)))
