@@ -26,12 +26,17 @@ from pydantic import (
 from flytepath_airflow.errors import CompileError
 from flytepath_airflow.ir.quantities import QuantityError, check_quantity
 from flytepath_airflow.utils.durations import MAX_SECONDS, MAX_TASK_SECONDS
-from flytepath_airflow.utils.limits import check_json_value
+from flytepath_airflow.utils.limits import InputLimitError, check_json_value
 
 SCHEMA_VERSION: Literal[1] = 1
 
 def _within_limits(value: Any) -> Any:
-    check_json_value(value)
+    if value is None or isinstance(value, bool):  # most defaults: skip the walk
+        return value
+    try:
+        check_json_value(value)
+    except InputLimitError as exc:  # pydantic names the field; add the path inside it
+        raise ValueError(str(exc) if exc.path else exc.problem) from None
     return value
 
 

@@ -120,40 +120,40 @@ def number_problem(value: int | float) -> str | None:
 
 
 class _Unreadable:
-    """A JSON number the decoder must not turn into a Python number (found by the walk)."""
+    """A JSON number the decoder must not turn into a Python number (found by the walk, or
+    refused by a model field as "not a valid integer")."""
 
     def __init__(self, text: str, problem: str) -> None:
         self.text = text
         self.problem = problem
 
+    def __repr__(self) -> str:
+        return f"<{self.text[:20]}... out of range>"
+
 
 def _parse_int(text: str) -> Any:
-    if len(text.lstrip("-")) > _MAX_INT_DIGITS:
+    if len(text) > _MAX_INT_DIGITS and len(text.lstrip("-")) > _MAX_INT_DIGITS:
         return _Unreadable(text, f"the integer {text[:20]}... ({len(text)} digits) is out "
                                  f"of range; integers must fit in 64 bits ({MIN_INT} to "
                                  f"{MAX_INT})")
     return int(text)
 
 
-def _parse_float(text: str) -> Any:
-    value = float(text)
-    if not math.isfinite(value):
-        return _Unreadable(text[:40], f"the number {text[:40]} is too large: it would be "
-                                      "infinity, and JSON has no infinity. Write a smaller "
-                                      "number")
-    return value
+# A lone surrogate can come from the text itself or from a \uD800-\uDFFF escape (an escaped
+# pair also matches; the walk then finds nothing wrong).
+_ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
-def _parse_constant(text: str) -> Any:
-    return _Unreadable(text, f"{text} is not a JSON number (JSON has no infinity or NaN). "
-                             "Write a finite number, or null for no value")
-
-
-def loads_json(text: str, max_chars: int = MAX_JSON_CHARS) -> Any:
+def loads_json(text: str, max_chars: int = MAX_JSON_CHARS, *, check_all: bool = True) -> Any:
     """Parse JSON text within the bounds above.
 
     :param text: the JSON text.
     :param max_chars: the longest text accepted.
+    :param check_all: walk the whole value with `check_json_value`. A reader whose models
+        check their own fields (the spec models: finite floats, bounded nesting, and
+        `check_json_value` on every free JSON value) passes False: the value is then walked
+        only when the text may hold a lone surrogate or an integer past Python's int/str
+        conversion limit, so a large spec loads at the decoder's speed.
     :raises json.JSONDecodeError: the text is not JSON (the caller reports the position).
     :raises InputLimitError: the text is too long, too deep, or holds a number or text that
         specs and values refuse.
@@ -162,12 +162,18 @@ def loads_json(text: str, max_chars: int = MAX_JSON_CHARS) -> Any:
         raise InputLimitError((), f"the text has {len(text)} characters, more than the "
                                   f"{max_chars} allowed")
     try:
-        value = json.loads(text, parse_int=_parse_int, parse_float=_parse_float,
-                           parse_constant=_parse_constant)
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError:
+            raise
+        except ValueError:  # an integer past Python's int/str limit: find where, slowly
+            value = json.loads(text, parse_int=_parse_int)
+            check_all = True
     except RecursionError:
         raise InputLimitError((), f"the JSON nests more than {MAX_JSON_DEPTH} levels of "
                                   "objects and arrays") from None
-    check_json_value(value)
+    if check_all or _SURROGATE.search(text) or _ESCAPED_SURROGATE.search(text):
+        check_json_value(value)
     return value
 
 
@@ -193,6 +199,9 @@ def check_json_value(value: Any, max_depth: int = MAX_JSON_DEPTH) -> None:
             raise InputLimitError(path, item.problem)
         elif isinstance(item, (int, float)):
             problem = number_problem(item)
+            if problem is not None and isinstance(item, float):
+                problem = problem.replace(f"the number {item!r}", f"the number {item!r} "
+                                          "(Infinity, NaN or a number like 1e400)")
             if problem is not None:
                 raise InputLimitError(path, problem)
         elif isinstance(item, (dict, list)):

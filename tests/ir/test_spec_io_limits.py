@@ -4,6 +4,7 @@ position), never a traceback, and no spec holds a number JSON cannot write (ADR 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -39,6 +40,10 @@ def text_with(old: str, new: str) -> str:
     return text.replace(old, new, 1)
 
 
+DEFAULT = re.compile(r"interface\.inputs(\.0|\[0\])\.default")
+"""The field of the first input's default, as a model error or the JSON reader names it."""
+
+
 def load_error(text: str) -> str:
     with pytest.raises(SpecError) as info:
         loads_spec(text, "wf.json")
@@ -55,8 +60,8 @@ def test_a_non_finite_default_is_refused_with_its_field(number: str) -> None:
     # Before: Infinity loaded, was dumped as null, and the reload failed; a spec with
     # Infinity and one with null got the same version.
     message = load_error(text_with('"default": 1.5', f'"default": {number}'))
-    assert message.startswith("wf.json: interface.inputs[0].default:"), message
-    assert "infinity" in message.lower() or "NaN" in message
+    assert message.startswith("wf.json") and DEFAULT.search(message), message
+    assert "not finite; JSON has no infinity or NaN" in message
 
 
 def test_a_non_finite_timeout_is_refused() -> None:
@@ -74,12 +79,13 @@ def test_a_timeout_over_365_days_is_refused(timeout: str) -> None:
 def test_an_integer_of_5000_digits_is_refused_with_its_field() -> None:
     # Before: ValueError from Python's int/str conversion limit.
     message = load_error(text_with('"default": 1.5', '"default": ' + "9" * 5000))
-    assert message.startswith("wf.json: interface.inputs[0].default:") and "64 bits" in message
+    assert message.startswith("wf.json") and DEFAULT.search(message), message
+    assert "64 bits" in message
 
 
 def test_an_integer_past_64_bits_is_refused() -> None:
     message = load_error(text_with('"default": 1.5', f'"default": {2 ** 63}'))
-    assert "interface.inputs[0].default" in message and "64 bits" in message
+    assert DEFAULT.search(message) and "64 bits" in message, message
 
 
 def test_deep_nesting_is_refused() -> None:
@@ -91,7 +97,7 @@ def test_deep_nesting_is_refused() -> None:
 
 def test_nesting_under_the_decoder_limit_is_still_bounded() -> None:
     message = load_error(text_with('"default": 1.5', '"default": ' + "[" * 300 + "]" * 300))
-    assert "interface.inputs[0].default" in message and "more than 256 levels" in message
+    assert DEFAULT.search(message) and "more than 256 levels" in message, message
 
 
 def test_an_escaped_lone_surrogate_is_refused_with_its_field() -> None:
@@ -103,7 +109,7 @@ def test_an_escaped_lone_surrogate_is_refused_with_its_field() -> None:
 def test_a_spec_file_with_infinity_is_refused(tmp_path: Any) -> None:
     path = tmp_path / "wf.json"
     path.write_text(text_with('"default": 1.5', '"default": Infinity'), encoding="utf-8")
-    with pytest.raises(SpecError, match=r"interface\.inputs\[0\]\.default"):
+    with pytest.raises(SpecError, match=DEFAULT):
         load_spec(path)
 
 
