@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -25,17 +26,31 @@ from pydantic import (
 from flytepath_airflow.errors import CompileError
 from flytepath_airflow.ir.pod_metadata import check_pod_metadata
 from flytepath_airflow.ir.quantities import QuantityError, check_quantity
+from flytepath_airflow.utils.durations import MAX_SECONDS, MAX_TASK_SECONDS
+from flytepath_airflow.utils.limits import InputLimitError, check_json_value
 
 SCHEMA_VERSION: Literal[1] = 1
 
-JsonValue = Any
-"""A JSON-compatible value (null, bool, number, string, list, object)."""
+def _within_limits(value: Any) -> Any:
+    if value is None or isinstance(value, bool):  # most defaults: skip the walk
+        return value
+    try:
+        check_json_value(value)
+    except InputLimitError as exc:  # pydantic names the field; add the path inside it
+        raise ValueError(str(exc) if exc.path else exc.problem) from None
+    return value
+
+
+JsonValue = Annotated[Any, AfterValidator(_within_limits)]
+"""A JSON-compatible value (null, bool, number, string, list, object) within
+`utils.limits`: finite numbers, 64-bit integers, UTF-8-writable text, bounded nesting."""
 
 
 class SpecModel(BaseModel):
-    """Base of every spec model: immutable, and unknown fields are an error."""
+    """Base of every spec model: immutable, unknown fields are an error, and float fields
+    refuse infinity and NaN (JSON has neither; ADR 0033)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class _Kinded(SpecModel):
@@ -366,9 +381,9 @@ class TaskSpec(SpecModel):
     script: str | None = None
     interface: TypedInterface = TypedInterface()
     resources: ResourcesSpec = ResourcesSpec()
-    retries: int = Field(default=0, ge=0)
-    retry_delay: float | None = Field(default=None, ge=0)
-    timeout: float | None = Field(default=None, gt=0)
+    retries: int = Field(default=0, ge=0, le=1000)
+    retry_delay: float | None = Field(default=None, ge=0, le=MAX_TASK_SECONDS)
+    timeout: float | None = Field(default=None, gt=0, le=MAX_TASK_SECONDS)
     interruptible: bool = False
     cache: CacheSpec | None = None
     image: str | None = None
@@ -651,7 +666,7 @@ class ScheduleSpec(SpecModel):
     """
 
     cron: str | None = None
-    fixed_rate: float | None = Field(default=None, gt=0)
+    fixed_rate: float | None = Field(default=None, gt=0, le=MAX_SECONDS)
     timezone: str = "UTC"
     kickoff_time_input: str | None = None
     catchup: bool = False

@@ -11,7 +11,9 @@ The grammar is the one the Kubernetes API server accepts for `resources.requests
 `n` (nano) and `u` (micro) are accepted as the Kubernetes client's `parse_quantity` does;
 a test compares the two parsers on generated quantities.
 
-On top of the grammar, a task's resources must be non-negative, GPUs whole numbers, memory
+On top of the grammar, a quantity is at most `MAX_QUANTITY` (2^63, what Kubernetes can hold,
+about 9.2 exabytes of memory) so a huge exponent such as "1e99999999" is an error, not an
+overflow. A task's resources must also be non-negative, GPUs whole numbers, memory
 and storage whole bytes ("500m" of memory is half a byte, a classic slip for "500Mi"), and a
 request may not exceed its limit. Every message names the task and the field and says how
 to write it instead.
@@ -31,6 +33,7 @@ if TYPE_CHECKING:
     from flytepath_airflow.ir.models import ResourceList, ResourcesSpec
 
 __all__ = [
+    "MAX_QUANTITY",
     "RESOURCE_FIELDS",
     "QuantityError",
     "check_quantity",
@@ -66,6 +69,12 @@ _EXAMPLES = {
 }
 
 
+MAX_QUANTITY = Decimal(2) ** 63
+"""The largest quantity FlytePath accepts (Kubernetes stores quantities in 64 bits)."""
+
+_MAX_EXPONENT = 100  # far beyond MAX_QUANTITY, well within what Decimal can scale
+
+
 class QuantityError(ValueError):
     """A value is not a Kubernetes quantity, or not one a task may ask for."""
 
@@ -81,6 +90,9 @@ def parse_quantity(value: str | int | float) -> Decimal:
     text = str(value) if isinstance(value, (int, float)) else value
     if not isinstance(text, str):
         raise QuantityError(f"{value!r} is a {type(value).__name__}, not a quantity")
+    if len(text) > 64:
+        raise QuantityError(f"{text[:20]!r}... has {len(text)} characters; a quantity is a "
+                            "short number with a suffix")
     match = _QUANTITY.match(text)
     if match is None:
         raise QuantityError(_why_not(text))
@@ -93,9 +105,11 @@ def parse_quantity(value: str | int | float) -> Decimal:
     suffix = match["suffix"] or ""
     if suffix in _BINARY:
         return number * (Decimal(1024) ** _BINARY[suffix])
-    if suffix in _DECIMAL:
-        return number.scaleb(_DECIMAL[suffix])
-    return number.scaleb(int(suffix[1:]))
+    exponent = _DECIMAL[suffix] if suffix in _DECIMAL else int(suffix[1:])
+    if abs(exponent) > _MAX_EXPONENT:  # Decimal cannot scale by 1e99999999; nobody means it
+        raise QuantityError(f"{text!r} is out of range: its exponent {exponent} is "
+                            f"beyond ±{_MAX_EXPONENT}")
+    return number.scaleb(exponent)
 
 
 def _why_not(text: str) -> str:
@@ -119,6 +133,9 @@ def check_quantity(value: str | int | float, field: str) -> Decimal:
     :raises QuantityError: when Kubernetes would reject it or it cannot mean what was meant.
     """
     amount = parse_quantity(value)
+    if amount > MAX_QUANTITY:
+        raise QuantityError(f"{value!r} is out of range: a quantity is at most 2^63 "
+                            "(Kubernetes stores it in 64 bits)")
     if amount < 0:
         raise QuantityError(f"{value!r} is negative; resources cannot be negative")
     if field == "gpu" and amount != amount.to_integral_value():

@@ -22,6 +22,7 @@ from pydantic import ValidationError
 
 from flytepath_airflow.errors import SpecError
 from flytepath_airflow.ir.models import SCHEMA_VERSION, LaunchPlanSpec, WorkflowSpec
+from flytepath_airflow.utils.limits import InputLimitError, loads_json
 
 VERSION_LENGTH = 16
 
@@ -114,14 +115,22 @@ def parse_launch_plan_document(doc: Any, source: str = "launch plan") -> LaunchP
 
 def load_document(source: str | Path) -> Any:
     """The raw JSON document of a spec or launch-plan file."""
-    text = read_text(str(source))
+    return _decode(read_text(str(source)), str(source))
+
+
+def _decode(text: str, source: str) -> Any:
+    """JSON text within `utils.limits` (finite numbers, 64-bit integers, bounded size and
+    depth, text UTF-8 can write), or a SpecError saying where it breaks them."""
     try:
-        return json.loads(text)
+        return loads_json(text, check_all=False)
     except json.JSONDecodeError as exc:
         raise SpecError(
             f"{source} line {exc.lineno} column {exc.colno}: not valid JSON ({exc.msg}). "
             "Recompile it with `flytepath compile`."
         ) from None
+    except InputLimitError as exc:
+        raise SpecError(f"{source}: {exc}. Recompile it with `flytepath compile`, or fix "
+                        "the value named above.") from None
 
 
 def parse_spec_document(doc: Any, source: str = "spec") -> WorkflowSpec:
@@ -163,12 +172,14 @@ def load_spec(source: str | Path) -> WorkflowSpec:
 
 
 def loads_spec(text: str, source: str = "spec") -> WorkflowSpec:
-    """Load a spec from JSON text."""
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise SpecError(f"{source}: not valid JSON ({exc.msg}).") from None
-    return parse_spec_document(doc, source)
+    """Load a spec from JSON text.
+
+    :param text: the spec's JSON.
+    :param source: the name messages give the text.
+    :raises SpecError: the text is not JSON, breaks a bound of `utils.limits`, or is not a
+        valid spec; the message names the position or the field.
+    """
+    return parse_spec_document(_decode(text, source), source)
 
 
 def read_text(uri: str) -> str:
@@ -178,6 +189,9 @@ def read_text(uri: str) -> str:
             return Path(uri).read_text(encoding="utf-8")
         except FileNotFoundError:
             raise SpecError(f"spec file {uri} does not exist.") from None
+        except UnicodeDecodeError as exc:
+            raise SpecError(f"{uri}: byte {exc.start + 1} is not UTF-8 ({exc.reason}). "
+                            "Recompile it with `flytepath compile`.") from None
     import fsspec
 
     try:

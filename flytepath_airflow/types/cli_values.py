@@ -9,8 +9,6 @@ Must not import: airflow, kubernetes, pandas, pyarrow, stores, the sdk, or user 
 
 from __future__ import annotations
 
-import json
-import math
 from typing import Any
 
 from flytepath_airflow.errors import LiteralValueError
@@ -18,6 +16,13 @@ from flytepath_airflow.ir.models import EnumType, LiteralType, SimpleType, Union
 from flytepath_airflow.types.render import is_none_type, render_type
 from flytepath_airflow.types.validate import same_json, validate_literal
 from flytepath_airflow.utils import durations
+from flytepath_airflow.utils.limits import (
+    InputLimitError,
+    describe_character,
+    find_surrogate,
+    loads_json,
+    number_problem,
+)
 
 __all__ = ["parse_cli_value"]
 
@@ -35,8 +40,17 @@ def parse_cli_value(text: str, lt: LiteralType, path: str = "value") -> Any:
     :param text: the value as typed on the command line.
     :param lt: the literal type of the input it is for.
     :param path: where the value goes, for error messages (the input's name).
+    Values obey `utils.limits`: numbers are finite and integers fit in 64 bits (`inf`,
+    `nan` and `1e400` are refused), text holds no lone surrogates, JSON nests boundedly.
+
     :raises LiteralValueError: naming the path, the expected type and the text.
     """
+    index = find_surrogate(text)
+    if index is not None:
+        raise LiteralValueError(
+            f"{path}: the value holds {describe_character(text[index])} at character "
+            f"{index + 1}, which UTF-8 cannot write. Remove it."
+        )
     return validate_literal(_parse_cli(text, lt, path), lt, path)
 
 
@@ -48,14 +62,22 @@ def _parse_cli(text: str, lt: LiteralType, path: str) -> Any:
         stripped = text.strip()
         if name == "int":
             try:
-                return int(stripped)
+                number: int | float = int(stripped) if len(stripped) <= 20 else float("inf")
             except ValueError:
                 raise _cli_error(path, lt, text, "an integer like 42") from None
+            if number_problem(number) is not None:
+                raise _cli_error(path, lt, text,
+                                 "an integer that fits in 64 bits (at most 19 digits)")
+            return number
         if name == "float":
             try:
-                return float(stripped)
+                number = float(stripped)
             except ValueError:
                 raise _cli_error(path, lt, text, "a number like 0.5") from None
+            if number_problem(number) is not None:
+                raise _cli_error(path, lt, text, "a finite number like 0.5 "
+                                 "(JSON has no infinity or NaN)")
+            return number
         if name == "bool":
             lowered = stripped.lower()
             if lowered in ("true", "1"):
@@ -82,11 +104,11 @@ def _parse_cli(text: str, lt: LiteralType, path: str) -> Any:
             except LiteralValueError as exc:
                 reasons.append(str(exc))
         raise LiteralValueError(
-            f"{path}: {text!r} is not a valid {render_type(lt)} ({' | '.join(reasons)})."
+            f"{path}: {_short(text)!r} is not a valid {render_type(lt)} ({' | '.join(reasons)})."
         )
     if isinstance(lt, EnumType):
         try:
-            parsed = json.loads(text)
+            parsed = loads_json(text)
         except ValueError:
             return text
         if any(same_json(parsed, v) for v in lt.values):
@@ -97,17 +119,25 @@ def _parse_cli(text: str, lt: LiteralType, path: str) -> Any:
 
 def _parse_json(text: str, lt: LiteralType, path: str) -> Any:
     try:
-        return json.loads(text)
+        return loads_json(text)
+    except InputLimitError as exc:
+        raise LiteralValueError(
+            f"{path}: the JSON value {_short(text)} is refused at {exc}."
+        ) from None
     except ValueError as exc:
         raise LiteralValueError(
-            f"{path}: expected {render_type(lt)} written as JSON, but {text!r} is not JSON "
-            f"({exc}). Quote the value for your shell, e.g. '[1, 2]' or '\"text\"'."
+            f"{path}: expected {render_type(lt)} written as JSON, but {_short(text)} is not "
+            f"JSON ({exc}). Quote the value for your shell, e.g. '[1, 2]' or '\"text\"'."
         ) from None
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _cli_error(path: str, lt: LiteralType, text: str, wanted: str) -> LiteralValueError:
     return LiteralValueError(
-        f"{path}: expected {render_type(lt)}, got {text!r}; write {wanted}."
+        f"{path}: expected {render_type(lt)}, got {_short(text)!r}; write {wanted}."
     )
 
 
@@ -116,8 +146,7 @@ def _parse_duration(text: str, path: str, lt: LiteralType) -> int | float:
         seconds = durations.parse_duration(text)
     except durations.DurationError:
         raise _cli_error(
-            path, lt, text, "seconds (90, 1.5) or a duration like 90s, 5m, 1h30m, 2d"
+            path, lt, text, "seconds (90, 1.5) or a duration like 90s, 5m, 1h30m, 2d, "
+            "at most 100 years"
         ) from None
-    if not math.isfinite(seconds):
-        raise _cli_error(path, lt, text, "a finite number of seconds")
     return int(seconds) if seconds.is_integer() else seconds

@@ -6,8 +6,11 @@
     number   := digits [. digits]
 
 A bare number is seconds (`90`, `1.5`); parts add up (`1h30m`, `1d12h`, `500ms`,
-`2w`). Whether a negative or zero duration is acceptable, and what the message says, is
-the caller's decision: this module only reads the text.
+`2w`). A duration is finite and at most `MAX_SECONDS` (100 years) either way, so every
+duration read here fits a `datetime.timedelta`; task timeouts and retry delays have the
+tighter `MAX_TASK_SECONDS` (365 days), checked by the spec. Whether a negative or zero
+duration is acceptable, and what the message says, is the caller's decision: this module
+only reads the text.
 
 Must not import: any other FlytePath module, airflow, kubernetes.
 """
@@ -19,6 +22,12 @@ import re
 UNITS: dict[str, float] = {"w": 7 * 86400.0, "d": 86400.0, "h": 3600.0, "m": 60.0,
                            "s": 1.0, "ms": 0.001}
 """Seconds per unit."""
+
+MAX_SECONDS = 36_525 * 86400.0
+"""The longest duration the grammar reads: 100 years (36,525 days), in seconds."""
+
+MAX_TASK_SECONDS = 365 * 86400.0
+"""The longest task timeout or retry delay: 365 days, in seconds."""
 
 EXAMPLES = "90s, 10m, 1h30m, 2d or 1w"
 """Examples for error messages."""
@@ -33,30 +42,35 @@ class DurationError(ValueError):
 def parse_duration(text: str) -> float:
     """Seconds in a duration such as `90`, `1.5`, `90s`, `1h30m`, `-2d` or `500ms`.
 
-    A bare number may be anything Python's `float()` reads, so the caller must check that
-    it is finite when that matters.
-
     :param text: the duration as written.
-    :raises DurationError: `text` does not follow the grammar.
+    :raises DurationError: `text` does not follow the grammar, or is not finite, or is
+        longer than `MAX_SECONDS` either way.
     """
     body = text.strip()
     sign = -1.0 if body.startswith("-") else 1.0
     if body[:1] in "+-":
         body = body[1:]
     if not body:
-        raise DurationError(f"{text!r} is not a duration")
+        raise DurationError(f"{_short(text)} is not a duration")
     try:
-        return sign * float(body)
+        total = float(body)
     except ValueError:
-        pass
-    total, pos = 0.0, 0
-    while pos < len(body):
-        match = _PART.match(body, pos)
-        if match is None:
-            raise DurationError(f"{text!r} is not a duration")
-        total += float(match.group(1)) * UNITS[match.group(2).lower()]
-        pos = match.end()
+        total, pos = 0.0, 0
+        while pos < len(body):
+            match = _PART.match(body, pos)
+            if match is None:
+                raise DurationError(f"{_short(text)} is not a duration") from None
+            total += float(match.group(1)) * UNITS[match.group(2).lower()]
+            pos = match.end()
+    if not total <= MAX_SECONDS:  # also refuses inf and nan
+        raise DurationError(f"{_short(text)} is longer than {MAX_SECONDS:.0f} seconds "
+                            "(100 years), the longest duration FlytePath reads")
     return sign * total
 
 
-__all__ = ["EXAMPLES", "UNITS", "DurationError", "parse_duration"]
+def _short(text: str) -> str:
+    return repr(text) if len(text) <= 40 else repr(text[:37] + "...")
+
+
+__all__ = ["EXAMPLES", "MAX_SECONDS", "MAX_TASK_SECONDS", "UNITS", "DurationError",
+           "parse_duration"]

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import math
-
 import pytest
 
-from flytepath_airflow.utils.durations import DurationError, parse_duration
+from flytepath_airflow.utils.durations import MAX_SECONDS, DurationError, parse_duration
 
 
 @pytest.mark.parametrize(("text", "seconds"), [
@@ -32,6 +30,14 @@ def test_parse_duration_refuses_text_outside_the_grammar(text: str) -> None:
         parse_duration(text)
 
 
-def test_parse_duration_leaves_the_finiteness_check_to_the_caller() -> None:
-    assert math.isinf(parse_duration("inf"))
-    assert math.isnan(parse_duration("nan"))
+@pytest.mark.parametrize("text", ["inf", "-inf", "nan", "1e400", "1e300", "99999999999d",
+                                  "9" * 400 + "w", "36526d"])
+def test_parse_duration_refuses_non_finite_and_longer_than_100_years(text: str) -> None:
+    # Before: "inf" and "1e300" were returned as seconds, and timedelta() overflowed later.
+    with pytest.raises(DurationError, match=r"not a duration|longer than"):
+        parse_duration(text)
+
+
+def test_parse_duration_reads_up_to_100_years() -> None:
+    assert parse_duration("36525d") == MAX_SECONDS
+    assert parse_duration("-36525d") == -MAX_SECONDS

@@ -4,7 +4,10 @@ The loader keeps the line of every value and mapping key (so the compiler's erro
 `file:line`), reads YAML 1.2 core scalars only (true/false, null, decimal numbers; `yes`,
 `no`, `on`, `off` and dates stay strings), rejects duplicate keys, self-referencing aliases
 and unsupported tags, and turns PyYAML's syntax errors into messages that say how to fix them
-(inside `{ }` or `[ ]`, quote values that contain brackets or commas).
+(inside `{ }` or `[ ]`, quote values that contain brackets or commas). It enforces the
+bounds of `utils.limits` with the line of the offending value: the size of the file, the
+nesting depth, no control characters or lone surrogates (written or escaped), 64-bit
+integers and finite numbers.
 
 Must not import: airflow, kubernetes, the sdk, the spec models, or the rest of this package
 but `names` (the compiler builds on the loader, never the other way round).
@@ -20,6 +23,14 @@ import yaml
 
 from flytepath_airflow.errors import SpecError
 from flytepath_airflow.translators.yaml.names import IDENT
+from flytepath_airflow.utils.limits import (
+    MAX_YAML_CHARS,
+    MAX_YAML_DEPTH,
+    describe_character,
+    find_bad_character,
+    line_and_column,
+    number_problem,
+)
 
 YamlPath = tuple[str | int, ...]
 """A path inside the YAML document, e.g. ("tasks", "count", "retries")."""
@@ -55,6 +66,23 @@ class _Composer(yaml.reader.Reader, yaml.scanner.Scanner, yaml.parser.Parser,
         yaml.parser.Parser.__init__(self)
         yaml.composer.Composer.__init__(self)
         _Resolver.__init__(self)
+        self.depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        # PyYAML composes recursively: bound the depth before Python's stack runs out.
+        self.depth += 1
+        try:
+            if self.depth > MAX_YAML_DEPTH:
+                mark = self.peek_event().start_mark
+                raise _TooDeep(mark.line + 1)
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+
+class _TooDeep(Exception):
+    def __init__(self, line: int) -> None:
+        self.line = line
 
 
 class LocatedYaml:
@@ -72,9 +100,15 @@ class LocatedYaml:
         self.key_lines: dict[YamlPath, int] = {}
         self.block_scalars: set[YamlPath] = set()
         self._count = 0
-        composer = _Composer(text)
+        self._depth = 0
+        self._check_text(text)
+        composer = None
         try:
+            composer = _Composer(text)
             root = composer.get_single_node()
+        except _TooDeep as exc:
+            raise SpecError(f"{source}:{exc.line}: mappings and lists nest more than "
+                            f"{MAX_YAML_DEPTH} levels deep. Flatten the document.") from None
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             line = mark.line + 1 if mark is not None else 1
@@ -85,18 +119,45 @@ class LocatedYaml:
                 hint = ("Inside { } or [ ], quote values that contain brackets or commas, "
                         "e.g. {rows: \"list[str]\"}, or write the mapping one key per line.")
             raise SpecError(f"{source}:{line}: not valid YAML: {problem}. {hint}") from None
+        except yaml.YAMLError as exc:  # ReaderError: characters the checks above let by
+            raise SpecError(f"{source}:1: not valid YAML: {exc}.") from None
         finally:
-            composer.dispose()
+            if composer is not None:
+                composer.dispose()
         if root is None:
             raise SpecError(f"{source}:1: the file is empty. A workflow file needs at least "
                             "'name', 'tasks' and 'nodes'; see docs/yaml-spec.md.")
         self.data = self._build(root, (), set())
+
+    def _check_text(self, text: str) -> None:
+        if len(text) > MAX_YAML_CHARS:
+            raise SpecError(f"{self.source}:1: the file has {len(text)} characters, more than "
+                            f"the {MAX_YAML_CHARS} a workflow file may have. Split it, or "
+                            "compile it from Python.")
+        index = find_bad_character(text)
+        if index is not None:
+            line, column = line_and_column(text, index)
+            raise SpecError(f"{self.source}:{line}: column {column} holds "
+                            f"{describe_character(text[index])}, which a workflow file may "
+                            "not contain. Remove it (write text, tabs and newlines only).")
 
     def _fail(self, node: yaml.Node, path: YamlPath, message: str) -> SpecError:
         return SpecError(f"{self.source}:{node.start_mark.line + 1}: "
                          f"{format_path(path)}: {message}")
 
     def _build(self, node: yaml.Node, path: YamlPath, active: set[int]) -> Any:
+        # Aliases and merge keys can nest what the composer saw as shallow: bound it again.
+        self._depth += 1
+        try:
+            if self._depth > MAX_YAML_DEPTH:
+                raise self._fail(node, path, f"mappings and lists nest more than "
+                                 f"{MAX_YAML_DEPTH} levels deep (through aliases or merge "
+                                 "keys). Flatten the document.")
+            return self._build_node(node, path, active)
+        finally:
+            self._depth -= 1
+
+    def _build_node(self, node: yaml.Node, path: YamlPath, active: set[int]) -> Any:
         self._count += 1
         if self._count > _MAX_NODES:
             raise self._fail(node, path, f"the document has more than {_MAX_NODES} values "
@@ -143,20 +204,37 @@ class LocatedYaml:
 
     def _scalar(self, node: yaml.ScalarNode, path: YamlPath) -> Any:
         tag, text = node.tag, node.value
-        try:
-            if tag == "tag:yaml.org,2002:str":
-                return text
-            if tag == "tag:yaml.org,2002:null":
-                return None
-            if tag == "tag:yaml.org,2002:bool":
-                return text.lower() == "true"
-            if tag == "tag:yaml.org,2002:int":
-                return int(text)
-            if tag == "tag:yaml.org,2002:float":
-                return float(text)
-        except ValueError:
-            raise self._fail(node, path, f"{text!r} is not a valid {tag.rsplit(':', 1)[-1]}."
-                             ) from None
+        shown = repr(text) if len(text) <= 40 else repr(text[:37] + "...")
+        if tag == "tag:yaml.org,2002:str":
+            index = find_bad_character(text)
+            if index is not None:  # only an escape such as "\\ud800" or "\\x00" gets here
+                raise self._fail(node, path, f"the text {shown} holds "
+                                 f"{describe_character(text[index])}, which specs refuse "
+                                 "(UTF-8 cannot write a lone surrogate; a control character "
+                                 "breaks commands and logs). Remove the escape.")
+            return text
+        if tag == "tag:yaml.org,2002:null":
+            return None
+        if tag == "tag:yaml.org,2002:bool":
+            return text.lower() == "true"
+        if tag in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float"):
+            kind = tag.rsplit(":", 1)[-1]
+            digits = text.lstrip("+-0") if kind == "int" else ""
+            try:
+                number: int | float = (int(text) if len(digits) <= 19 else 2 ** 64) \
+                    if kind == "int" else float(text)
+            except ValueError:
+                raise self._fail(node, path, f"{shown} is not a valid {kind}.") from None
+            problem = number_problem(number)
+            if problem is not None:
+                if kind == "float":
+                    problem = (f"{shown} is too large: it would be infinity, and specs refuse "
+                               "infinity and NaN (JSON has neither). Write a smaller number, "
+                               "or quote it to make it text")
+                else:
+                    problem = f"{shown}: {problem}"
+                raise self._fail(node, path, problem + ".")
+            return number
         raise self._fail(node, path, f"the YAML tag {tag} is not supported. Use plain values "
                          "(text, numbers, true/false, null, lists and mappings).")
 

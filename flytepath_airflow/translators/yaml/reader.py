@@ -128,11 +128,17 @@ class DocumentReader:
         return value
 
     def duration(self, value: Any, path: YamlPath, allow_zero: bool) -> float:
+        """Seconds of a task duration (timeout, retry delay): at most 365 days."""
         seconds = _parse_duration(value)
+        shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
         if seconds is None or seconds < 0 or (seconds == 0 and not allow_zero):
-            raise self.error(path, f"{value!r} is not a valid duration. Write a "
+            raise self.error(path, f"{shown} is not a valid duration. Write a "
                              f"{'non-negative' if allow_zero else 'positive'} number of "
                              "seconds or text like 90s, 10m, 1h30m, 2d.")
+        if seconds > durations.MAX_TASK_SECONDS:
+            raise self.error(path, f"{shown} is longer than 365 days "
+                             f"({durations.MAX_TASK_SECONDS:.0f} s), the longest timeout "
+                             "or retry delay a task may have. Write at most 365d.")
         return seconds
 
     def words(self, value: Any, path: YamlPath, what: str) -> list[str]:

@@ -38,6 +38,13 @@ _GENERIC_NAMES = ("list", "List", "dict", "Dict", "Optional", "Union", "File", "
                   "DataFrame")
 _PUNCTUATION = frozenset("[],|:")
 _TOKEN = re.compile(r"\s*(?:([A-Za-z_][A-Za-z0-9_.-]*)|([\[\],|:]))")
+_SPACE = re.compile(r"\s*")
+
+MAX_TYPE_CHARS = 10_000
+"""The longest type expression (a DataFrame with a hundred typed columns fits)."""
+
+MAX_TYPE_DEPTH = 32
+"""How deeply type arguments nest: `list[list[int]]` is 2 levels."""
 
 
 class TypeExpressionError(SpecError):
@@ -48,22 +55,26 @@ class _TypeParser:
     def __init__(self, text: str) -> None:
         self.text = text
         self.tokens: list[tuple[str, int]] = []  # (token, column)
-        pos = 0
-        while text[pos:].strip():
+        self.depth = 0
+        if len(text) > MAX_TYPE_CHARS:
+            raise self.fail(f"the type has {len(text)} characters, more than the "
+                            f"{MAX_TYPE_CHARS} allowed")
+        pos = _SPACE.match(text).end()  # type: ignore[union-attr]  # \s* always matches
+        while pos < len(text):
             match = _TOKEN.match(text, pos)
             if match is None:
-                column = len(text) - len(text[pos:].lstrip())
-                raise self.fail(f"unexpected {text[column]!r}", column)
+                raise self.fail(f"unexpected {text[pos]!r}", pos)
             token = match.group(1) or match.group(2)
             self.tokens.append((token, match.end() - len(token)))
-            pos = match.end()
+            pos = _SPACE.match(text, match.end()).end()  # type: ignore[union-attr]
         self.pos = 0
 
     def fail(self, problem: str, column: int | None = None) -> TypeExpressionError:
         at = f" (column {column + 1})" if column is not None else ""
         end = "" if problem.endswith(("?", ".")) else "."
+        shown = repr(self.text) if len(self.text) <= 80 else repr(self.text[:77] + "...")
         return TypeExpressionError(
-            f"invalid type {self.text!r}{at}: {problem}{end} Write types like int, list[str], "
+            f"invalid type {shown}{at}: {problem}{end} Write types like int, list[str], "
             "dict[str, float], Optional[int], File, DataFrame or json."
         )
 
@@ -132,6 +143,16 @@ class _TypeParser:
         return tuple(columns)
 
     def primary(self) -> LiteralType:
+        self.depth += 1
+        try:
+            if self.depth > MAX_TYPE_DEPTH + 1:  # the innermost name is not a level
+                raise self.fail(f"types nest more than {MAX_TYPE_DEPTH} levels deep",
+                                self.column())
+            return self.named_type()
+        finally:
+            self.depth -= 1
+
+    def named_type(self) -> LiteralType:
         column = self.column()
         name = self.peek()
         if name is None or name in _PUNCTUATION:
