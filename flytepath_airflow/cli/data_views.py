@@ -205,6 +205,8 @@ def cache_inspect(*, key: str, as_json: bool, metadata_url: str | None) -> None:
         state = "expired" if reservation.expired() else "held"
         rows.append(("reservation", f"{state} by {reservation.owner} until "
                                     f"{_when(reservation.expires_at)}"))
+    if entry.problem is not None:
+        rows.append(("unreadable", f"{entry.problem}; the next run computes it again"))
     for name, value in rows:
         table.add_row(name, value)
     for name, out in sorted(entry.outputs.items()):
