@@ -160,24 +160,28 @@ def prepare_run(
     return run_id
 
 
-def finish_run(result: RunResult, *, metadata_url: str | None = None,
+def finish_run(result: RunResult, *, recorded_outputs: dict[str, Any] | None = None,
+               metadata_url: str | None = None,
                duration_seconds: float | None = None) -> bool:
     """Record how a run ended (execution row and the run-level end event), once.
 
     Every way a run ends comes here (`closing.close_run` for Airflow runs, the local
     runner): the first call closes the run and returns True; later calls change nothing.
+    The metadata store holds no data: the outputs recorded are pointer entries
+    (`closing.output_entries`), never `result.outputs`, the values.
 
     :param result: how the run ended.
+    :param recorded_outputs: the outputs of a succeeded run as pointer entries.
     :param metadata_url: the metadata store (default: the configured one).
     :param duration_seconds: the run's duration, recorded in the end event.
     """
+    outputs = (recorded_outputs or {}) if result.succeeded else None
     meta = MetadataStore(metadata_url)
     try:
         status = "succeeded" if result.succeeded else "failed"
         return meta.close_execution(
-            result.run_id, status=status,
-            outputs=result.outputs if result.succeeded else None, error=result.error,
-            event={"outputs": result.outputs if result.succeeded else None,
+            result.run_id, status=status, outputs=outputs, error=result.error,
+            event={"outputs": outputs,
                    "failed_node": result.failed_node, "error": result.error,
                    "error_kind": result.error_kind, "duration_seconds": duration_seconds},
         )
