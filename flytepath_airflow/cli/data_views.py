@@ -116,7 +116,7 @@ def _compact(value: Any, limit: int = 60) -> str:
 
 def _entry_text(entry: Any) -> str:
     """One pointer entry: the inline value, or where the blob is and its hash."""
-    if isinstance(entry, dict) and "value" in entry:
+    if isinstance(entry, dict) and "value" in entry and set(entry) <= {"value", "sha256"}:
         return _compact(entry["value"])
     if isinstance(entry, dict) and "uri" in entry:
         return f"{entry['uri']} (sha256 {_short(entry.get('sha256'), 12)})"
@@ -206,6 +206,8 @@ def cache_inspect(*, key: str, as_json: bool, metadata_url: str | None) -> None:
         state = "expired" if reservation.expired() else "held"
         rows.append(("reservation", f"{state} by {reservation.owner} until "
                                     f"{_when(reservation.expires_at)}"))
+    if entry.problem is not None:
+        rows.append(("unreadable", f"{entry.problem}; the next run computes it again"))
     for name, value in rows:
         table.add_row(name, value)
     for name, out in sorted(entry.outputs.items()):
@@ -409,7 +411,9 @@ def _render_history(history: RunHistory, origins: dict[str, dict[str, Any] | Non
     else:
         console.print("no node has succeeded in this run yet")
     if history.outputs is not None:
-        console.print(f"workflow outputs: {_compact(history.outputs, 400)}")
+        shown = "; ".join(f"{name} = {_entry_text(entry)}"
+                          for name, entry in sorted(history.outputs.items()))
+        console.print(f"workflow outputs: {shown or '(none)'}")
 
 
 def _origin_text(node: NodeLineage, origin: dict[str, Any] | None) -> str:

@@ -7,6 +7,10 @@ through each task's `code_digest`. The same code and spec give the same version 
 machine. The tenant is left out so that promoting a workflow from development to
 production keeps its version.
 
+A loaded spec that claims a version is checked against that hash (`check_version`): a
+spec edited after it was compiled would otherwise run, and register, under a version that
+names other content. A spec with no version claims nothing and is accepted.
+
 Must not import: airflow, kubernetes, the sdk, or user code.
 """
 
@@ -55,6 +59,43 @@ def with_version(spec: WorkflowSpec) -> WorkflowSpec:
     return spec.model_copy(update={"version": compute_version(spec)})
 
 
+def check_version(spec: WorkflowSpec, source: str) -> WorkflowSpec:
+    """Return `spec` when its version is the hash of its content (or it claims none).
+
+    :param spec: a spec as loaded.
+    :param source: where it was loaded from, for the error.
+    :raises SpecError: the claimed version is not the content's hash.
+    """
+    if spec.version:
+        computed = compute_version(spec)
+        if computed != spec.version:
+            raise SpecError(
+                f"{source} claims version {spec.version} but its content hashes to "
+                f"{computed}: it was edited after it was compiled, so its version no longer "
+                "names what it holds. Recompile it with `flytepath compile` instead of "
+                "editing the compiled spec."
+            )
+    return spec
+
+
+def check_launch_plan_version(plan: LaunchPlanSpec, source: str) -> LaunchPlanSpec:
+    """Return `plan` when its version is the hash of its settings and workflow (or none).
+
+    :param plan: a launch plan as loaded (its workflow already checked).
+    :param source: where it was loaded from, for the error.
+    :raises SpecError: the claimed version is not the hash.
+    """
+    if plan.version:
+        computed = launch_plan_version(plan)
+        if computed != plan.version:
+            raise SpecError(
+                f"{source} claims launch plan version {plan.version} but its content "
+                f"hashes to {computed}: it was edited after it was compiled. Recompile it "
+                "with `flytepath compile` instead of editing the compiled file."
+            )
+    return plan
+
+
 def dump_spec(spec: WorkflowSpec) -> str:
     """Serialize a spec as stable, readable JSON (byte-identical for identical specs)."""
     return json.dumps(spec_document(spec), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
@@ -101,16 +142,23 @@ def is_launch_plan_document(doc: Any) -> bool:
     return isinstance(doc, dict) and doc.get("kind") == "launch_plan"
 
 
-def parse_launch_plan_document(doc: Any, source: str = "launch plan") -> LaunchPlanSpec:
-    """Validate a raw launch-plan document into a LaunchPlanSpec."""
+def parse_launch_plan_document(doc: Any, source: str = "launch plan", *,
+                               verify: bool = True) -> LaunchPlanSpec:
+    """Validate a raw launch-plan document into a LaunchPlanSpec.
+
+    :param doc: the raw JSON document.
+    :param source: where it came from, for errors.
+    :param verify: check the plan's and its workflow's versions (`check_version`).
+    """
     if not is_launch_plan_document(doc):
         raise SpecError(f"{source} is not a FlytePath launch plan (no \"kind\": "
                         "\"launch_plan\").")
-    workflow = parse_spec_document(doc.get("workflow"), f"{source} workflow")
+    workflow = parse_spec_document(doc.get("workflow"), f"{source} workflow", verify=verify)
     try:
-        return LaunchPlanSpec.model_validate({**doc, "workflow": workflow})
+        plan = LaunchPlanSpec.model_validate({**doc, "workflow": workflow})
     except ValidationError as exc:
         raise SpecError(_format_validation_error(exc, source)) from None
+    return check_launch_plan_version(plan, source) if verify else plan
 
 
 def load_document(source: str | Path) -> Any:
@@ -133,14 +181,21 @@ def _decode(text: str, source: str) -> Any:
                         "the value named above.") from None
 
 
-def parse_spec_document(doc: Any, source: str = "spec") -> WorkflowSpec:
+def parse_spec_document(doc: Any, source: str = "spec", *, verify: bool = True) -> WorkflowSpec:
     """Validate a raw document (any known schema_version) into a WorkflowSpec.
 
     A launch plan's document gives the workflow it launches, so a task reading its DAG's
     spec file works the same for workflow and launch-plan DAGs.
+
+    :param doc: the raw JSON document.
+    :param source: where it came from, for errors.
+    :param verify: refuse a claimed version that is not the content's hash
+        (`check_version`). Only a caller that versions the spec again itself (compiling a
+        converted document) passes False. A document migrated from an older
+        schema_version is not checked: its version was hashed from the old form.
     """
     if is_launch_plan_document(doc):
-        return parse_launch_plan_document(doc, source).workflow
+        return parse_launch_plan_document(doc, source, verify=verify).workflow
     if not isinstance(doc, dict):
         raise SpecError(f"{source} must be a JSON object, found {type(doc).__name__}.")
     version = doc.get("schema_version")
@@ -154,6 +209,7 @@ def parse_spec_document(doc: Any, source: str = "spec") -> WorkflowSpec:
             f"{source} has schema_version {version}, newer than this FlytePath understands "
             f"({SCHEMA_VERSION}). Upgrade airflow-provider-flytepath where it is loaded."
         )
+    migrated = version < SCHEMA_VERSION
     while version < SCHEMA_VERSION:
         migrate = MIGRATIONS.get(version)
         if migrate is None:
@@ -161,9 +217,10 @@ def parse_spec_document(doc: Any, source: str = "spec") -> WorkflowSpec:
         doc = migrate(doc)
         version = doc["schema_version"]
     try:
-        return WorkflowSpec.model_validate(doc)
+        spec = WorkflowSpec.model_validate(doc)
     except ValidationError as exc:
         raise SpecError(_format_validation_error(exc, source)) from None
+    return check_version(spec, source) if verify and not migrated else spec
 
 
 def load_spec(source: str | Path) -> WorkflowSpec:

@@ -5,8 +5,10 @@ tenant (project, domain; "*" with global scope) + task name + cache_version + th
 the task's interface + the hashes of its input values (ignored inputs left out; an input
 annotated `Annotated[T, HashMethod(fn)]` hashes `fn(value)`; blobs count by content).
 
-A hit is used only after every blob its outputs reference is read back and matches its
-recorded sha256; a missing or corrupt blob makes it a miss with a warning.
+A hit is used only after every value it holds is checked: an inline value against the
+sha256 stored beside it, a blob by reading it back against its recorded sha256, and the
+value against the task's output types. A row that cannot be read, a missing or corrupt
+blob, an edited inline value or a value of the wrong type makes it a miss with a warning.
 
 Must not import: airflow, kubernetes.
 """
@@ -25,6 +27,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from flytepath_airflow.errors import LiteralValueError
 from flytepath_airflow.ir.models import (
     BlobType,
     DataFrameType,
@@ -39,9 +42,11 @@ from flytepath_airflow.ir.models import (
 )
 from flytepath_airflow.runtime.run import read_entry
 from flytepath_airflow.stores.blob import BlobIntegrityError, BlobStore
+from flytepath_airflow.stores.metadata import CacheEntryRecord
 from flytepath_airflow.types import HashMethod, default_engine
 from flytepath_airflow.types.engine import hash_literal
 from flytepath_airflow.types.markers import annotated_parts
+from flytepath_airflow.types.validate import validate_literal
 from flytepath_airflow.utils.processes import owner_gone, owner_id
 
 logger = logging.getLogger(__name__)
@@ -146,23 +151,48 @@ def _blob_refs(literal: Any, lt: LiteralType) -> Iterator[tuple[dict[str, Any], 
                 return
 
 
-def verify_outputs(store: BlobStore, task: TaskSpec, outputs: dict[str, Any]) -> str | None:
-    """None when every cached output and the blobs it references read back intact.
+def verify_entry(store: BlobStore, task: TaskSpec, entry: CacheEntryRecord) -> str | None:
+    """None when a cache entry can be used; otherwise a short reason it cannot.
 
-    Otherwise a short reason (missing output, missing or corrupt blob).
+    A row the store could not read (`entry.problem`) and anything `verify_outputs`
+    refuses are reasons: the caller treats them as a miss, never as a crash.
     """
+    if entry.problem is not None:
+        return entry.problem
+    return verify_outputs(store, task, entry.outputs)
+
+
+def verify_outputs(store: BlobStore, task: TaskSpec, outputs: Any) -> str | None:
+    """None when every cached output reads back intact and fits the task's interface.
+
+    Otherwise a short reason: outputs that are not an object, a missing output, an entry
+    of the wrong shape, an inline value without a hash (written before inline values
+    carried one: it cannot be checked, so it is recomputed once), a value whose hash does
+    not match, a value of the wrong type, or a missing or corrupt blob.
+    """
+    if not isinstance(outputs, dict):
+        return f"its outputs are not a JSON object (found {type(outputs).__name__})"
     for var in task.interface.outputs:
         entry = outputs.get(var.name)
         if entry is None:
             return f"output '{var.name}' is missing from the cache entry"
+        if not isinstance(entry, dict) or not ("value" in entry or "uri" in entry):
+            return f"output '{var.name}' is not a value or a blob pointer"
+        if "value" in entry and "sha256" not in entry:
+            return (f"output '{var.name}' is an inline value without a sha256 (written by "
+                    "an older FlytePath), so it cannot be verified")
         try:
             literal = read_entry(store, entry)
+            validate_literal(literal, var.type, path=f"output '{var.name}'")
             for ref, is_dir in _blob_refs(literal, var.type):
                 if is_dir:
                     store.read_uri(f"{ref['uri']}/.flytepath-manifest.json", ref["sha256"])
                 else:
                     store.read_uri(ref["uri"], ref["sha256"])
-        except (BlobIntegrityError, OSError, ValueError, KeyError, TypeError) as exc:
+        except LiteralValueError as exc:
+            return str(exc)
+        except (BlobIntegrityError, OSError, ValueError, KeyError, TypeError,
+                AttributeError) as exc:
             return f"output '{var.name}': {exc}"
     return None
 

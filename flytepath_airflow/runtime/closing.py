@@ -6,9 +6,11 @@ ends, however it was started, and `flytepath run` after its embedded Airflow exi
 is one conditional update in the metadata store (`MetadataStore.close_execution`), so
 closing twice, or from two processes at once, records the end once.
 
-Outputs are recorded as the nodes' pointer entries: a small value inline, a large one as
-its blob's URI and hash. Closing never reads a blob, so a closing process (the scheduler)
-does no data I/O beyond the small pointer files.
+Outputs are recorded as pointer entries, never as the values themselves: a small value
+inline with its sha256, a large one as its blob's URI and hash. An output bound to a node
+output takes that node's entry as it is, so closing reads no blob for it; any other output
+(a literal, a workflow input, a list of node outputs) is resolved and, when large,
+published once as `runs/<run_id>/outputs/<name>.json`.
 
 Must not import: airflow, kubernetes.
 """
@@ -26,6 +28,7 @@ from flytepath_airflow.runtime.run import (
     RunResult,
     finish_run,
     load_run_spec,
+    pointer_entry,
     read_pointer,
     read_run_inputs,
     resolve_binding,
@@ -42,10 +45,12 @@ def run_is_prepared(run_id: str, root: str) -> bool:
 
 
 def output_entries(spec: WorkflowSpec, run_id: str, root: str) -> dict[str, Any]:
-    """The workflow's outputs as recorded: inline values, or `{uri, sha256}` of a blob.
+    """The workflow's outputs as the metadata store records them: pointer entries.
 
-    An output bound to a node output takes that node's pointer entry as it is; any other
-    binding (a literal, a workflow input, a list of those) is resolved to its value.
+    Each is `{value, sha256}` for a small value or `{uri, sha256}` of a blob
+    (`run.pointer_entry`). An output bound to a node output takes that node's pointer
+    entry as it is; any other binding (a literal, a workflow input, a list of those) is
+    resolved, and published as a blob when it is large.
     """
     store = BlobStore(root)
     pointers: dict[str, dict[str, Any]] = {}
@@ -59,12 +64,13 @@ def output_entries(spec: WorkflowSpec, run_id: str, root: str) -> dict[str, Any]
             if entry is None:
                 raise BlobIntegrityError(
                     f"node '{binding.node}' published no output '{binding.output}'")
-            recorded[name] = entry["value"] if "value" in entry else dict(entry)
+            recorded[name] = dict(entry)
             continue
         if inputs is None:
             inputs = read_run_inputs(run_id, root)
-        recorded[name] = resolve_binding(binding, store=store, run_id=run_id,
-                                         workflow_inputs=inputs, pointers=pointers)
+        value = resolve_binding(binding, store=store, run_id=run_id, workflow_inputs=inputs,
+                                pointers=pointers)
+        recorded[name] = pointer_entry(store, f"{run_key(run_id)}/outputs/{name}.json", value)
     return recorded
 
 
@@ -121,9 +127,9 @@ def close_run(
     if execution is not None:
         duration = round((datetime.now(timezone.utc) - execution.created_at).total_seconds(), 3)
     return finish_run(
-        RunResult(run_id=run_id, succeeded=succeeded, outputs=outputs, failed_node=failed_node,
+        RunResult(run_id=run_id, succeeded=succeeded, failed_node=failed_node,
                   error=None if succeeded else error, error_kind=error_kind),
-        metadata_url=metadata_url, duration_seconds=duration,
+        recorded_outputs=outputs, metadata_url=metadata_url, duration_seconds=duration,
     )
 
 

@@ -363,7 +363,7 @@ class _NodeRun:
                         if entry is not None:  # someone else computed it; we hold nothing
                             owner = None
                     if entry is not None:
-                        reason = cache.verify_outputs(self.store, task, entry.outputs)
+                        reason = cache.verify_entry(self.store, task, entry)
                         if reason is None:
                             return self.publish_hit(key, entry, literals)
                         logger.warning("cached value for %s (key=%s) is unusable (%s); "

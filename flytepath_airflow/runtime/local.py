@@ -17,6 +17,7 @@ from typing import Any
 
 from flytepath_airflow.errors import FlytePathUserError
 from flytepath_airflow.ir.models import WorkflowSpec
+from flytepath_airflow.runtime.closing import output_entries
 from flytepath_airflow.runtime.liveness import close_dead_runs
 from flytepath_airflow.runtime.node_runner import Progress, run_nodes
 from flytepath_airflow.runtime.run import RunResult, finish_run, prepare_run
@@ -56,5 +57,6 @@ def run_local(
     run_id = prepare_run(spec, inputs, root, run_id, options=options, backend="local",
                          owner=owner_id())
     result = run_nodes(spec, run_id, root, isolate, progress)
-    finish_run(result)
+    recorded = output_entries(spec, run_id, root) if result.succeeded else None
+    finish_run(result, recorded_outputs=recorded)
     return result

@@ -20,7 +20,13 @@ from pathlib import Path
 from flytepath_airflow.config import load_settings
 from flytepath_airflow.errors import FlytePathUserError
 from flytepath_airflow.ir.models import LaunchPlanSpec, WorkflowSpec
-from flytepath_airflow.ir.spec_io import dump_launch_plan, dump_spec, loads_spec
+from flytepath_airflow.ir.spec_io import (
+    check_version,
+    dump_launch_plan,
+    dump_spec,
+    loads_spec,
+    with_version,
+)
 from flytepath_airflow.runtime.code import build_code_bundle, store_code_bundle
 from flytepath_airflow.stores.blob import BlobStore
 from flytepath_airflow.stores.metadata import MetadataStore
@@ -65,7 +71,13 @@ def register_spec(
     With `code_root`, the .py files under it are stored with the version (a code
     bundle), so the version runs later with exactly this code. Re-registering identical
     code is a no-op that returns the same version (the first bundle stays).
+
+    A spec whose version is not the hash of its content is refused (`SpecError`), so an
+    edited spec can never take the version of the genuine one; a spec without a version
+    gets its content hash.
     """
+    spec = check_version(spec, f"workflow '{spec.name}'") if spec.version else \
+        with_version(spec)
     store = BlobStore(root)
     key = spec_key(spec.tenant.project, spec.tenant.domain, spec.name, spec.version)
     text = dump_spec(spec)

@@ -12,6 +12,7 @@ Must not import: airflow, kubernetes.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import uuid
@@ -162,24 +163,28 @@ def prepare_run(
     return run_id
 
 
-def finish_run(result: RunResult, *, metadata_url: str | None = None,
+def finish_run(result: RunResult, *, recorded_outputs: dict[str, Any] | None = None,
+               metadata_url: str | None = None,
                duration_seconds: float | None = None) -> bool:
     """Record how a run ended (execution row and the run-level end event), once.
 
     Every way a run ends comes here (`closing.close_run` for Airflow runs, the local
     runner): the first call closes the run and returns True; later calls change nothing.
+    The metadata store holds no data: the outputs recorded are pointer entries
+    (`closing.output_entries`), never `result.outputs`, the values.
 
     :param result: how the run ended.
+    :param recorded_outputs: the outputs of a succeeded run as pointer entries.
     :param metadata_url: the metadata store (default: the configured one).
     :param duration_seconds: the run's duration, recorded in the end event.
     """
+    outputs = (recorded_outputs or {}) if result.succeeded else None
     meta = MetadataStore(metadata_url)
     try:
         status = "succeeded" if result.succeeded else "failed"
         return meta.close_execution(
-            result.run_id, status=status,
-            outputs=result.outputs if result.succeeded else None, error=result.error,
-            event={"outputs": result.outputs if result.succeeded else None,
+            result.run_id, status=status, outputs=outputs, error=result.error,
+            event={"outputs": outputs,
                    "failed_node": result.failed_node, "error": result.error,
                    "error_kind": result.error_kind, "duration_seconds": duration_seconds},
         )
@@ -211,18 +216,36 @@ def read_pointer(store: BlobStore, run_id: str, node_id: str) -> dict[str, Any]:
     return doc
 
 
+def literal_text(literal: Any) -> str:
+    """The canonical JSON of a literal: what a blob holds and what an inline hash covers."""
+    return json.dumps(literal, sort_keys=True, separators=(",", ":"))
+
+
 def pointer_entry(store: BlobStore, key: str, literal: Any) -> dict[str, Any]:
-    """The pointer entry for one output literal: inline when small, else a JSON blob at key."""
-    text = json.dumps(literal, sort_keys=True, separators=(",", ":"))
+    """The pointer entry for one literal: inline when small, else a JSON blob at key.
+
+    Either way the entry carries the sha256 of the literal's canonical JSON, so an inline
+    value copied into a cache row is verified on read like a blob is.
+    """
+    text = literal_text(literal).encode()
     if len(text) <= INLINE_LIMIT:
-        return {"value": literal}
-    return dict(store.write_bytes(key, text.encode()))
+        return {"value": literal, "sha256": hashlib.sha256(text).hexdigest()}
+    return dict(store.write_bytes(key, text))
 
 
 def read_entry(store: BlobStore, entry: dict[str, Any]) -> Any:
-    """The literal held by a pointer entry (inline, or a verified JSON blob)."""
+    """The literal held by a pointer entry (inline, or a JSON blob), checked against its
+    sha256 (BlobIntegrityError on a mismatch). An inline entry without a hash, as older
+    versions wrote them, is returned as it is; the cache refuses those (`cache.py`)."""
     if "value" in entry:
-        return entry["value"]
+        value = entry["value"]
+        if "sha256" in entry:
+            actual = hashlib.sha256(literal_text(value).encode()).hexdigest()
+            if actual != entry["sha256"]:
+                raise BlobIntegrityError(
+                    "inline value does not match its recorded sha256 (it was modified "
+                    "after it was written)")
+        return value
     return json.loads(store.read_uri(entry["uri"], entry["sha256"]))
 
 

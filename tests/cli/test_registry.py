@@ -165,3 +165,33 @@ def test_up_refuses_a_port_in_use_before_starting_anything(tmp_path: Path) -> No
     assert f"port {port} on 127.0.0.1 is already in use" in result.stderr
     assert "--port" in result.stderr and "Traceback" not in result.stderr
     assert not (Path(os.environ["FLYTEPATH_HOME"]) / "airflow" / "airflow.db").exists()
+
+
+def test_an_edited_compiled_spec_cannot_take_the_genuine_version(tmp_path: Path) -> None:
+    _flow(tmp_path, 10)
+    compiled = flytepath("compile", "flow.py:wf", "-o", "spec.json", cwd=tmp_path)
+    assert compiled.returncode == 0, compiled.stderr
+    genuine = json.loads((tmp_path / "spec.json").read_text())
+    forged = json.loads(json.dumps(genuine))
+    forged["interface"]["inputs"][0]["default"] = 1000  # version left as it was
+    (tmp_path / "forged.json").write_text(json.dumps(forged))
+
+    for command in (["register", "forged.json", "--project", "p"],
+                    ["run", "forged.json", "--local"]):
+        refused = flytepath(*command, cwd=tmp_path)
+        assert refused.returncode == 2, refused.stderr
+        assert f"claims version {genuine['version']}" in refused.stderr
+        assert "flytepath compile" in refused.stderr and "Traceback" not in refused.stderr
+
+    registered = flytepath("register", "spec.json", "--project", "p", cwd=tmp_path)
+    assert registered.returncode == 0, registered.stderr
+    assert genuine["version"] in registered.stdout
+
+    from flytepath_airflow.backends.airflow.loader import scan_specs
+
+    specs = tmp_path / "specs"
+    specs.mkdir()
+    (specs / "p.development.flow.wf.json").write_text(json.dumps(forged))
+    [item] = scan_specs(specs)
+    assert item.spec is None and item.error is not None
+    assert f"claims version {genuine['version']}" in item.error

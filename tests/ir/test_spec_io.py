@@ -203,3 +203,38 @@ def test_tenant_is_not_part_of_the_version() -> None:
     production = spec(tenant={"project": "fraud", "domain": "production"})
     assert compute_version(production) == compute_version(spec())
     assert dump_spec(with_version(production)) != dump_spec(with_version(spec()))
+
+
+# ------------------------------------------------------ loaded versions are verified
+
+
+def test_an_edited_compiled_spec_is_refused_naming_both_versions(tmp_path: Path) -> None:
+    genuine = with_version(spec())
+    doc = json.loads(dump_spec(genuine))
+    doc["tasks"]["add"]["code_digest"] = "edited"  # the version claimed stays the genuine one
+    path = tmp_path / "spec.json"
+    path.write_text(json.dumps(doc))
+    forged = WorkflowSpec.model_validate({**doc, "version": ""})
+    with pytest.raises(SpecError) as caught:
+        load_spec(path)
+    message = str(caught.value)
+    assert str(path) in message
+    assert genuine.version in message and compute_version(forged) in message
+    assert "edited after it was compiled" in message and "flytepath compile" in message
+
+
+def test_a_spec_loaded_from_text_or_a_launch_plan_is_verified_too() -> None:
+    genuine = with_version(spec())
+    edited = dump_spec(genuine).replace('"pkg.mod:add"', '"pkg.mod:other"')
+    with pytest.raises(SpecError, match="claims version"):
+        loads_spec(edited, "run spec.json")
+    plan = {"kind": "launch_plan", "schema_version": 1, "name": "nightly",
+            "workflow": json.loads(edited)}
+    with pytest.raises(SpecError, match="claims version"):
+        parse_spec_document(plan, "plan.json")
+
+
+def test_a_spec_whose_version_matches_or_is_absent_loads() -> None:
+    genuine = with_version(spec())
+    assert loads_spec(dump_spec(genuine)).version == genuine.version
+    assert parse_spec_document(document()).version == ""

@@ -97,7 +97,7 @@ def test_execute_runs_the_node_in_a_pod_and_returns_the_pointer(platform, api, c
     op = operator(platform, "double")
     ctx = context(op)
     pointer = op.execute(ctx)
-    assert pointer["outputs"]["o0"] == {"value": 6}
+    assert pointer["outputs"]["o0"]["value"] == 6
     assert ctx["ti"].xcoms["return_value"] == pointer
     log = capsys.readouterr().out
     assert log.count("doubling 3") == 1  # the pod's log reached the task log, once
@@ -146,7 +146,7 @@ def test_no_secret_value_in_manifests_logs_xcom_or_rendered_fields(platform, api
     op.render_template_fields(ctx)
     with caplog.at_level(logging.DEBUG):
         pointer = op.execute(ctx)
-    assert pointer["outputs"]["o0"] == {"value": len(SENTINEL) + 3}
+    assert pointer["outputs"]["o0"]["value"] == len(SENTINEL) + 3
     rendered = {name: getattr(op, name) for name in op.template_fields}
     out = capsys.readouterr()
     for where, text in {
@@ -254,7 +254,7 @@ def test_a_registered_version_reaches_the_pod_through_its_code_bundle(
                   code_root=platform.code_dir)
     op = operator(platform, "double")
     pointer = op.execute(context(op))
-    assert pointer["outputs"]["o0"] == {"value": 6}
+    assert pointer["outputs"]["o0"]["value"] == 6
     [created] = api_image_without_code.created
     args = created["spec"]["containers"][0]["args"]
     bundle = json.loads(args[args.index("--prepare-options") + 1])["code_bundle"]

@@ -58,7 +58,7 @@ def test_the_pods_command_runs_the_node_and_publishes_the_pointer(platform, tmp_
     done = run(platform, pod, tmp_path)
     assert done.returncode == 0, done.stderr
     pointer = read_pointer(BlobStore(platform.store_root), RUN, "double")
-    assert pointer["outputs"]["o0"] == {"value": 6}
+    assert pointer["outputs"]["o0"]["value"] == 6
     assert pointer["node"] == "double" and pointer["attempt"] == 1
     # flytepath-execute prints the pointer last on success: the same document.
     assert json.loads(done.stdout.strip().splitlines()[-1]) == pointer
@@ -88,5 +88,5 @@ def test_secret_references_resolve_in_the_pod_and_the_value_stays_out_of_logs(
     done = run(platform, pod, tmp_path)
     assert done.returncode == 0, done.stderr
     pointer = read_pointer(BlobStore(platform.store_root), RUN, "secret_length")
-    assert pointer["outputs"]["o0"] == {"value": len(SENTINEL) + 3}
+    assert pointer["outputs"]["o0"]["value"] == len(SENTINEL) + 3
     assert SENTINEL not in done.stdout + done.stderr

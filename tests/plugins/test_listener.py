@@ -77,9 +77,10 @@ def test_runs_triggered_without_flytepath_run_close_like_cli_runs(tmp_path: Path
     ui = [meta.get_execution(flytepath_run_id(d["dag_id"], d["airflow_run_id"])) for d in done]
     failed = meta.get_execution(flytepath_run_id(bad["dag_id"], bad["airflow_run_id"]))
     assert cli is not None and failed is not None and None not in ui
-    assert cli.status == "succeeded" and cli.outputs == {"o0": 13}
-    assert [(r.status, r.outputs) for r in ui] == [  # type: ignore[union-attr]
-        ("succeeded", {"o0": 13}), ("succeeded", {"o0": 15})]
+    assert cli.status == "succeeded" and cli.outputs is not None
+    assert cli.outputs["o0"]["value"] == 13  # a pointer entry: small values inline
+    assert [(r.status, r.outputs["o0"]["value"]) for r in ui] == [  # type: ignore[union-attr, index]
+        ("succeeded", 13), ("succeeded", 15)]
     assert all(r.finished_at is not None for r in [cli, *ui])  # type: ignore[union-attr]
     assert failed.status == "failed" and failed.finished_at is not None
     assert failed.error is not None and "cannot handle 4" in failed.error

@@ -169,6 +169,20 @@ def test_blob_outputs_download_verified_and_a_tampered_blob_is_refused(
     assert "sha256" in tampered.json()["detail"]
 
 
+def test_a_large_output_passed_through_is_a_blob_the_run_page_serves(
+        client: TestClient, auth: Any, tmp_path: Path) -> None:
+    flow = tmp_path / "passing.py"
+    flow.write_text("from flytepath_airflow import workflow\n\n"
+                    "@workflow\ndef passed(s: str) -> str:\n    return s\n")
+    text = "z" * 4096  # over the 1 KiB inline limit: the execution row holds a pointer
+    result = run_local(load_target(f"{flow}:passed"), {"s": text})
+    url = f"/flytepath/runs/{result.run_id}/outputs/o0"
+    page = client.get(f"/flytepath/runs/{result.run_id}", headers=auth("viewer"))
+    assert url in page.text
+    download = client.get(url, headers=auth("viewer"))
+    assert download.status_code == 200 and download.content == f'"{text}"'.encode()
+
+
 def test_hostile_ids_are_rejected_and_values_are_escaped(
         client: TestClient, auth: Any) -> None:
     for path in ("/flytepath/runs/..%2F..%2Fetc", "/flytepath/runs/a..b/nodes/x",

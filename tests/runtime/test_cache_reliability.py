@@ -3,6 +3,7 @@ docs/reliability.md). These run real processes against a real Postgres."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -56,9 +57,10 @@ def test_32_concurrent_identical_executions_compute_once(
     meta = MetadataStore(postgres_url)
     assert len(meta.list_cache_entries(task=spec.tasks[next(iter(spec.tasks))].name)) == 1
     store = BlobStore(root)
-    outputs = {json.dumps(store.read_json(pointer_key(r, "slow_square"))["outputs"])
-               for r in runs}
-    assert outputs == {json.dumps({"o0": {"value": 144}})}
+    outputs = {json.dumps(store.read_json(pointer_key(r, "slow_square"))["outputs"],
+                          sort_keys=True) for r in runs}
+    inline = {"value": 144, "sha256": hashlib.sha256(b"144").hexdigest()}
+    assert outputs == {json.dumps({"o0": inline}, sort_keys=True)}
     statuses = [store.read_json(pointer_key(r, "slow_square")).get("cache", {}).get("status")
                 for r in runs]
     assert statuses.count("miss") == 1 and statuses.count("hit") == PROCESSES - 1

@@ -185,8 +185,9 @@ def create_app(*, root: str | None = None, metadata_url: str | None = None) -> F
         except (FlytePathError, OSError, ValueError):
             binding = None
         if not isinstance(binding, OutputRef):
-            raise HTTPException(status.HTTP_404_NOT_FOUND,
-                                f"run '{run.run_id}' has no output '{name}' bound to a node")
+            # A large literal or input passed through: its own blob under the run.
+            return _download(blob_of(run.outputs.get(name)), f"output.{name}",
+                             f"output '{name}' of run '{run.run_id}'")
         base = request.scope.get("root_path", "").rstrip("/")
         return RedirectResponse(
             f"{base}/runs/{quote(run.run_id)}/nodes/{quote(binding.node)}/outputs/"

@@ -189,7 +189,7 @@ def list_executions(
 def value_of(entry: Any, *, source: str | None = None,
              source_node: str | None = None) -> Value:
     """How a pointer entry (`{"value": ...}` or `{"uri", "sha256"}`) or a literal is shown."""
-    if isinstance(entry, dict) and set(entry) == {"value"}:
+    if isinstance(entry, dict) and "value" in entry and set(entry) <= {"value", "sha256"}:
         entry = entry["value"]
     elif isinstance(entry, dict) and "uri" in entry and "sha256" in entry and (
             "value" not in entry):

@@ -69,6 +69,25 @@ def json_dumps(value: Any) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
+class UnreadableJSON(str):
+    """What a JSON column reads as when its stored text is not JSON (a damaged row).
+
+    The text itself, marked, so one bad row is reported by whoever reads it (a cache
+    entry becomes a miss) instead of failing the query that loaded it.
+    """
+
+
+def json_loads(text: Any) -> Any:
+    """The JSON the store reads: a value, or `UnreadableJSON` when the text is not JSON.
+
+    :param text: a JSON column's stored text.
+    """
+    try:
+        return json.loads(text)
+    except (TypeError, ValueError):
+        return UnreadableJSON(text)
+
+
 def redact_url(url: str | URL) -> str:
     """A database URL safe to print (password hidden).
 
@@ -129,6 +148,7 @@ def create_metadata_engine(url: URL) -> Engine:
         if url.get_backend_name() == "sqlite":
             return _create_sqlite_engine(url)
         engine = create_engine(url, pool_pre_ping=True, json_serializer=json_dumps,
+                               json_deserializer=json_loads,
                                connect_args=postgres_connect_args(url), hide_parameters=True)
         install_deadline(engine, deadline_seconds(POSTGRES_STATEMENT_TIMEOUT_S))
         return engine
@@ -165,12 +185,13 @@ def _create_sqlite_engine(url: URL) -> Engine:
                                     "check_same_thread": False}
     if in_memory:
         engine = create_engine(url, connect_args=connect_args, poolclass=StaticPool,
-                               json_serializer=json_dumps, hide_parameters=True)
+                               json_serializer=json_dumps, json_deserializer=json_loads,
+                               hide_parameters=True)
     else:
         if not database.startswith("file:"):
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args=connect_args, json_serializer=json_dumps,
-                               hide_parameters=True)
+                               json_deserializer=json_loads, hide_parameters=True)
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:

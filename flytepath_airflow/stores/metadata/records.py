@@ -110,7 +110,11 @@ class EventRecord:
 
 @dataclass(frozen=True)
 class CacheEntryRecord:
-    """A cache entry; project and domain are "*" for global-scope entries."""
+    """A cache entry; project and domain are "*" for global-scope entries.
+
+    `problem` says why a damaged row's outputs could not be read (not JSON, or not a JSON
+    object); `outputs` is then empty and the entry must be treated as a miss.
+    """
 
     key: str
     project: str
@@ -123,6 +127,7 @@ class CacheEntryRecord:
     run_id: str
     node_id: str
     created_at: datetime
+    problem: str | None = None
 
 
 @dataclass(frozen=True)
@@ -183,9 +188,15 @@ def cache_record(row: CacheEntryRow) -> CacheEntryRecord:
 
     :param row: a row loaded by an open session.
     """
+    outputs: Any = row.outputs
+    problem = None
+    if not isinstance(outputs, dict):
+        # A damaged row (the engine reads text that is not JSON as a str).
+        problem = f"its outputs are not a JSON object (found {str(outputs)[:60]!r})"
+        outputs = {}
     return CacheEntryRecord(row.key, row.project, row.domain, row.task, row.cache_version,
-                            row.interface_hash, row.inputs_hash, dict(row.outputs),
-                            row.run_id, row.node_id, row.created_at)
+                            row.interface_hash, row.inputs_hash, dict(outputs),
+                            row.run_id, row.node_id, row.created_at, problem)
 
 
 def reservation_record(row: ReservationRow) -> ReservationRecord:

@@ -102,7 +102,8 @@ class _Compiler(TaskReader, NodeReader):
             if not isinstance(workflow, dict):
                 raise self.error(("workflow",), "a launch plan document needs its 'workflow'.")
             data = dict(workflow)
-        spec = parse_spec_document(data, self.doc.source)
+        # Compiling versions it again below, so a version it claims is not checked.
+        spec = parse_spec_document(data, self.doc.source, verify=False)
         tenant = spec.tenant.model_copy(update={
             k: v for k, v in (("project", project), ("domain", domain)) if v is not None})
         return with_version(spec.model_copy(update={"tenant": tenant}))

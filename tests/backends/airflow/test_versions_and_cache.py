@@ -91,4 +91,4 @@ def test_the_version_param_runs_another_registered_version_with_its_code(
                           cwd=tmp_path / "..")
     assert proc.returncode == 0, proc.stderr
     pointer = read_pointer(BlobStore(root), invocation.run_id, "scale")
-    assert pointer["outputs"] == {"o0": {"value": 30}} and pointer["version"] == v1
+    assert pointer["outputs"]["o0"]["value"] == 30 and pointer["version"] == v1
