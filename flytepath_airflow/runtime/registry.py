@@ -20,6 +20,7 @@ from pathlib import Path
 from flytepath_airflow.config import load_settings
 from flytepath_airflow.errors import FlytePathUserError
 from flytepath_airflow.ir.models import LaunchPlanSpec, WorkflowSpec
+from flytepath_airflow.ir.names import check_name
 from flytepath_airflow.ir.spec_io import dump_launch_plan, dump_spec, loads_spec
 from flytepath_airflow.runtime.code import build_code_bundle, store_code_bundle
 from flytepath_airflow.stores.blob import BlobStore
@@ -35,6 +36,21 @@ def default_specs_dir() -> str:
 def spec_key(project: str, domain: str, name: str, version: str) -> str:
     """Blob-store key of a registered spec version."""
     return f"specs/{project}/{domain}/{name}/{version}.json"
+
+
+def check_spec_names(spec: WorkflowSpec) -> None:
+    """Refuse a spec whose tenant, name or version breaks the naming rules (ADR 0033).
+
+    The models check these when a spec is built or loaded; this catches a spec changed
+    with `model_copy`, which skips validation, before its names become keys and files.
+
+    :raises InvalidNameError: naming the field, the rule and a valid example.
+    """
+    where = f"workflow {spec.name!r}"
+    check_name(spec.tenant.project, "project", where=f"{where}: tenant.project")
+    check_name(spec.tenant.domain, "domain", where=f"{where}: tenant.domain")
+    check_name(spec.name, "workflow", where="workflow name")
+    check_name(spec.version, "version", where=f"{where}: version")
 
 
 def loader_file_name(spec: WorkflowSpec) -> str:
@@ -66,6 +82,7 @@ def register_spec(
     bundle), so the version runs later with exactly this code. Re-registering identical
     code is a no-op that returns the same version (the first bundle stays).
     """
+    check_spec_names(spec)  # before anything is stored or recorded
     store = BlobStore(root)
     key = spec_key(spec.tenant.project, spec.tenant.domain, spec.name, spec.version)
     text = dump_spec(spec)
@@ -111,6 +128,7 @@ def register_launch_plan(
     if specs_dir == "":
         return workflow
     tenant = plan.workflow.tenant
+    check_name(plan.name, "launch_plan", where="launch plan name")
     folder = Path(specs_dir or default_specs_dir())
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{tenant.project}.{tenant.domain}.{plan.name}.json"
@@ -170,6 +188,8 @@ def unregister(
     :raises FlytePathUserError: nothing of that name is in the folder, the name is
         ambiguous, or the folder holds another version.
     """
+    check_name(project, "project", where="unregister: project")
+    check_name(domain, "domain", where="unregister: domain")
     folder = Path(specs_dir or default_specs_dir())
     prefix = f"{project}.{domain}."
     names = sorted(p.name[len(prefix):-len(".json")]
