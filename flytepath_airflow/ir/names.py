@@ -151,6 +151,12 @@ def name_problem(value: object, kind: str) -> str | None:
         return "is empty"
     if len(value) > rule.max_length:
         return f"is {len(value)} characters long (at most {rule.max_length})"
+    # What could leave a folder is named first, whatever else is wrong.
+    separator = next((ch for ch in value if ch in "/\\"), None)
+    if separator is not None:
+        return f"contains {_describe_char(separator)}"
+    if ".." in value:
+        return "contains '..'"
     bad = _first_bad_char(value, _TENANT_CHAR if rule.tenant else _NAME_CHAR)
     if bad is not None:
         if rule.tenant and bad.isascii() and bad.isupper():
@@ -160,8 +166,6 @@ def name_problem(value: object, kind: str) -> str | None:
         if not _TENANT.match(value):
             return "must start and end with a letter or digit"
         return None
-    if ".." in value:
-        return "contains '..'"
     if not _NAME.match(value):
         return f"must not start with {value[0]!r}"
     return None

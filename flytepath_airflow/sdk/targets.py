@@ -162,7 +162,8 @@ def load_target(target: str, *, project: str | None = None, domain: str | None =
             f"{module_name} has no workflow or task named '{attr}' (nor a launch plan). "
             f"Found: {', '.join(found) or 'none'}."
         )
-    kwargs = {"project": project or "default", "domain": domain or "development"}
+    kwargs = {"project": "default" if project is None else project,
+              "domain": "development" if domain is None else domain}
     if isinstance(obj, PythonWorkflow):
         return compile_workflow(obj, **kwargs)
     if isinstance(obj, PythonTask):

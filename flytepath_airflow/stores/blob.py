@@ -43,6 +43,10 @@ class BlobIntegrityError(FlytePathSystemError):
     """A blob is missing, or its bytes do not match the sha256 its writer recorded."""
 
 
+MAX_SEGMENT_BYTES = 200
+"""Longest key segment: 255 bytes a file name may have, less the `.tmp-<uuid>-` prefix."""
+
+
 class UnsafeKeyError(FlytePathUserError):
     """A key could name something outside the store root (`..`, absolute, `\\`, NUL)."""
 
@@ -56,7 +60,7 @@ def check_key(key: str, root: str) -> str:
     :param key: the key, e.g. `runs/<run_id>/nodes/<node>/outputs.json`.
     :param root: the store root, for the message.
     :raises UnsafeKeyError: the key is empty, absolute, has an empty, `.` or `..` segment,
-        a backslash or a control character.
+        a segment over MAX_SEGMENT_BYTES, a backslash or a control character.
     """
     problem = None
     if not isinstance(key, str) or not key:
@@ -73,6 +77,10 @@ def check_key(key: str, root: str) -> str:
             problem = "it has a '..' segment"
         elif "." in segments or "" in segments[:-1] or segments[-1] == "":
             problem = "it has an empty or '.' segment"
+        elif any(len(s.encode("utf-8", "surrogatepass")) > MAX_SEGMENT_BYTES
+                 for s in segments):
+            problem = (f"a segment is longer than {MAX_SEGMENT_BYTES} bytes (filesystems "
+                       "allow 255, and publishing adds a temporary prefix)")
     if problem is None:
         return key
     shown = key if not isinstance(key, str) or len(key) <= 120 else key[:117] + "..."

@@ -63,7 +63,8 @@ class _Compiler(TaskReader, NodeReader):
         tenant = {}
         for key, override in (("project", project), ("domain", domain)):
             if override is not None:
-                tenant[key] = override
+                tenant[key] = check_name(override, key,
+                                         where=f"{self.doc.source}: the {key} override")
             elif key in top:
                 tenant[key] = self.text(top[key], (key,), key)
                 self.link(("tenant", key), (key,))
