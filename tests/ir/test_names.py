@@ -117,5 +117,5 @@ def test_a_hostile_task_key_or_reference_is_refused() -> None:
         loads_spec(json.dumps(doc), "wf.json")
     doc = json.loads(dump_spec(_spec()))
     doc["outputs"] = {"o": {"kind": "output", "node": "../../n0", "output": "o"}}
-    with pytest.raises(SpecError, match="outputs.o.output.node"):
+    with pytest.raises(SpecError, match=r"outputs\.o\.output\.node"):
         loads_spec(json.dumps(doc), "wf.json")

@@ -81,7 +81,7 @@ def test_a_spec_that_skipped_validation_still_cannot_write_outside_the_store(
         spec = spec.model_copy(update={
             "nodes": (node,),
             "outputs": {"o0": OutputRef.model_construct(node=HOSTILE_NODE, output="o0")}})
-        with pytest.raises(UnsafeKeyError, match="has a '..' segment"):
+        with pytest.raises(UnsafeKeyError, match=r"has a '\.\.' segment"):
             run_local(spec, {"n": 3}, root=str(tmp_path / "home" / "store"))
     finally:
         sys.path.remove(str(tmp_path))
