@@ -87,3 +87,13 @@ def test_yaml_tenant_override_is_checked() -> None:
         compile_yaml_text(YAML, "pipeline.yaml", project="a/b")
     doc = compile_yaml_text(YAML, "pipeline.yaml", project="ml-team", domain="staging")
     assert (doc.tenant.project, doc.tenant.domain) == ("ml-team", "staging")
+
+
+def test_a_launch_plan_name_follows_the_rules(tmp_path: Path) -> None:
+    target = _flow(tmp_path)
+    module = target.rsplit(":", 1)[0]
+    with open(module, "a") as fh:
+        fh.write("\nfrom flytepath_airflow import LaunchPlan\n"
+                 "nightly = LaunchPlan.get_or_create(wf, 'nightly run/1')\n")
+    with pytest.raises(InvalidNameError, match="launch plan name 'nightly run/1'"):
+        load_target(target.replace(":wf", ":nightly"), allow_launch_plan=True)
