@@ -135,7 +135,9 @@ class BlobStore:
         return f"{self._root_path}/{check_key(key, self.root)}"
 
     def uri(self, key: str) -> str:
-        """The full URI of a key, as recorded in pointers."""
+        """The full URI of a key, as recorded in pointers; the empty key gives the root's."""
+        if key == "":
+            return str(self.fs.unstrip_protocol(self._root_path))
         return str(self.fs.unstrip_protocol(self.path(key)))
 
     # -- writing ------------------------------------------------------------------
