@@ -171,21 +171,18 @@ def name_problem(value: object, kind: str) -> str | None:
     return None
 
 
-def _suggestion(value: str, rule: NameRule) -> str:
+def _suggestion(value: str, kind: str) -> str:
     """A valid name close to `value`, else the rule's example."""
+    rule = RULES[kind]
     if rule.tenant:
         guess = re.sub(r"[^a-z0-9]+", "-", value.lower()).strip("-")[:rule.max_length]
         guess = guess.strip("-")
     else:
-        guess = re.sub(r"[^A-Za-z0-9_.-]+", "_", value)
+        guess = re.sub(r"[^A-Za-z0-9_.-]+", "_", value.lstrip("./\\"))
         guess = re.sub(r"\.{2,}", ".", guess).lstrip(".-")[:rule.max_length]
     valid = (bool(guess) and guess != value and len(guess) <= 60
-             and name_problem(guess, _kind_of(rule)) is None)
+             and name_problem(guess, kind) is None)
     return guess if valid else rule.example
-
-
-def _kind_of(rule: NameRule) -> str:
-    return next(kind for kind, r in RULES.items() if r is rule)
 
 
 def check_name(value: object, kind: str, *, where: str = "") -> str:
@@ -203,7 +200,7 @@ def check_name(value: object, kind: str, *, where: str = "") -> str:
         return str(value)
     rule = RULES[kind]
     shown = value if not isinstance(value, str) or len(value) <= 80 else value[:77] + "..."
-    example = _suggestion(value, rule) if isinstance(value, str) else rule.example
+    example = _suggestion(value, kind) if isinstance(value, str) else rule.example
     place = f"{where}: " if where else ""
     raise InvalidNameError(
         f"{place}{rule.what} {shown!r} {problem}; {rule.text}. Use a name like {example!r}."
