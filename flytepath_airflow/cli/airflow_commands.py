@@ -32,6 +32,7 @@ from flytepath_airflow.backends.airflow.dag_builder import launch_plan_dag_id
 from flytepath_airflow.backends.airflow.schema import render_input_type
 from flytepath_airflow.config import load_settings
 from flytepath_airflow.errors import FlytePathUserError
+from flytepath_airflow.ir.names import check_name
 from flytepath_airflow.ir.spec_io import load_spec
 from flytepath_airflow.operators.node import OPTIONS_CONF_KEY, RUN_ID_CONF_KEY
 from flytepath_airflow.platform.naming import dag_id_for, pool_slots_for, task_id_for
@@ -44,7 +45,6 @@ from flytepath_airflow.runtime.run import (
     new_run_id,
     read_node_error,
     read_pointer,
-    sanitize_run_id,
     validate_inputs,
 )
 from flytepath_airflow.stores.blob import BlobStore, default_home, default_root
@@ -173,7 +173,8 @@ def run_with_airflow(
     :returns: the run's status, the failed node and its error, and the outputs.
     """
     values = validate_inputs(spec, inputs)  # a bad value fails here, before Airflow starts
-    run_id = sanitize_run_id(run_id) if run_id else new_run_id()
+    run_id = check_name(run_id, "run_id", where="run id") if run_id is not None \
+        else new_run_id()
     embedded = EmbeddedAirflow(home, root)
     embedded.prepare()
     if launch_plan is not None:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import typer
 
+from flytepath_airflow.cli.name_options import check_name_options
 from flytepath_airflow.ir.models import LaunchPlanSpec
 from flytepath_airflow.ir.spec_io import dump_launch_plan, dump_spec
 from flytepath_airflow.sdk.targets import load_target
@@ -30,6 +31,7 @@ def compile_target(target: str, output: Path | None, project: str | None,
     :param project: the project (default: default).
     :param domain: the domain (default: development).
     """
+    check_name_options(project=project, domain=domain)
     spec = load_target(target, project=project, domain=domain, allow_launch_plan=True)
     text = dump_launch_plan(spec) if isinstance(spec, LaunchPlanSpec) else dump_spec(spec)
     if output is None:

@@ -18,8 +18,10 @@ from typing import Any
 
 import typer
 
+from flytepath_airflow.cli.name_options import check_name_options
 from flytepath_airflow.errors import FlytePathError, FlytePathUserError
 from flytepath_airflow.ir.models import LaunchPlanSpec
+from flytepath_airflow.ir.names import check_name
 from flytepath_airflow.runtime.executor import read_run_options
 from flytepath_airflow.runtime.local import run_local
 from flytepath_airflow.runtime.registry import (
@@ -173,6 +175,7 @@ def run_target(target: str, inputs: list[str], *, project: str | None, domain: s
     :param run_id: the run id to use (a new one when None).
     :param overwrite_cache: recompute cached tasks and replace their entries.
     """
+    check_name_options(project=project, domain=domain, version=version, run_id=run_id)
     resolved, code_bundle = _resolve_spec(target, project, domain, version)
     plan = resolved if isinstance(resolved, LaunchPlanSpec) else None
     spec = plan.workflow if plan is not None else resolved
@@ -190,6 +193,7 @@ def register_target(target: str, project: str, domain: str) -> None:
     :param project: the project to register in.
     :param domain: the domain to register in.
     """
+    check_name_options(project=project, domain=domain)
     plans: list[LaunchPlanSpec] = []
     if target.lower().endswith((".yaml", ".yml", ".json")) or ":" in target:
         loaded = load_target(target, project=project, domain=domain, allow_launch_plan=True)
@@ -218,6 +222,7 @@ def unregister_target(name: str, project: str, domain: str, version: str | None)
     :param domain: its domain.
     :param version: remove only if the folder holds this version.
     """
+    check_name_options(project=project, domain=domain, version=version)
     removed = unregister(name, project=project, domain=domain, version=version)
     typer.echo(f"removed {removed}; its DAG disappears at the DAG processor's next pass. "
                "Registered versions and past runs are kept.")
@@ -230,6 +235,7 @@ def rerun(run_id: str, *, local: bool, as_json: bool) -> None:
     :param local: run with the local backend instead of Airflow.
     :param as_json: print the outputs as one JSON line.
     """
+    check_name(run_id, "run_id", where="flytepath rerun RUN_ID")
     root = default_root()
     try:
         spec = load_run_spec(run_id, root)

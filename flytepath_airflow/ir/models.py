@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from flytepath_airflow.errors import CompileError
+from flytepath_airflow.ir.names import RULES, name_problem
 from flytepath_airflow.ir.pod_metadata import check_pod_metadata
 from flytepath_airflow.ir.quantities import QuantityError, check_quantity
 from flytepath_airflow.utils.durations import MAX_SECONDS, MAX_TASK_SECONDS
@@ -44,6 +45,33 @@ def _within_limits(value: Any) -> Any:
 JsonValue = Annotated[Any, AfterValidator(_within_limits)]
 """A JSON-compatible value (null, bool, number, string, list, object) within
 `utils.limits`: finite numbers, 64-bit integers, UTF-8-writable text, bounded nesting."""
+
+
+def _name_rule(kind: str, *, allow_empty: bool = False) -> AfterValidator:
+    """A field validator applying the naming rule `kind` of `ir.names` (ADR 0033)."""
+    rule = RULES[kind]
+
+    def check(value: str) -> str:
+        if allow_empty and value == "":
+            return value
+        problem = name_problem(value, kind)
+        if problem is not None:
+            shown = value if len(value) <= 80 else value[:77] + "..."
+            raise ValueError(f"{rule.what} {shown!r} {problem}; {rule.text} "
+                             f"(e.g. {rule.example!r})")
+        return value
+
+    return AfterValidator(check)
+
+
+ProjectName = Annotated[str, _name_rule("project")]
+DomainName = Annotated[str, _name_rule("domain")]
+WorkflowName = Annotated[str, _name_rule("workflow")]
+LaunchPlanName = Annotated[str, _name_rule("launch_plan")]
+TaskName = Annotated[str, _name_rule("task")]
+NodeId = Annotated[str, _name_rule("node")]
+Version = Annotated[str, _name_rule("version", allow_empty=True)]
+"""Empty until the content hash is filled in (`spec_io.with_version`)."""
 
 
 class SpecModel(BaseModel):
@@ -374,7 +402,7 @@ class TaskSpec(SpecModel):
     """One unit of work: a Python function, a container, a shell script, a dynamic
     workflow body, or (in converted DAGs) an Airflow operator kept as is."""
 
-    name: str
+    name: TaskName
     kind: Literal["python", "container", "shell", "dynamic", "airflow"] = "python"
     fn: str | None = None
     container: ContainerSpec | None = None
@@ -422,7 +450,7 @@ class OutputRef(_Kinded):
     """An output of an upstream node."""
 
     kind: Literal["output"] = "output"
-    node: str
+    node: NodeId
     output: str
 
 
@@ -525,14 +553,14 @@ class BranchSpec(SpecModel):
 class GuardSpec(SpecModel):
     """A node runs only when branch node `branch` takes case `case`."""
 
-    branch: str
+    branch: NodeId
     case: int = Field(ge=0)
 
 
 class MergeSpec(SpecModel):
     """A conditional's outputs: per case, the bindings of the outputs all cases share."""
 
-    branch: str
+    branch: NodeId
     cases: tuple[dict[str, BindingSpec], ...]
 
 
@@ -575,11 +603,11 @@ class NodeSpec(SpecModel):
     TaskGroups); `guard` ties a node to one case of a conditional.
     """
 
-    id: str
+    id: NodeId
     kind: NodeKind = "task"
-    task: str | None = None
+    task: TaskName | None = None
     inputs: dict[str, BindingSpec] = {}
-    upstream: tuple[str, ...] = ()
+    upstream: tuple[NodeId, ...] = ()
     group: tuple[str, ...] = ()
     guard: GuardSpec | None = None
     map: MapSpec | None = None
@@ -623,21 +651,21 @@ class NodeSpec(SpecModel):
 class TenantSpec(SpecModel):
     """The project and domain a spec belongs to."""
 
-    project: str = "default"
-    domain: str = "development"
+    project: ProjectName = "default"
+    domain: DomainName = "development"
 
 
 class WorkflowSpec(SpecModel):
     """A compiled workflow: the unit that is versioned, registered and run."""
 
     schema_version: Literal[1]
-    name: str
-    version: str = ""
+    name: WorkflowName
+    version: Version = ""
     tenant: TenantSpec = TenantSpec()
     description: str | None = None
     interface: TypedInterface = TypedInterface()
     nodes: tuple[NodeSpec, ...] = ()
-    tasks: dict[str, TaskSpec] = {}
+    tasks: dict[TaskName, TaskSpec] = {}
     outputs: dict[str, BindingSpec] = {}
     labels: dict[str, str] = {}
     on_failure: NodeSpec | None = None
@@ -687,8 +715,8 @@ class LaunchPlanSpec(SpecModel):
 
     schema_version: Literal[1]
     kind: Literal["launch_plan"] = "launch_plan"
-    name: str
-    version: str = ""
+    name: LaunchPlanName
+    version: Version = ""
     workflow: WorkflowSpec
     default_inputs: dict[str, JsonValue] = {}
     fixed_inputs: dict[str, JsonValue] = {}

@@ -21,6 +21,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from flytepath_airflow.errors import FlytePathUserError
+from flytepath_airflow.ir.names import RULES, name_problem
 from flytepath_airflow.ir.quantities import QuantityError, check_quantity
 
 __all__ = [
@@ -35,14 +36,13 @@ __all__ = [
 
 DEFAULT_DOMAINS = ("development", "staging", "production")
 
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
 _POOL = re.compile(r"^[A-Za-z0-9_.-]{1,256}$")
 
 
 def is_dns_label(text: str) -> bool:
     """True when `text` is a valid Kubernetes DNS-1123 label (a namespace name)."""
-    return bool(_DNS_LABEL.match(text))
+    return name_problem(text, "project") is None
 
 
 class UnknownTenantError(FlytePathUserError):
@@ -102,6 +102,18 @@ class TenantPolicy(BaseModel):
     kueue_queue: str | None = None
     image: str | None = None
     quota: QuotaPolicy | None = None
+
+    @field_validator("project", "domain")
+    @classmethod
+    def _tenant_name(cls, value: str, info: Any) -> str:
+        # The same rule as a spec's tenant (ADR 0033): a tenant a spec cannot name would
+        # never match, and `_`/`.` would make pool and namespace names collide.
+        problem = name_problem(value, info.field_name)
+        if problem is not None:
+            rule = RULES[info.field_name]
+            raise ValueError(f"{rule.what} {value!r} {problem}; {rule.text} "
+                             f"(e.g. {rule.example!r})")
+        return value
 
     @property
     def key(self) -> str:

@@ -20,6 +20,7 @@ from pathlib import Path
 from flytepath_airflow.config import load_settings
 from flytepath_airflow.errors import FlytePathUserError
 from flytepath_airflow.ir.models import LaunchPlanSpec, WorkflowSpec
+from flytepath_airflow.ir.names import check_name
 from flytepath_airflow.ir.spec_io import (
     check_version,
     dump_launch_plan,
@@ -41,6 +42,21 @@ def default_specs_dir() -> str:
 def spec_key(project: str, domain: str, name: str, version: str) -> str:
     """Blob-store key of a registered spec version."""
     return f"specs/{project}/{domain}/{name}/{version}.json"
+
+
+def check_spec_names(spec: WorkflowSpec) -> None:
+    """Refuse a spec whose tenant, name or version breaks the naming rules (ADR 0033).
+
+    The models check these when a spec is built or loaded; this catches a spec changed
+    with `model_copy`, which skips validation, before its names become keys and files.
+
+    :raises InvalidNameError: naming the field, the rule and a valid example.
+    """
+    where = f"workflow {spec.name!r}"
+    check_name(spec.tenant.project, "project", where=f"{where}: tenant.project")
+    check_name(spec.tenant.domain, "domain", where=f"{where}: tenant.domain")
+    check_name(spec.name, "workflow", where="workflow name")
+    check_name(spec.version, "version", where=f"{where}: version")
 
 
 def loader_file_name(spec: WorkflowSpec) -> str:
@@ -76,6 +92,7 @@ def register_spec(
     edited spec can never take the version of the genuine one; a spec without a version
     gets its content hash.
     """
+    check_spec_names(spec)  # before anything is stored or recorded
     spec = check_version(spec, f"workflow '{spec.name}'") if spec.version else \
         with_version(spec)
     store = BlobStore(root)
@@ -123,6 +140,7 @@ def register_launch_plan(
     if specs_dir == "":
         return workflow
     tenant = plan.workflow.tenant
+    check_name(plan.name, "launch_plan", where="launch plan name")
     folder = Path(specs_dir or default_specs_dir())
     folder.mkdir(parents=True, exist_ok=True)
     target = folder / f"{tenant.project}.{tenant.domain}.{plan.name}.json"
@@ -182,6 +200,8 @@ def unregister(
     :raises FlytePathUserError: nothing of that name is in the folder, the name is
         ambiguous, or the folder holds another version.
     """
+    check_name(project, "project", where="unregister: project")
+    check_name(domain, "domain", where="unregister: domain")
     folder = Path(specs_dir or default_specs_dir())
     prefix = f"{project}.{domain}."
     names = sorted(p.name[len(prefix):-len(".json")]

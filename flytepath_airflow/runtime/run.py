@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -30,6 +29,7 @@ from flytepath_airflow.ir.models import (
     OutputRef,
     WorkflowSpec,
 )
+from flytepath_airflow.ir.names import check_name, safe_run_id
 from flytepath_airflow.ir.spec_io import dump_spec, loads_spec
 from flytepath_airflow.stores.blob import BlobIntegrityError, BlobStore
 from flytepath_airflow.stores.metadata import MetadataStore
@@ -71,13 +71,13 @@ def new_run_id() -> str:
     return f"fp-{stamp}-{uuid.uuid4().hex[:8]}"
 
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
-
-
 def sanitize_run_id(run_id: str) -> str:
-    """Make any run id (e.g. Airflow's `manual__2026-...+00:00`) safe as a path component."""
-    cleaned = _UNSAFE.sub("_", run_id).strip("._")
-    return cleaned or uuid.uuid4().hex
+    """Make any run id (e.g. Airflow's `manual__2026-...+00:00`) safe as a path component.
+
+    A valid run id is kept; any other text is cleaned and gets a hash of the original, so
+    different texts never share a run folder (`ir.names.safe_run_id`, ADR 0033).
+    """
+    return safe_run_id(run_id)
 
 
 def validate_inputs(spec: WorkflowSpec, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -130,7 +130,8 @@ def prepare_run(
             whose runner dies is closed later (`runtime.liveness`); None under Airflow.
     """
     values = validate_inputs(spec, inputs)
-    run_id = run_id or new_run_id()
+    run_id = check_name(run_id, "run_id", where="run id") if run_id is not None \
+        else new_run_id()
     store = BlobStore(root)
     inputs_key = f"{run_key(run_id)}/inputs.json"
     if store.exists(inputs_key):

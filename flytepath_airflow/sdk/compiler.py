@@ -10,7 +10,11 @@ Must not import: airflow, kubernetes, the runtime's execution modules.
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
+
+from pydantic import ValidationError
 
 from flytepath_airflow.errors import CompileError, TypeMismatchError
 from flytepath_airflow.ir.graph import graph_depth
@@ -24,6 +28,7 @@ from flytepath_airflow.ir.models import (
     TypedInterface,
     WorkflowSpec,
 )
+from flytepath_airflow.ir.names import check_name
 from flytepath_airflow.ir.spec_io import with_version
 from flytepath_airflow.sdk.dynamic import DynamicTask
 from flytepath_airflow.sdk.promise import NodeHandle, TraceContext, reset_trace, set_trace
@@ -43,24 +48,49 @@ def compile_workflow(
     group `(call_id,)`, where call_id is the subworkflow's function name (made unique
     like task node ids: `name`, `name_2`, ...).
     """
-    trace = TraceContext(wf.name)
-    results = trace_body(wf, trace)
-    outputs: dict[str, BindingSpec] = {var.name: promise.ref for var, promise in results}
-    on_failure = _failure_node(wf, trace) if wf.on_failure is not None else None
-    description, _ = parse_docstring(wf.fn.__doc__)
-    spec = WorkflowSpec(
-        schema_version=SCHEMA_VERSION,
-        name=wf.name,
-        tenant=TenantSpec(project=project, domain=domain),
-        description=description,
-        interface=wf.interface,
-        nodes=trace.finished_nodes(),
-        tasks=dict(sorted(trace.tasks.items())),
-        outputs=outputs,
-        on_failure=on_failure,
-    )
+    where = f"workflow '{wf.name}' ({wf.location})"
+    _check_tenant(project, domain, where)
+    with _names_checked(where):
+        check_name(wf.name, "workflow", where=where)
+        trace = TraceContext(wf.name)
+        results = trace_body(wf, trace)
+        outputs: dict[str, BindingSpec] = {var.name: promise.ref for var, promise in results}
+        on_failure = _failure_node(wf, trace) if wf.on_failure is not None else None
+        description, _ = parse_docstring(wf.fn.__doc__)
+        spec = WorkflowSpec(
+            schema_version=SCHEMA_VERSION,
+            name=wf.name,
+            tenant=TenantSpec(project=project, domain=domain),
+            description=description,
+            interface=wf.interface,
+            nodes=trace.finished_nodes(),
+            tasks=dict(sorted(trace.tasks.items())),
+            outputs=outputs,
+            on_failure=on_failure,
+        )
     check_workflow(spec, lambda path: _locate(trace, spec, path))
     return with_version(spec)
+
+
+def _check_tenant(project: str, domain: str, where: str) -> None:
+    """Refuse a bad project or domain before anything is traced (ADR 0033)."""
+    check_name(project, "project", where=f"{where}: project")
+    check_name(domain, "domain", where=f"{where}: domain")
+
+
+@contextmanager
+def _names_checked(where: str) -> Iterator[None]:
+    """Turn the spec models' name errors (a node id or task name from a function's name
+    that breaks the naming rules) into a CompileError that says where."""
+    try:
+        yield
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}"
+                             for err in exc.errors()[:3])
+        raise CompileError(
+            f"{where} does not compile into a valid spec: {problems}. Rename the function "
+            "or workflow so its name follows the rule."
+        ) from None
 
 
 def _failure_node(wf: PythonWorkflow, trace: TraceContext) -> NodeSpec:
@@ -124,23 +154,26 @@ def _locate(trace: TraceContext, spec: WorkflowSpec, path: tuple[str | int, ...]
 def task_spec_workflow(task: PythonTask, project: str = "default",
                        domain: str = "development") -> WorkflowSpec:
     """A one-node workflow that runs `task` (for running a single task)."""
-    spec = task.to_spec()
-    node_id = task.fn.__name__
-    node = NodeSpec(
-        id=node_id, task=spec.name, kind="dynamic" if spec.kind == "dynamic" else "task",
-        inputs={v.name: InputRef(name=v.name) for v in spec.interface.inputs},
-    )
-    return with_version(WorkflowSpec(
-        schema_version=SCHEMA_VERSION,
-        name=spec.name,
-        tenant=TenantSpec(project=project, domain=domain),
-        description=spec.docs,
-        interface=spec.interface,
-        nodes=(node,),
-        tasks={spec.name: spec},
-        outputs={v.name: OutputRef(node=node_id, output=v.name)
-                 for v in spec.interface.outputs},
-    ))
+    where = f"task '{task.name}' ({task.location})"
+    _check_tenant(project, domain, where)
+    with _names_checked(where):
+        spec = task.to_spec()
+        node_id = task.fn.__name__
+        node = NodeSpec(
+            id=node_id, task=spec.name, kind="dynamic" if spec.kind == "dynamic" else "task",
+            inputs={v.name: InputRef(name=v.name) for v in spec.interface.inputs},
+        )
+        return with_version(WorkflowSpec(
+            schema_version=SCHEMA_VERSION,
+            name=spec.name,
+            tenant=TenantSpec(project=project, domain=domain),
+            description=spec.docs,
+            interface=spec.interface,
+            nodes=(node,),
+            tasks={spec.name: spec},
+            outputs={v.name: OutputRef(node=node_id, output=v.name)
+                     for v in spec.interface.outputs},
+        ))
 
 
 def _dynamic_task(fn_or_task: Any) -> DynamicTask:

@@ -27,6 +27,7 @@ from flytepath_airflow.ir.models import (
     ScheduleSpec,
     SimpleType,
 )
+from flytepath_airflow.ir.names import check_name
 from flytepath_airflow.ir.spec_io import launch_plan_version
 from flytepath_airflow.sdk.compiler import compile_workflow
 from flytepath_airflow.sdk.promise import active_trace, caller_location
@@ -152,6 +153,7 @@ class LaunchPlan:
         return self.schedule.kickoff_time_input_arg if self.schedule is not None else None
 
     def _check_names(self) -> None:
+        check_name(self.name, "launch_plan", where=f"launch plan ({self.location})")
         inputs = self.workflow.interface.inputs
         names = [v.name for v in inputs]
         for label, given in (("default input", self.default_inputs),

@@ -16,6 +16,7 @@ from typing import Any, Literal, overload
 
 from flytepath_airflow.errors import FlytePathUserError
 from flytepath_airflow.ir.models import LaunchPlanSpec, TenantSpec, WorkflowSpec
+from flytepath_airflow.ir.names import check_name
 from flytepath_airflow.ir.spec_io import load_spec
 from flytepath_airflow.sdk.compiler import compile_workflow, task_spec_workflow
 from flytepath_airflow.sdk.launch_plan import LaunchPlan
@@ -134,9 +135,13 @@ def load_target(target: str, *, project: str | None = None, domain: str | None =
         return compile_yaml(target, project=project, domain=domain)
     if lowered.endswith(".json"):
         spec = load_spec(target)
-        if project or domain:
-            tenant = TenantSpec(project=project or spec.tenant.project,
-                                domain=domain or spec.tenant.domain)
+        if project is not None or domain is not None:
+            where = f"{target}: the tenant override"
+            tenant = TenantSpec(
+                project=spec.tenant.project if project is None
+                else check_name(project, "project", where=where),
+                domain=spec.tenant.domain if domain is None
+                else check_name(domain, "domain", where=where))
             spec = spec.model_copy(update={"tenant": tenant})
         return spec
     source, sep, attr = target.rpartition(":")
@@ -157,7 +162,8 @@ def load_target(target: str, *, project: str | None = None, domain: str | None =
             f"{module_name} has no workflow or task named '{attr}' (nor a launch plan). "
             f"Found: {', '.join(found) or 'none'}."
         )
-    kwargs = {"project": project or "default", "domain": domain or "development"}
+    kwargs = {"project": "default" if project is None else project,
+              "domain": "development" if domain is None else domain}
     if isinstance(obj, PythonWorkflow):
         return compile_workflow(obj, **kwargs)
     if isinstance(obj, PythonTask):

@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 from fsspec.core import url_to_fs
 
 from flytepath_airflow.config import load_settings
-from flytepath_airflow.errors import DiskFullError, FlytePathSystemError
+from flytepath_airflow.errors import DiskFullError, FlytePathSystemError, FlytePathUserError
 from flytepath_airflow.types.context import BlobRef
 from flytepath_airflow.utils.atomic import is_disk_full
 
@@ -42,6 +42,55 @@ _PARALLEL_HASH_MIN = 16 << 20
 
 class BlobIntegrityError(FlytePathSystemError):
     """A blob is missing, or its bytes do not match the sha256 its writer recorded."""
+
+
+MAX_SEGMENT_BYTES = 200
+"""Longest key segment: 255 bytes a file name may have, less the `.tmp-<uuid>-` prefix."""
+
+
+class UnsafeKeyError(FlytePathUserError):
+    """A key could name something outside the store root (`..`, absolute, `\\`, NUL)."""
+
+
+def check_key(key: str, root: str) -> str:
+    """`key` when it is a relative, '/'-separated path that stays under the root.
+
+    Names are validated where they enter (`ir.names`, ADR 0033); this is the second line:
+    whatever a key is made of, the store never resolves it outside its root.
+
+    :param key: the key, e.g. `runs/<run_id>/nodes/<node>/outputs.json`.
+    :param root: the store root, for the message.
+    :raises UnsafeKeyError: the key is empty, absolute, has an empty, `.` or `..` segment,
+        a segment over MAX_SEGMENT_BYTES, a backslash or a control character.
+    """
+    problem = None
+    if not isinstance(key, str) or not key:
+        problem = "it is empty"
+    elif key.startswith("/") or (len(key) > 1 and key[1] == ":"):
+        problem = "it is absolute"
+    elif "\\" in key:
+        problem = "it contains a backslash"
+    elif any(ord(ch) < 32 or ord(ch) == 127 for ch in key):
+        problem = "it contains a control character (NUL, newline, ...)"
+    else:
+        segments = key.split("/")
+        if ".." in segments:
+            problem = "it has a '..' segment"
+        elif "." in segments or "" in segments[:-1] or segments[-1] == "":
+            problem = "it has an empty or '.' segment"
+        elif any(len(s.encode("utf-8", "surrogatepass")) > MAX_SEGMENT_BYTES
+                 for s in segments):
+            problem = (f"a segment is longer than {MAX_SEGMENT_BYTES} bytes (filesystems "
+                       "allow 255, and publishing adds a temporary prefix)")
+    if problem is None:
+        return key
+    shown = key if not isinstance(key, str) or len(key) <= 120 else key[:117] + "..."
+    raise UnsafeKeyError(
+        f"blob key {shown!r} is refused by the store at {root}: {problem}, so it could name "
+        "a path outside the store. Keys are relative paths of validated names; check the "
+        "project, domain, workflow, node and run id names that built it (see 'Names' in "
+        "docs/concepts.md)."
+    )
 
 
 def sha256_bytes(data: bytes | memoryview) -> str:
@@ -84,11 +133,16 @@ class BlobStore:
 
     # -- addressing -------------------------------------------------------------
     def path(self, key: str) -> str:
-        """The filesystem path (without protocol) of a key."""
-        return f"{self._root_path}/{key.lstrip('/')}"
+        """The filesystem path (without protocol) of a key.
+
+        :raises UnsafeKeyError: the key could name something outside the root.
+        """
+        return f"{self._root_path}/{check_key(key, self.root)}"
 
     def uri(self, key: str) -> str:
-        """The full URI of a key, as recorded in pointers."""
+        """The full URI of a key, as recorded in pointers; the empty key gives the root's."""
+        if key == "":
+            return str(self.fs.unstrip_protocol(self._root_path))
         return str(self.fs.unstrip_protocol(self.path(key)))
 
     # -- writing ------------------------------------------------------------------
@@ -269,6 +323,7 @@ class BlobStore:
         manifest_bytes = self.read_uri(f"{uri}/.flytepath-manifest.json", sha256)
         manifest: dict[str, str] = json.loads(manifest_bytes)
         for rel, digest in manifest.items():
+            check_key(rel, f"{uri} (manifest entry)")
             target = Path(dest) / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             self.download_uri(f"{uri}/{rel}", digest, str(target))

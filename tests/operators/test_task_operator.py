@@ -19,6 +19,7 @@ from airflow.sdk.exceptions import AirflowException, AirflowFailException  # noq
 
 from flytepath_airflow.operators.node import NodeInvocation  # noqa: E402
 from flytepath_airflow.operators.task import FlytePathTaskOperator  # noqa: E402
+from flytepath_airflow.platform.naming import flytepath_run_id  # noqa: E402
 
 RUN = "fp-test-run"
 
@@ -93,7 +94,10 @@ def test_invocation_carries_run_id_attempt_and_only_workflow_inputs(tmp_path):
     with pytest.raises(AirflowException):
         op.execute(_context(try_number=3))
     inv = op.seen
-    assert inv.run_id == "ml.development.wf__manual__2026-01-01T00_00_00_00_00"
+    # Readable, path-safe, and a hash of (DAG id, Airflow run id) keeps runs apart (ADR 0033).
+    assert inv.run_id.startswith("ml.development.wf__manual__2026-01-01T00_00_00_00_00-h")
+    assert inv.run_id == flytepath_run_id("ml.development.wf",
+                                          "manual__2026-01-01T00:00:00+00:00")
     assert inv.attempt == 3
     assert inv.inputs == {"x": 4, "y": [1, 2]}
     argv = inv.argv()
@@ -105,7 +109,9 @@ def test_run_id_from_conf_wins(tmp_path):
     op = _operator(tmp_path, "import sys; sys.exit(11)")
     with pytest.raises(AirflowException):
         op.execute(_context(conf={"flytepath_run_id": "my run/1"}))
-    assert op.seen.run_id == "my_run_1"
+    # Made path-safe, with a hash of the original: "my run/1" and "my_run_1" stay apart.
+    assert op.seen.run_id.startswith("my_run_1-h")
+    assert op.seen.run_id != "my_run_1"
 
 
 def test_a_prepared_run_keeps_its_own_spec(tmp_path):

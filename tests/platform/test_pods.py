@@ -404,9 +404,15 @@ def test_tenancy_refuses_shared_pools_and_bad_names():
                                                        "pool": "p"}]}}
     with pytest.raises(KubernetesSettingsError, match="share Airflow pool 'p'"):
         KubernetesSettings.from_mapping(shared)
+    # Tenants follow the spec's naming rules (ADR 0033): a project no spec can name is
+    # refused where it is listed.
     bad = {"tenancy": {"tenants": [{"project": "ML_Team", "domain": "d"}]}}
-    with pytest.raises(KubernetesSettingsError, match="not a valid Kubernetes name"):
+    with pytest.raises(KubernetesSettingsError, match="project 'ML_Team' contains upper-case"):
         KubernetesSettings.from_mapping(bad)
+    bad_namespace = {"tenancy": {"tenants": [
+        {"project": "ml", "domain": "d", "namespace": "ML_Team"}]}}
+    with pytest.raises(KubernetesSettingsError, match="not a valid Kubernetes name"):
+        KubernetesSettings.from_mapping(bad_namespace)
 
 
 # ---------------------------------------------------------------------------- bad input

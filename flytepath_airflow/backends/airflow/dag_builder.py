@@ -35,8 +35,8 @@ from flytepath_airflow.operators import runner_class
 from flytepath_airflow.operators.node import NodeArgs, SkipUnlessCaseTaken
 from flytepath_airflow.platform.naming import (
     dag_id_for,
+    dag_id_of,
     pool_slots_for,
-    sanitize_key,
     task_id_for,
 )
 from flytepath_airflow.platform.settings import AirflowBackendSettings
@@ -169,7 +169,7 @@ def build_launch_plan_dag(
 def launch_plan_dag_id(plan: LaunchPlanSpec) -> str:
     """`project.domain.<launch plan name>`."""
     tenant = plan.workflow.tenant
-    return ".".join(sanitize_key(p) for p in (tenant.project, tenant.domain, plan.name))
+    return dag_id_of(tenant.project, tenant.domain, plan.name)
 
 
 def _schema_of(param: Any) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from flytepath_airflow.errors import FlytePathError
 from flytepath_airflow.ir.models import OutputRef
+from flytepath_airflow.ir.names import safe_run_id
 from flytepath_airflow.platform.naming import dag_id_of, flytepath_run_id, task_id_for
 from flytepath_airflow.plugins.view.auth import (
     CurrentUser,
@@ -318,7 +319,8 @@ def create_app(*, root: str | None = None, metadata_url: str | None = None) -> F
         except Exception:
             conf = {}
         given = conf.get("flytepath_run_id")
-        return checked(str(given), "run id") if given else flytepath_run_id(
+        # The run id the operators used: a given one made safe the same way (ADR 0033).
+        return checked(safe_run_id(str(given)), "run id") if given else flytepath_run_id(
             dag_id, airflow_run_id)
 
     @app.get("/dagrun/{dag_id}/{airflow_run_id}")

@@ -29,6 +29,7 @@ from flytepath_airflow.ir.models import (
     SimpleType,
     WorkflowSpec,
 )
+from flytepath_airflow.ir.names import check_name
 from flytepath_airflow.ir.spec_io import parse_spec_document, with_version
 from flytepath_airflow.translators.checks import binding_type, check_workflow
 from flytepath_airflow.translators.yaml.loader import LocatedYaml, YamlPath, format_path
@@ -53,7 +54,8 @@ class _Compiler(TaskReader, NodeReader):
                            what="a workflow file")
         doc: dict[str, Any] = {"schema_version": SCHEMA_VERSION}
         doc["name"] = self.name(top["name"], ("name",), WORKFLOW_NAME, "the workflow name",
-                                "letters, digits, _, - and .")
+                                "letters, digits, _, - and . (never '..'), "
+                                "at most 120 characters")
         for key in ("description", "labels"):
             if key in top:
                 doc[key] = top[key]
@@ -61,7 +63,8 @@ class _Compiler(TaskReader, NodeReader):
         tenant = {}
         for key, override in (("project", project), ("domain", domain)):
             if override is not None:
-                tenant[key] = override
+                tenant[key] = check_name(override, key,
+                                         where=f"{self.doc.source}: the {key} override")
             elif key in top:
                 tenant[key] = self.text(top[key], (key,), key)
                 self.link(("tenant", key), (key,))
@@ -104,8 +107,11 @@ class _Compiler(TaskReader, NodeReader):
             data = dict(workflow)
         # Compiling versions it again below, so a version it claims is not checked.
         spec = parse_spec_document(data, self.doc.source, verify=False)
-        tenant = spec.tenant.model_copy(update={
-            k: v for k, v in (("project", project), ("domain", domain)) if v is not None})
+        overrides = {k: v for k, v in (("project", project), ("domain", domain))
+                     if v is not None}
+        for key, value in overrides.items():
+            check_name(value, key, where=f"{self.doc.source}: the {key} override")
+        tenant = spec.tenant.model_copy(update=overrides)
         return with_version(spec.model_copy(update={"tenant": tenant}))
 
     def workflow_outputs(self, value: Any, spec: WorkflowSpec

@@ -2,21 +2,14 @@
 
 Shared by the loader (to render field paths), the type parser (column names) and the
 compiler (inputs, outputs, fields, env vars, nodes, tasks, workflows), so every part of the
-format accepts the same names.
+format accepts the same names. The rules themselves live in `ir.names`, next to the rules
+the spec models apply to every name that becomes a path or an id (ADR 0033).
 
-Must not import: anything but the standard library.
+Must not import: anything but the standard library and `ir.names`.
 """
 
 from __future__ import annotations
 
-import re
-
-IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-"""Inputs, outputs, fields, columns and env vars: a Python-style identifier."""
-NODE_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*\Z")
-TASK_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*\Z")
-WORKFLOW_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*\Z")
-FN = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_][A-Za-z0-9_.]*\Z")
-"""A python task's import path, "module:qualname"."""
+from flytepath_airflow.ir.names import FN, IDENT, NODE_ID, TASK_NAME, WORKFLOW_NAME
 
 __all__ = ["FN", "IDENT", "NODE_ID", "TASK_NAME", "WORKFLOW_NAME"]

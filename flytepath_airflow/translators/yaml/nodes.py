@@ -71,7 +71,8 @@ class NodeReader(DocumentReader):
         self.link(spath, path)
         raw = self.mapping(raw, path, _NODE_KEYS, required=("id",), what="a node")
         node_id = self.name(raw["id"], (*path, "id"), NODE_ID, "the node id",
-                            "letters, digits, _ and -, not starting with a digit or -")
+                            "letters, digits, _ and -, not starting with a digit or -, at most 120 "
+                            "characters")
         self.link((*spath, "id"), (*path, "id"))
         task = raw.get("task", node_id)
         self.link((*spath, "task"), (*path, "task") if "task" in raw else (*path, "id"))

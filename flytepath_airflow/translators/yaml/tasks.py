@@ -60,7 +60,8 @@ class TaskReader(InterfaceReader):
     def task(self, name: str, raw: Any, defaults: dict[str, Any]) -> dict[str, Any]:
         path: YamlPath = ("tasks", name)
         spath: FieldPath = ("tasks", name)
-        self.name(name, path, TASK_NAME, "the task name", "letters, digits, _, - and .")
+        self.name(name, path, TASK_NAME, "the task name",
+                  "letters, digits, _, - and . (never '..'), at most 120 characters")
         self.link(spath, path)
         raw = self.mapping(raw, path, _TASK_KEYS, what="a task")
         kind = self.task_kind(raw, path)

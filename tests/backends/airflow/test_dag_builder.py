@@ -8,6 +8,7 @@ import sys
 from datetime import timedelta
 
 import pytest
+from pydantic import ValidationError
 
 from flytepath_airflow.backends.airflow.dag_builder import (
     VERSION_PARAM,
@@ -51,11 +52,16 @@ def test_dag_id_is_stable_across_versions_and_version_is_in_tags_docs_params(mak
         assert dag.params[VERSION_PARAM] == spec.version
 
 
-def test_dag_id_sanitizes_tenant_and_name(make_spec):
+def test_dag_id_is_the_tenant_and_the_workflow_name_unchanged(make_spec):
+    # Names follow the naming rules (ADR 0033), so the DAG id needs no sanitizing, which
+    # once mapped "ML team" and "ML_team" onto one DAG.
     spec = make_spec().model_copy(
-        update={"name": "pkg.mod:train wf", "tenant": TenantSpec(project="ML team", domain="prod")}
+        update={"name": "pkg.mod.train-wf", "tenant": TenantSpec(project="ml-team",
+                                                                   domain="prod")}
     )
-    assert build_dag(spec).dag_id == "ML_team.prod.pkg.mod_train_wf"
+    assert build_dag(spec).dag_id == "ml-team.prod.pkg.mod.train-wf"
+    with pytest.raises(ValidationError, match="project 'ML team' contains upper-case"):
+        TenantSpec(project="ML team", domain="prod")
 
 
 def test_workflow_inputs_become_typed_params(spec):
@@ -192,8 +198,12 @@ def test_check_spec_refuses_a_missing_upstream_node(spec):
 
 
 def test_check_spec_refuses_colliding_task_ids(spec):
+    # Node ids follow the naming rules, so a task id is the node id itself; "a b" and
+    # "a/b", which once both became task 'a_b', are refused by the spec (ADR 0033).
+    with pytest.raises(ValidationError, match="node id 'a/b' contains a path separator"):
+        NodeSpec(id="a/b", task="double")
     broken = spec.model_copy(update={"nodes": (
-        *spec.nodes, NodeSpec(id="a b", task="double"), NodeSpec(id="a/b", task="double"))})
+        *spec.nodes, NodeSpec(id="a_b", task="double"), NodeSpec(id="a_b", task="double"))})
     with pytest.raises(UnsupportedSpecError, match="both become Airflow task 'a_b'"):
         build_dag(broken)
 
