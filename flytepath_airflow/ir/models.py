@@ -76,7 +76,7 @@ Version = Annotated[str, _name_rule("version", allow_empty=True)]
 
 class SpecModel(BaseModel):
     """Base of every spec model: immutable, unknown fields are an error, and float fields
-    refuse infinity and NaN (JSON has neither; ADR 0033)."""
+    refuse infinity and NaN (JSON has neither; ADR 0036)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 

@@ -2,7 +2,7 @@
 
 Every front-end (YAML workflow files, spec JSON, type expressions, command-line values)
 turns malformed input into a user error rather than a crash; these are the bounds they
-share (docs/yaml-spec.md "Limits", ADR 0033):
+share (docs/yaml-spec.md "Limits", ADR 0036):
 
 - a document is at most `MAX_YAML_CHARS` (YAML) or `MAX_JSON_CHARS` (spec JSON) characters;
 - values nest at most `MAX_YAML_DEPTH` (YAML) or `MAX_JSON_DEPTH` (JSON) levels;

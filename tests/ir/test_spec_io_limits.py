@@ -1,5 +1,5 @@
 """Malformed spec JSON found by fuzzing: each is a SpecError naming the field (or the
-position), never a traceback, and no spec holds a number JSON cannot write (ADR 0033)."""
+position), never a traceback, and no spec holds a number JSON cannot write (ADR 0036)."""
 
 from __future__ import annotations
 

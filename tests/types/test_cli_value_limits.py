@@ -1,5 +1,5 @@
 """`--input name=value` text found by fuzzing: each is a LiteralValueError naming the input,
-never a traceback, and no parsed value is a number JSON cannot write (ADR 0033)."""
+never a traceback, and no parsed value is a number JSON cannot write (ADR 0036)."""
 
 from __future__ import annotations
 
