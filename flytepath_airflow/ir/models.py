@@ -28,7 +28,7 @@ from flytepath_airflow.ir.names import RULES, name_problem
 from flytepath_airflow.ir.pod_metadata import check_pod_metadata
 from flytepath_airflow.ir.quantities import QuantityError, check_quantity
 from flytepath_airflow.utils.durations import MAX_SECONDS, MAX_TASK_SECONDS
-from flytepath_airflow.utils.limits import InputLimitError, check_json_value
+from flytepath_airflow.utils.limits import MAX_COLUMN_INT, InputLimitError, check_json_value
 
 SCHEMA_VERSION: Literal[1] = 1
 
@@ -554,7 +554,7 @@ class GuardSpec(SpecModel):
     """A node runs only when branch node `branch` takes case `case`."""
 
     branch: NodeId
-    case: int = Field(ge=0)
+    case: int = Field(ge=0, le=MAX_COLUMN_INT)
 
 
 class MergeSpec(SpecModel):
@@ -573,7 +573,7 @@ class MapSpec(SpecModel):
     """
 
     mapped: tuple[str, ...] = Field(min_length=1)
-    concurrency: int | None = Field(default=None, ge=1)
+    concurrency: int | None = Field(default=None, ge=1, le=MAX_COLUMN_INT)
     min_success_ratio: float = Field(default=1.0, gt=0, le=1)
 
 
@@ -582,8 +582,8 @@ class AirflowNodeOptions(SpecModel):
 
     trigger_rule: str | None = None
     pool: str | None = None
-    pool_slots: int | None = Field(default=None, ge=1)
-    priority_weight: int | None = None
+    pool_slots: int | None = Field(default=None, ge=1, le=MAX_COLUMN_INT)
+    priority_weight: int | None = Field(default=None, ge=-MAX_COLUMN_INT, le=MAX_COLUMN_INT)
     weight_rule: str | None = None
     queue: str | None = None
     owner: str | None = None

@@ -44,6 +44,10 @@ MAX_INT = 2 ** 63 - 1
 MIN_INT = -(2 ** 63)
 """The smallest integer in a spec or a value (64-bit signed)."""
 
+MAX_COLUMN_INT = 2 ** 31 - 1
+"""The largest count, weight or index a spec hands to Airflow, whose database keeps pool
+slots and priority weights in 32-bit columns."""
+
 _MAX_INT_DIGITS = len(str(MAX_INT))
 
 # What YAML calls non-printable: C0 and C1 controls but tab, newline, carriage return and

@@ -131,3 +131,16 @@ def test_a_spec_file_that_is_not_utf8_is_refused(tmp_path: Any) -> None:
     path.write_bytes(json.dumps(document()).encode()[:40] + b"\xff\xfe" + b"}")
     with pytest.raises(SpecError, match=r"byte 41 is not UTF-8"):
         load_spec(path)
+
+
+@pytest.mark.parametrize(("option", "value"), [
+    ("priority_weight", 2 ** 40), ("priority_weight", -(2 ** 40)), ("pool_slots", 2 ** 31)])
+def test_an_airflow_option_past_a_32_bit_column_is_refused_with_its_field(
+        option: str, value: int) -> None:
+    # Before: any 64-bit value loaded, though Airflow keeps these in 32-bit columns.
+    doc = document()
+    doc["nodes"][0]["airflow"] = {option: value}
+    message = load_error(json.dumps(doc))
+    assert f"nodes.0.airflow.{option}" in message and "2147483647" in message
+    doc["nodes"][0]["airflow"] = {option: 2 ** 31 - 1}
+    assert loads_spec(json.dumps(doc)).nodes[0].airflow is not None
