@@ -49,7 +49,7 @@ COLLIDING = [
 """Pairs of (project, domain, workflow) that shared a DAG id, pool or loader file."""
 
 _BASE: dict[str, Any] = {
-    "schema_version": 1, "name": "wf", "version": "0123456789abcdef",
+    "schema_version": 1, "name": "wf", "version": "",  # register_spec fills in the hash
     "tenant": {"project": "ml", "domain": "development"},
     "nodes": [{"id": "n0", "task": "t"}],
     "tasks": {"t": {"name": "t", "fn": "m:f"}},
