@@ -8,7 +8,6 @@ can leak into it.
 
 from __future__ import annotations
 
-import email.parser
 import shutil
 import subprocess
 import sys
@@ -45,15 +44,3 @@ def test_the_wheel_ships_the_dag_files_a_deployment_needs(wheel: zipfile.ZipFile
     folder = "flytepath_airflow/backends/airflow/dag_files"
     for name in DAG_FILE_NAMES:
         assert wheel.read(f"{folder}/{name}") == (ROOT / "dags" / name).read_bytes()
-
-
-def test_the_wheel_names_project_urls_that_exist_in_the_repository(
-    wheel: zipfile.ZipFile,
-) -> None:
-    (metadata_name,) = [n for n in wheel.namelist() if n.endswith(".dist-info/METADATA")]
-    metadata = email.parser.Parser().parsestr(wheel.read(metadata_name).decode())
-    urls = dict(entry.split(", ", 1) for entry in metadata.get_all("Project-URL") or [])
-    assert set(urls) == {"Homepage", "Documentation", "Source"}
-    # No public address is decided yet (pyproject.toml says so): each is a repository path.
-    for label, url in urls.items():
-        assert (ROOT / url).exists(), f"{label} = {url} names nothing in the repository"
