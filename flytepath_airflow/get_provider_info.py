@@ -75,9 +75,20 @@ def get_provider_info() -> dict[str, Any]:
                         "events). Empty means SQLite under $FLYTEPATH_HOME.",
                         "", "postgresql+psycopg2://flytepath@db/flytepath",
                     ),
+                    "home": _option(
+                        "FlytePath home: where specs_dir, store_root and metadata_url point "
+                        "when they are empty, and where each machine unpacks code bundles. "
+                        "FLYTEPATH_HOME overrides it. Empty means ~/.flytepath.",
+                        "", "/opt/airflow/flytepath",
+                    ),
                     "runner": _option(
-                        "How a node runs: 'local' (a child process on the worker).",
-                        "local", "local",
+                        "How a node runs: 'local' (a child process on the worker) or "
+                        "'kubernetes' (one pod per node in its tenant's namespace; see the "
+                        "kubernetes_* options and docs/kubernetes.md).",
+                        "local", "kubernetes",
+                    ),
+                    "owner": _option(
+                        "Airflow owner of every FlytePath task.", "flytepath", "ml-platform",
                     ),
                     "pool_template": _option(
                         "Airflow pool of a tenant not listed in tenant_pools, formatted with "
@@ -99,6 +110,37 @@ def get_provider_info() -> dict[str, Any]:
                     "default_retry_delay": _option(
                         "Seconds between retries of a task that sets no retry_delay.",
                         "30", "60", kind="float",
+                    ),
+                    "pool_slots_from_cpu": _option(
+                        "A task takes ceil(its CPU request) slots of its tenant pool (at least "
+                        "one), so a pool's size reads as cores. False gives every task one "
+                        "slot.",
+                        "True", "False", kind="boolean",
+                    ),
+                    "max_pool_slots": _option(
+                        "Most pool slots one task takes, whatever its CPU request.",
+                        "64", "8", kind="integer",
+                    ),
+                    "kubernetes_settings_file": _option(
+                        "YAML file of the Kubernetes runner's settings (images, tenants, "
+                        "accelerators, spot, pod overrides; docs/kubernetes.md). "
+                        "FLYTEPATH_KUBERNETES_SETTINGS overrides it. Empty means the built-in "
+                        "defaults, which list no tenant: the Kubernetes runner then refuses "
+                        "every spec.",
+                        "", "/opt/airflow/flytepath/kubernetes.yaml",
+                    ),
+                    "default_image": _option(
+                        "Image of a pod when neither its task nor its tenant names one; "
+                        "replaces default_image of the Kubernetes settings file. Empty keeps the "
+                        "file's value (flytepath/task:0.1.0 when the file sets none).",
+                        "", "registry.example.com/flytepath/task:0.1.0",
+                    ),
+                    "kubernetes_conn_id": _option(
+                        "Airflow connection of the cluster the task pods run in; replaces "
+                        "kubernetes_conn_id of the Kubernetes settings file. Empty keeps the "
+                        "file's value (none: the in-cluster configuration, else the "
+                        "kubeconfig).",
+                        "", "kubernetes_default",
                     ),
                 },
             }

@@ -1,11 +1,19 @@
-"""Every file in dags/ loads in a real DagBag; a broken spec is an import error that names it."""
+"""Every file in dags/ loads in a real DagBag; a broken spec is an import error that names it.
+
+dags/ holds the files the provider ships (`flytepath dags-file` writes them into a DAGs
+folder), so the tests here also cover what a deployment gets.
+"""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from flytepath_airflow.backends.airflow.dag_files import dag_file_sources
 from flytepath_airflow.ir.models import (
     InputRef,
     NodeSpec,
@@ -35,11 +43,32 @@ def _spec(name: str) -> WorkflowSpec:
     ))
 
 
-def _dagbag(specs: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+def _dagbag(specs: Path, monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+            dags: Path = DAGS):
     from airflow.dag_processing.dagbag import DagBag
 
     monkeypatch.setenv("FLYTEPATH_SPECS_DIR", str(specs))
-    return DagBag(dag_folder=str(DAGS), safe_mode=True)
+    return DagBag(dag_folder=str(dags), safe_mode=True)
+
+
+def test_the_checkout_dags_are_the_files_the_provider_ships():
+    assert {p.name: p.read_text() for p in DAGS.glob("*.py")} == dag_file_sources()
+
+
+def test_files_written_by_dags_file_load_dags_and_report_broken_specs(tmp_path, monkeypatch):
+    dags, specs = tmp_path / "dags", tmp_path / "specs"
+    specs.mkdir()
+    (specs / "good.json").write_text(dump_spec(_spec("good")))
+    (specs / "corrupt.json").write_text('{"schema_version": 1, "name": ')
+    written = subprocess.run(
+        [sys.executable, "-m", "flytepath_airflow.cli.main", "dags-file", "-o", str(dags)],
+        capture_output=True, text=True, env=dict(os.environ))
+    assert written.returncode == 0, written.stderr
+    bag = _dagbag(specs, monkeypatch, dags)
+    assert bag.dag_ids == ["demo.development.good"]
+    (source, message), = bag.import_errors.items()
+    assert source == str(dags / "flytepath_spec_errors.py")
+    assert "corrupt.json" in message
 
 
 def test_every_dags_file_loads_without_errors(tmp_path, monkeypatch):

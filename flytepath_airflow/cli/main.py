@@ -20,7 +20,7 @@ from pathlib import Path
 
 import typer
 
-from flytepath_airflow.cli import data_commands
+from flytepath_airflow.cli import dags_file_commands, data_commands
 from flytepath_airflow.errors import FlytePathError, FlytePathUserError, TaskExecutionError
 
 app = typer.Typer(
@@ -140,6 +140,7 @@ def up(
 
 # After render and up, before convert: `flytepath --help` lists commands in this order.
 data_commands.register(app)
+dags_file_commands.register(app)
 
 
 @app.command()

@@ -3,6 +3,7 @@
 - `dag_builder.build_dag(spec, settings, spec_uri=...)`: the pure spec -> DAG function.
 - `AirflowBackendSettings` (from `platform.settings`): runner, store root, tenant pools, limits.
 - `loader`: what the DAG files in `dags/` call (one DAG per spec file in the specs folder).
+- `dag_files`: those two DAG files, shipped in the wheel (`flytepath dags-file` writes them).
 - `render`: a text view of the DAG a spec would become, without Airflow.
 
 Importing this package does not import Airflow: `build_dag` imports it when it builds a DAG.
