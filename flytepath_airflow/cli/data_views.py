@@ -422,8 +422,10 @@ def _render_history(history: RunHistory, origins: dict[str, dict[str, Any] | Non
     for column in ("node", "output", "value", "produced by", "origin"):
         lineage.add_column(column, overflow="fold")
     for node in history.nodes.values():
-        produced = (f"task {node.task or '?'} @ {_short(node.version, 12)}, "
-                    f"inputs {_short(node.inputs_hash, 12)}")
+        produced = (f"task {node.task} @ {_short(node.version, 12)}" if node.task
+                    else f"control step @ {_short(node.version, 12)}")
+        if node.inputs_hash:  # control steps have none, nor did events before it was kept
+            produced += f", inputs {_short(node.inputs_hash, 12)}"
         origin = _origin_text(node, origins.get(node.node_id))
         for name, entry in sorted(node.outputs.items()) or [("-", None)]:
             lineage.add_row(node.node_id, name, "-" if entry is None else _entry_text(entry),
