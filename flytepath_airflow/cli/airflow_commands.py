@@ -1,9 +1,9 @@
-"""The work behind `flytepath run` through Airflow, `flytepath up` and `flytepath render`.
+"""The work behind `flytepath run` through Airflow and `flytepath up`.
 
 `cli/main.py` declares the commands and imports this module only when one of them runs.
 Importing it does not import Airflow (a test checks): `run_with_airflow` runs Airflow in a
 child process (`flytepath_airflow.backends.airflow.embedded`, ADR 0006), `up` starts
-`airflow standalone`, and `render` prints a DAG from the spec without Airflow at all.
+`airflow standalone` (`cli/render_commands.py` prints a DAG without Airflow at all).
 Our own modules it uses (naming, settings, the DAG builder's ids) are imported at module
 level; none of them imports Airflow at module level.
 
@@ -29,13 +29,12 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from flytepath_airflow.backends.airflow.dag_builder import launch_plan_dag_id
-from flytepath_airflow.backends.airflow.schema import render_input_type
 from flytepath_airflow.config import load_settings
 from flytepath_airflow.errors import FlytePathUserError
 from flytepath_airflow.ir.names import check_name
 from flytepath_airflow.ir.spec_io import load_spec
 from flytepath_airflow.operators.node import OPTIONS_CONF_KEY, RUN_ID_CONF_KEY
-from flytepath_airflow.platform.naming import dag_id_for, pool_slots_for, task_id_for
+from flytepath_airflow.platform.naming import dag_id_for, task_id_for
 from flytepath_airflow.platform.settings import AirflowBackendSettings
 from flytepath_airflow.runtime.closing import close_run, run_failure
 from flytepath_airflow.runtime.registry import register_launch_plan, register_spec
@@ -326,77 +325,7 @@ def _failure(
     return None, None, None
 
 
-# ----------------------------------------------------------------------- render / up
-
-
-def render_spec(spec: WorkflowSpec) -> str:
-    """A text view of the DAG build_dag would make: tasks, edges, pools, params."""
-    settings = AirflowBackendSettings()
-    pool = settings.pool_for(spec.tenant.project, spec.tenant.domain)
-    lines = [
-        f"DAG {dag_id_for(spec)}  (workflow {spec.name}, version {spec.version})",
-        f"  tags: flytepath, project:{spec.tenant.project}, domain:{spec.tenant.domain}, "
-        f"version:{spec.version}",
-        f"  max_active_runs: {settings.max_active_runs}   runner: {settings.runner}",
-        "  params:",
-    ]
-    for var in spec.interface.inputs:
-        default = "required" if var.required else f"default {json.dumps(var.default)}"
-        lines.append(f"    {var.name}: {render_input_type(var.type)} ({default})")
-    lines.append(f"    flytepath_version: {spec.version} (default; another registered "
-                 "version with the same graph may be chosen)")
-    lines.append("  tasks:")
-    nodes = [*spec.nodes, *([spec.on_failure] if spec.on_failure is not None else [])]
-    for node in nodes:
-        task = spec.tasks.get(node.task or "")
-        shape = _node_shape(node, task)
-        if task is None:
-            lines.append(f"    {task_id_for(node.id)}: {shape}")
-            continue
-        slots = pool_slots_for(task, from_cpu=settings.pool_slots_from_cpu,
-                               max_slots=settings.max_pool_slots)
-        extra = []
-        if task.retries:
-            extra.append(f"retries={task.retries}")
-        if task.timeout:
-            extra.append(f"timeout={task.timeout:g}s")
-        lines.append(
-            f"    {task_id_for(node.id)}: {task.name} [{task.kind}] pool={pool.pool} "
-            f"slots={slots}" + (" " + " ".join(extra) if extra else "")
-            + (f"\n      {shape}" if shape else "")
-        )
-    lines.append("  edges:")
-    edges = [(dep, node.id) for node in spec.nodes for dep in node.dependencies()]
-    lines.extend(f"    {task_id_for(a)} >> {task_id_for(b)}" for a, b in edges)
-    if not edges:
-        lines.append("    (none)")
-    return "\n".join(lines)
-
-
-def _node_shape(node: Any, task: Any) -> str:
-    """How a node that is not a plain task becomes Airflow tasks (see dag_builder)."""
-    parts = []
-    if node.group:
-        parts.append(f"in TaskGroup {'.'.join(node.group)}")
-    if node.guard is not None:
-        parts.append(f"case {node.guard.case} of conditional {node.guard.branch} "
-                     "(skipped when not taken)")
-    if node.kind == "branch":
-        parts.append(f"conditional: decides among {len(node.branch.cases)} cases")
-    elif node.kind == "merge":
-        parts.append(f"conditional outputs of {node.merge.branch} (trigger rule "
-                     "none_failed_min_one_success)")
-    elif node.kind == "map":
-        limit = f", at most {node.map.concurrency} at once" if node.map.concurrency else ""
-        parts.append(f"map over {', '.join(node.map.mapped)}: TaskGroup of fanout, items "
-                     f"(mapped, one per element{limit}), collect")
-    elif node.kind == "dynamic":
-        levels = task.dynamic.max_levels if task is not None and task.dynamic else 8
-        parts.append(f"dynamic: TaskGroup of build, plan_k + run_k (mapped) for {levels} "
-                     "levels, collect")
-    if node.id == "on_failure" and node.kind == "task" and task is not None:
-        parts.append("failure node (trigger rule one_failed; the run still fails)")
-    return "; ".join(parts)
+# ------------------------------------------------------------------------------- up
 
 
 def setup_standalone(embedded: EmbeddedAirflow) -> None:
@@ -440,14 +369,6 @@ def read_admin_password(embedded: EmbeddedAirflow, timeout: float = 120.0) -> st
                 return str(data["admin"])
         time.sleep(0.5)
     return None
-
-
-def render(spec_path: str) -> None:
-    """`flytepath render`: print the DAG a compiled spec file becomes.
-
-    :param spec_path: the compiled spec JSON file.
-    """
-    typer.echo(render_spec(load_spec(spec_path)))
 
 
 def _port_is_free(port: int) -> bool:

@@ -5,7 +5,8 @@ This module declares the commands (their options and help) and imports only type
 store and draws the tables, when it runs.
 
 Mistakes in arguments raise FlytePathUserError (exit code 2 from `flytepath`), so they
-read the same as every other user error. Every command takes `--metadata-url` (default:
+read the same as every other user error. A workflow name may be its last part when that is
+unique (`runtime.registry.resolve_workflow_name`). Every command takes `--metadata-url` (default:
 FLYTEPATH_METADATA_URL, else the SQLite file under FLYTEPATH_HOME) and most take `--json`.
 
 Must not import: airflow, kubernetes, sqlalchemy, rich (nor `stores.metadata`).
@@ -119,7 +120,7 @@ def cache_evict(
 
 
 def versions(
-    name: str = typer.Argument(..., help="workflow name"),
+    name: str = typer.Argument(..., help="workflow name (its last part, when unique)"),
     project: str | None = typer.Option(None, "--project", help="only this project"),
     domain: str | None = typer.Option(None, "--domain", help="only this domain"),
     as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
@@ -134,7 +135,9 @@ def versions(
 
 
 def executions(
-    workflow: str | None = typer.Option(None, "--workflow", help="only runs of this workflow"),
+    workflow: str | None = typer.Option(None, "--workflow",
+                                        help="only runs of this workflow (its last part, "
+                                        "when unique)"),
     project: str | None = typer.Option(None, "--project", help="only this project"),
     domain: str | None = typer.Option(None, "--domain", help="only this domain"),
     limit: int = typer.Option(50, "--limit", min=1, help="show at most this many"),

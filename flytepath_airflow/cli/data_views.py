@@ -29,6 +29,7 @@ import typer
 from flytepath_airflow.errors import FlytePathUserError
 from flytepath_airflow.runtime.history import NodeLineage, RunHistory, reconstruct_history
 from flytepath_airflow.runtime.liveness import close_dead_runs
+from flytepath_airflow.runtime.registry import resolve_workflow_name
 from flytepath_airflow.stores.metadata import (
     CacheEntryRecord,
     EventRecord,
@@ -107,6 +108,13 @@ def _tenant(project: str | None, domain: str | None) -> str:
     if project == "*" and domain == "*":
         return "global"
     return f"{project}/{domain}"
+
+
+def _scope(project: str | None, domain: str | None) -> str:
+    """The tenants a `--project`/`--domain` filter selects, for messages."""
+    if project is None and domain is None:
+        return "any project or domain"
+    return f"{project or '*'}/{domain or '*'}"
 
 
 def _compact(value: Any, limit: int = 60) -> str:
@@ -258,8 +266,13 @@ def cache_evict(*, task: str | None, version: str | None, project: str | None,
 
 def versions(*, name: str, project: str | None, domain: str | None, as_json: bool,
              metadata_url: str | None) -> None:
-    """`flytepath versions`: the registered versions of a workflow, newest first."""
+    """`flytepath versions`: the registered versions of a workflow, newest first.
+
+    `name` may be the last part(s) of the full name when they are unique in the tenant.
+    """
     with _store(metadata_url) as store:
+        known = [n for _p, _d, n in store.list_workflows(project=project, domain=domain)]
+        name = resolve_workflow_name(name, known, where=_scope(project, domain))
         found = store.list_versions(name, project=project, domain=domain)
     if as_json:
         _echo_json([{k: v for k, v in _record_json(r).items() if k != "spec_json"}
@@ -288,9 +301,18 @@ def versions(*, name: str, project: str | None, domain: str | None, as_json: boo
 
 def executions(*, workflow: str | None, project: str | None, domain: str | None, limit: int,
                as_json: bool, metadata_url: str | None) -> None:
-    """`flytepath executions`: runs, newest first (runs of dead local runners closed first)."""
+    """`flytepath executions`: runs, newest first (runs of dead local runners closed first).
+
+    `workflow` may be the last part(s) of the full name when they are unique among the
+    workflows with runs in the tenant.
+    """
     with _store(metadata_url) as store:
         close_dead_runs(store)
+        if workflow is not None:
+            workflow = resolve_workflow_name(
+                workflow, store.executed_workflows(project=project, domain=domain),
+                where=_scope(project, domain), kind="workflow with runs",
+                fix="Run it with `flytepath run`, or list every run with `flytepath executions`.")
         runs = store.list_executions(workflow=workflow, project=project, domain=domain,
                                      limit=limit)
     if as_json:
@@ -400,8 +422,10 @@ def _render_history(history: RunHistory, origins: dict[str, dict[str, Any] | Non
     for column in ("node", "output", "value", "produced by", "origin"):
         lineage.add_column(column, overflow="fold")
     for node in history.nodes.values():
-        produced = (f"task {node.task or '?'} @ {_short(node.version, 12)}, "
-                    f"inputs {_short(node.inputs_hash, 12)}")
+        produced = (f"task {node.task} @ {_short(node.version, 12)}" if node.task
+                    else f"control step @ {_short(node.version, 12)}")
+        if node.inputs_hash:  # control steps have none, nor did events before it was kept
+            produced += f", inputs {_short(node.inputs_hash, 12)}"
         origin = _origin_text(node, origins.get(node.node_id))
         for name, entry in sorted(node.outputs.items()) or [("-", None)]:
             lineage.add_row(node.node_id, name, "-" if entry is None else _entry_text(entry),

@@ -117,12 +117,16 @@ def rerun(
 
 
 @app.command()
-def render(spec_path: str = typer.Argument(..., help="compiled spec JSON file")) -> None:
-    """Print the Airflow DAG a spec becomes (tasks, edges, pools, params); runs nothing."""
+def render(
+    target: str = typer.Argument(..., help=TARGET_HELP),
+    project: str | None = typer.Option(None, "--project", help="project (default: default)"),
+    domain: str | None = typer.Option(None, "--domain", help="domain (default: development)"),
+) -> None:
+    """Print the Airflow DAG a workflow becomes (tasks, cache, edges, pools); runs nothing."""
     # Lazy: the spec and the DAG builder load pydantic; `flytepath --help` imports only typer.
-    from flytepath_airflow.cli import airflow_commands
+    from flytepath_airflow.cli import render_commands
 
-    airflow_commands.render(spec_path)
+    render_commands.render(target, project, domain)
 
 
 @app.command()

@@ -91,7 +91,32 @@ def compute_key(
     `value_hashes` holds precomputed hashes for inputs with a HashMethod.
     """
     assert task.cache is not None
-    ignored = set(task.cache.ignore_inputs)
+    if task.cache.scope == "global":
+        project = domain = "*"
+    else:
+        project, domain = spec.tenant.project, spec.tenant.domain
+    iface = interface_hash(task)
+    inputs = inputs_hash(task, literals, value_hashes)
+    key = _sha({"project": project, "domain": domain, "task": task.name,
+                "cache_version": task.cache.version, "interface": iface,
+                "inputs": inputs})
+    return CacheKey(key, project, domain, task.name, task.cache.version, iface, inputs)
+
+
+def inputs_hash(task: TaskSpec, literals: dict[str, Any],
+                value_hashes: dict[str, str] | None = None) -> str:
+    """The hash of a task's input values: the one its cache key is made from, and the one
+    the event log records with a node's outputs (`flytepath history`), so a cache hit and
+    the run that computed the entry show the same hash.
+
+    Each input counts by `hash_literal` (blobs by content), except those `value_hashes`
+    gives (a HashMethod's hash) and those the task's cache ignores.
+
+    :param task: the task.
+    :param literals: its input values as literals.
+    :param value_hashes: precomputed hashes by input name.
+    """
+    ignored = set(task.cache.ignore_inputs) if task.cache is not None else set()
     hashes = dict(value_hashes or {})
     for var in task.interface.inputs:
         if var.name in ignored or var.name in hashes:
@@ -99,16 +124,7 @@ def compute_key(
         hashes[var.name] = hash_literal(literals.get(var.name), var.type)
     for name in ignored:
         hashes.pop(name, None)
-    if task.cache.scope == "global":
-        project = domain = "*"
-    else:
-        project, domain = spec.tenant.project, spec.tenant.domain
-    iface = interface_hash(task)
-    inputs_hash = _sha(hashes)
-    key = _sha({"project": project, "domain": domain, "task": task.name,
-                "cache_version": task.cache.version, "interface": iface,
-                "inputs": inputs_hash})
-    return CacheKey(key, project, domain, task.name, task.cache.version, iface, inputs_hash)
+    return _sha(hashes)
 
 
 def hash_method_inputs(py_inputs: dict[str, Any], values: dict[str, Any],

@@ -427,14 +427,18 @@ class _NodeRun:
 
     def lineage(self, pointer: dict[str, Any], literals: dict[str, Any],
                 key: cache.CacheKey | None) -> dict[str, Any]:
-        inputs = {}
+        inputs: dict[str, Any] = {}
+        hashes: dict[str, str] = {}
         for var in self.task.interface.inputs:
             lit = literals.get(var.name)
             small = len(json.dumps(lit, default=str)) <= 256
-            inputs[var.name] = {"hash": hash_literal(lit, var.type),
-                                **({"value": lit} if small else {})}
+            hashes[var.name] = hash_literal(lit, var.type)
+            inputs[var.name] = {"hash": hashes[var.name], **({"value": lit} if small else {})}
+        # The cache key's own inputs hash when there is a key, so a hit shows the hash of
+        # the run that computed the entry; the same function over these hashes otherwise.
+        inputs_hash = key.inputs_hash if key else cache.inputs_hash(self.task, literals, hashes)
         return {"task": self.task.name, "version": self.spec.version,
-                "workflow": self.spec.name, "inputs": inputs,
+                "workflow": self.spec.name, "inputs": inputs, "inputs_hash": inputs_hash,
                 "outputs": pointer["outputs"], "cache": pointer.get("cache"),
                 "cache_key": key.key if key else None}
 

@@ -14,6 +14,7 @@ Must not import: airflow, kubernetes.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +33,11 @@ from flytepath_airflow.runtime.code import build_code_bundle, store_code_bundle
 from flytepath_airflow.stores.blob import BlobStore
 from flytepath_airflow.stores.metadata import MetadataStore
 from flytepath_airflow.utils.atomic import write_if_changed
+from flytepath_airflow.utils.suggest import closest_dotted, dotted_suffix_matches
+
+REGISTER_HINT = "Register it with `flytepath register FILE.py --project P --domain D`."
+_LISTED = 10
+"""How many known names an unknown-name message lists."""
 
 
 def default_specs_dir() -> str:
@@ -149,6 +155,42 @@ def register_launch_plan(
     return Registration(plan.workflow, workflow.spec_uri, workflow.created, str(target))
 
 
+def resolve_workflow_name(name: str, known: Iterable[str], *, where: str,
+                          kind: str = "registered workflow", fix: str = REGISTER_HINT) -> str:
+    """The full workflow name `name` stands for among `known`.
+
+    A workflow is registered as `module.function`, so a user who wrote `@workflow def
+    training_pipeline` in `ml_pipeline.py` naturally types `training_pipeline`: a name is
+    taken as it is when it is one of `known`, else as the last part(s) of the one known name
+    that ends with it after a dot.
+
+    :param name: what the user wrote: `module.function` or its last part(s).
+    :param known: the full names to choose from (e.g. the tenant's registered workflows).
+    :param where: where `known` comes from, for the message (e.g. "ml/development").
+    :param kind: what `known` are, for the message.
+    :param fix: what to do when nothing matches, for the message.
+    :raises FlytePathUserError: several known names end with `name` (the message lists
+        them), or none does (the message names the closest and what is known).
+    """
+    names = sorted(set(known))
+    matches = dotted_suffix_matches(name, names)
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise FlytePathUserError(
+            f"workflow name '{name}' is ambiguous in {where}: it is the last part of "
+            f"{', '.join(matches)}. Give the full name of one of them."
+        )
+    close = closest_dotted(name, names)
+    listing = ", ".join(names[:_LISTED]) + (f" and {len(names) - _LISTED} more"
+                                           if len(names) > _LISTED else "")
+    raise FlytePathUserError(
+        f"no {kind} is named '{name}' in {where}."
+        + (f" Did you mean '{close}'?" if close else "")
+        + (f" Known there: {listing}." if names else "") + f" {fix}"
+    )
+
+
 def load_registered(
     name: str,
     *,
@@ -157,9 +199,21 @@ def load_registered(
     version: str | None = None,
     metadata_url: str | None = None,
 ) -> WorkflowSpec:
-    """A registered version of a workflow (the newest when `version` is None)."""
+    """A registered version of a workflow (the newest when `version` is None).
+
+    :param name: the workflow's full name, or its last part(s) when they are unique in the
+        tenant (`resolve_workflow_name`).
+    :param project: the tenant's project.
+    :param domain: the tenant's domain.
+    :param version: the version to load; the newest when None.
+    :param metadata_url: the metadata store (default: the configured one).
+    :raises FlytePathUserError: the name is unknown or ambiguous in the tenant, or the
+        version is not registered.
+    """
     meta = MetadataStore(metadata_url)
     try:
+        known = [n for _p, _d, n in meta.list_workflows(project=project, domain=domain)]
+        name = resolve_workflow_name(name, known, where=f"{project}/{domain}")
         if version is None:
             record = meta.latest_version(project, domain, name)
         else:

@@ -13,7 +13,9 @@ from click.testing import Result
 from sqlalchemy import create_engine, text
 from typer.testing import CliRunner
 
-from flytepath_airflow.cli.data_commands import parse_duration, register
+from flytepath_airflow.cli.data_commands import parse_duration
+from flytepath_airflow.cli.data_commands import register as register_commands
+from flytepath_airflow.cli.main import main
 from flytepath_airflow.errors import FlytePathUserError
 from flytepath_airflow.stores.metadata import MetadataStore
 
@@ -41,7 +43,7 @@ def cli() -> Invoke:
     def root() -> None:
         """The test CLI (what cli/main.py's app gets from register)."""
 
-    register(app)
+    register_commands(app)
     runner = CliRunner()
 
     def invoke(*args: str, input: str | None = None) -> Result:
@@ -194,6 +196,78 @@ def test_versions_lists_newest_first_and_marks_the_latest(cli: Invoke, url: str)
     missing = cli("versions", "train", "--project", "beta")
     assert isinstance(missing.exception, FlytePathUserError)
     assert "flytepath register" in str(missing.exception)
+
+
+def register(meta: MetadataStore, name: str, project: str = "ml",
+             domain: str = "development", version: str = VERSION) -> None:
+    meta.register_version(project=project, domain=domain, name=name, version=version,
+                          spec_uri=f"file:///specs/{name}/{version}.json", spec_json="{}")
+
+
+def flytepath(*args: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    """`flytepath ARGS` as a user runs it: main() maps errors onto exit codes."""
+    try:
+        main(list(args))
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_versions_takes_the_short_name_of_a_registered_workflow(
+    url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # As docs/data-plane.md shows it: `register examples/ml_pipeline.py` registers
+    # ml_pipeline.training_pipeline, and the user asks for training_pipeline.
+    with MetadataStore(url) as meta:
+        register(meta, "ml_pipeline.training_pipeline")
+        register(meta, "ml_pipeline.scoring")
+        register(meta, "other.training_pipeline", project="beta")
+    code, out, err = flytepath("versions", "training_pipeline", "--project", "ml",
+                               "--domain", "development", "--json", capsys=capsys)
+    assert code == 0, err
+    assert [(d["name"], d["version"]) for d in json.loads(out)] == [
+        ("ml_pipeline.training_pipeline", VERSION)]
+    code, out, err = flytepath("versions", "training_pipeline", "--project", "ml",
+                               capsys=capsys)
+    assert code == 0, err
+    assert "versions of ml_pipeline.training_pipeline" in out and VERSION in out
+
+
+def test_versions_names_the_candidates_of_an_ambiguous_or_unknown_name(
+    url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with MetadataStore(url) as meta:
+        register(meta, "ml_pipeline.training_pipeline")
+        register(meta, "other.training_pipeline", project="beta")
+    # Unique in project ml, not across projects.
+    code, _, err = flytepath("versions", "training_pipeline", capsys=capsys)
+    assert code == 2
+    assert "ambiguous" in err and "ml_pipeline.training_pipeline" in err
+    assert "other.training_pipeline" in err and "Traceback" not in err
+    code, _, err = flytepath("versions", "trainig_pipeline", "--project", "ml", capsys=capsys)
+    assert code == 2
+    assert "Did you mean 'ml_pipeline.training_pipeline'?" in err
+    assert "flytepath register" in err
+
+
+def test_executions_filter_takes_the_short_name_of_a_workflow(
+    url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with MetadataStore(url) as meta:
+        for run_id, workflow in (("run-1", "ml_pipeline.training_pipeline"),
+                                 ("run-2", "ml_pipeline.scoring")):
+            meta.create_execution(run_id=run_id, project="ml", domain="development",
+                                  workflow=workflow, version=VERSION, inputs={},
+                                  backend="local")
+    code, out, err = flytepath("executions", "--workflow", "training_pipeline", "--json",
+                               capsys=capsys)
+    assert code == 0, err
+    assert [d["run_id"] for d in json.loads(out)] == ["run-1"]
+    code, _, err = flytepath("executions", "--workflow", "nothing_like_it", capsys=capsys)
+    assert code == 2
+    assert "ml_pipeline.scoring, ml_pipeline.training_pipeline" in err
 
 
 def test_executions_lists_runs(cli: Invoke, url: str) -> None:

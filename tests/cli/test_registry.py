@@ -195,3 +195,17 @@ def test_an_edited_compiled_spec_cannot_take_the_genuine_version(tmp_path: Path)
     [item] = scan_specs(specs)
     assert item.spec is None and item.error is not None
     assert f"claims version {genuine['version']}" in item.error
+
+
+def test_run_takes_the_short_name_of_a_registered_workflow(tmp_path: Path) -> None:
+    _flow(tmp_path, 10)
+    registered = flytepath("register", "flow.py", "--project", "p", cwd=tmp_path)
+    assert registered.returncode == 0, registered.stderr
+    # Registered as flow.wf; `wf` is unique in p/development.
+    proc = flytepath("run", "wf", "--project", "p", "-i", "n=5", "--local", "--json",
+                     cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout.splitlines()[-1]) == {"o0": 50}
+    unknown = flytepath("run", "wff", "--project", "p", "--local", cwd=tmp_path)
+    assert unknown.returncode == 2
+    assert "Did you mean 'flow.wf'?" in unknown.stderr and "Traceback" not in unknown.stderr

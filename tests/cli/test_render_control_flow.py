@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flytepath_airflow.cli.airflow_commands import render_spec
+from flytepath_airflow.cli.render_commands import render_spec
 from flytepath_airflow.sdk.targets import load_target
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"

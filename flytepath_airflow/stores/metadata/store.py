@@ -172,12 +172,18 @@ class MetadataStore(MetadataSessions):
         with self._reading() as session:
             return [version_record(r) for r in session.scalars(query)]
 
-    def list_workflows(self) -> list[tuple[str, str, str]]:
-        """Every registered (project, domain, workflow name), sorted."""
-        query = (select(WorkflowVersionRow.project, WorkflowVersionRow.domain,
-                        WorkflowVersionRow.name).distinct()
-                 .order_by(WorkflowVersionRow.project, WorkflowVersionRow.domain,
-                           WorkflowVersionRow.name))
+    def list_workflows(self, project: str | None = None,
+                       domain: str | None = None) -> list[tuple[str, str, str]]:
+        """Every registered (project, domain, workflow name), sorted, optionally of one
+        project or domain."""
+        query = select(WorkflowVersionRow.project, WorkflowVersionRow.domain,
+                       WorkflowVersionRow.name).distinct()
+        if project is not None:
+            query = query.where(WorkflowVersionRow.project == project)
+        if domain is not None:
+            query = query.where(WorkflowVersionRow.domain == domain)
+        query = query.order_by(WorkflowVersionRow.project, WorkflowVersionRow.domain,
+                               WorkflowVersionRow.name)
         with self._reading() as session:
             return [(str(p), str(d), str(n)) for p, d, n in session.execute(query)]
 
@@ -304,6 +310,18 @@ class MetadataStore(MetadataSessions):
             query = query.limit(limit)
         with self._reading() as session:
             return [execution_record(r) for r in session.scalars(query)]
+
+    def executed_workflows(self, project: str | None = None,
+                           domain: str | None = None) -> list[str]:
+        """The names of the workflows that have runs, sorted, optionally in one project or
+        domain (a run needs no registered version, so these may not be registered)."""
+        query = select(ExecutionRow.workflow).distinct()
+        if project is not None:
+            query = query.where(ExecutionRow.project == project)
+        if domain is not None:
+            query = query.where(ExecutionRow.domain == domain)
+        with self._reading() as session:
+            return sorted(str(name) for name in session.scalars(query))
 
     def record_node_execution(
         self, *, run_id: str, node_id: str, attempt: int, status: str,

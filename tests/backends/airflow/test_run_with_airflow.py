@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from flytepath_airflow.cli.airflow_commands import render_spec, run_with_airflow
+from flytepath_airflow.cli.airflow_commands import run_with_airflow
+from flytepath_airflow.cli.render_commands import render_spec
 from flytepath_airflow.errors import LiteralValueError
 from flytepath_airflow.ir.spec_io import with_version
 from flytepath_airflow.sdk.targets import load_target
