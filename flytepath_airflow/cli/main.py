@@ -4,7 +4,8 @@ This module declares the commands (their options and help) and imports only type
 light modules of ours, so `flytepath --help` and `flytepath CMD --help` stay fast. Each
 command imports the one module that does its work when it runs: `cli/compile_commands.py`,
 `cli/workflow_commands.py`, `cli/airflow_commands.py`, `cli/convert_commands.py`;
-`cli/data_commands.py` declares the metadata store's commands the same way.
+`cli/data_commands.py` declares the metadata store's commands the same way, and
+`cli/help_format.py` makes every command's help read by command-line conventions.
 
 Exit codes: 0 success, 2 user error (one message on stderr, no traceback), 1 a task failed
 (its own message shown).
@@ -20,16 +21,37 @@ from pathlib import Path
 
 import typer
 
+from flytepath_airflow import __version__
 from flytepath_airflow.cli import dags_file_commands, data_commands
+from flytepath_airflow.cli.help_format import ConventionalGroup
 from flytepath_airflow.errors import FlytePathError, FlytePathUserError, TaskExecutionError
 
 app = typer.Typer(
     name="flytepath",
     help="Typed, versioned ML workflows on Apache Airflow.",
+    cls=ConventionalGroup,
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"flytepath {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                 help="print the version of FlytePath and exit"),
+) -> None:
+    """Typed, versioned ML workflows on Apache Airflow."""
+
+
+JSON_RUN_HELP = ("print one JSON object on stdout: run_id, status, workflow, version, "
+                 "duration_seconds, outputs, error (see docs/airflow.md)")
 
 TARGET_HELP = ("FILE.py:WORKFLOW (or :LAUNCH_PLAN), package.module:WORKFLOW, spec.yaml or a "
                "compiled spec.json")
@@ -37,10 +59,13 @@ TARGET_HELP = ("FILE.py:WORKFLOW (or :LAUNCH_PLAN), package.module:WORKFLOW, spe
 
 @app.command()
 def compile(
-    target: str = typer.Argument(..., help=TARGET_HELP),
-    output: Path | None = typer.Option(None, "-o", "--output", help="write the spec JSON here"),
-    project: str | None = typer.Option(None, "--project", help="project (default: default)"),
-    domain: str | None = typer.Option(None, "--domain", help="domain (default: development)"),
+    target: str = typer.Argument(..., metavar="TARGET", help=TARGET_HELP),
+    output: Path | None = typer.Option(None, "-o", "--output", metavar="FILE",
+                                       help="write the spec JSON here"),
+    project: str | None = typer.Option(None, "--project", metavar="NAME",
+                                       help="project (default: default)"),
+    domain: str | None = typer.Option(None, "--domain", metavar="NAME",
+                                      help="domain (default: development)"),
 ) -> None:
     """Compile a workflow (or a launch plan) into its versioned, type-checked JSON spec."""
     # Lazy: the compiler loads pydantic and the SDK; `flytepath --help` imports only typer.
@@ -51,15 +76,21 @@ def compile(
 
 @app.command()
 def run(
-    target: str = typer.Argument(..., help=TARGET_HELP + ", or a registered workflow name"),
-    inputs: list[str] = typer.Option([], "-i", "--input", help="name=value (repeatable)"),
-    project: str | None = typer.Option(None, "--project"),
-    domain: str | None = typer.Option(None, "--domain"),
-    version: str | None = typer.Option(None, "--version",
+    target: str = typer.Argument(..., metavar="TARGET",
+                                 help=TARGET_HELP + ", or a registered workflow name"),
+    inputs: list[str] = typer.Option([], "-i", "--input", metavar="NAME=VALUE",
+                                     help="a workflow input (repeat for each input)"),
+    project: str | None = typer.Option(None, "--project", metavar="NAME",
+                                       help="project (default: default)"),
+    domain: str | None = typer.Option(None, "--domain", metavar="NAME",
+                                      help="domain (default: development)"),
+    version: str | None = typer.Option(None, "--version", metavar="VERSION",
                                        help="run this registered version"),
-    local: bool = typer.Option(False, "--local", help="run with the local backend, no Airflow"),
-    as_json: bool = typer.Option(False, "--json", help="print outputs as one JSON line"),
-    run_id: str | None = typer.Option(None, "--run-id", help="use this run id"),
+    local: bool = typer.Option(False, "--local",
+                               help="run on this machine with the local backend, no Airflow"),
+    as_json: bool = typer.Option(False, "--json", help=JSON_RUN_HELP),
+    run_id: str | None = typer.Option(None, "--run-id", metavar="RUN_ID",
+                                      help="use this run id"),
     overwrite_cache: bool = typer.Option(False, "--overwrite-cache",
                                          help="recompute cached tasks and replace entries"),
 ) -> None:
@@ -74,9 +105,10 @@ def run(
 
 @app.command()
 def register(
-    target: str = typer.Argument(..., help="FILE.py, package.module, FILE.py:WF or spec.yaml"),
-    project: str = typer.Option("default", "--project"),
-    domain: str = typer.Option("development", "--domain"),
+    target: str = typer.Argument(..., metavar="TARGET",
+                                 help="FILE.py, package.module, FILE.py:WF or spec.yaml"),
+    project: str = typer.Option("default", "--project", metavar="NAME"),
+    domain: str = typer.Option("development", "--domain", metavar="NAME"),
 ) -> None:
     """Store immutable versions of workflows and refresh the specs the DAG loader reads."""
     # Lazy: the registry loads pydantic and SQLAlchemy; `flytepath --help` imports only typer.
@@ -87,10 +119,11 @@ def register(
 
 @app.command()
 def unregister(
-    name: str = typer.Argument(..., help="workflow or launch plan name (last part if unique)"),
-    project: str = typer.Option("default", "--project"),
-    domain: str = typer.Option("development", "--domain"),
-    version: str | None = typer.Option(None, "--version",
+    name: str = typer.Argument(..., metavar="NAME",
+                               help="workflow or launch plan name (last part if unique)"),
+    project: str = typer.Option("default", "--project", metavar="NAME"),
+    domain: str = typer.Option("development", "--domain", metavar="NAME"),
+    version: str | None = typer.Option(None, "--version", metavar="VERSION",
                                        help="remove only if the folder holds this version"),
 ) -> None:
     """Take a workflow or launch plan out of the specs folder; its DAG goes away.
@@ -105,9 +138,10 @@ def unregister(
 
 @app.command()
 def rerun(
-    run_id: str = typer.Argument(..., help="the run to reproduce"),
-    local: bool = typer.Option(False, "--local", help="run with the local backend, no Airflow"),
-    as_json: bool = typer.Option(False, "--json", help="print outputs as one JSON line"),
+    run_id: str = typer.Argument(..., metavar="RUN_ID", help="the run to reproduce"),
+    local: bool = typer.Option(False, "--local",
+                               help="run on this machine with the local backend, no Airflow"),
+    as_json: bool = typer.Option(False, "--json", help=JSON_RUN_HELP),
 ) -> None:
     """Run again with exactly the spec version and inputs a past run used."""
     # Lazy: the runtime loads pydantic and SQLAlchemy; `flytepath --help` imports only typer.
@@ -131,9 +165,9 @@ def render(
 
 @app.command()
 def up(
-    port: int = typer.Option(8080, "--port", help="port of the Airflow UI"),
+    port: int = typer.Option(8080, "--port", metavar="PORT", help="port of the Airflow UI"),
     specs: list[str] = typer.Option(
-        [], "--spec", help="compiled spec JSON to publish (repeatable)"),
+        [], "--spec", metavar="FILE", help="compiled spec JSON to publish (repeatable)"),
 ) -> None:
     """Start `airflow standalone` with the FlytePath DAGs and print the UI address."""
     # Lazy: the spec and the DAG builder load pydantic; `flytepath --help` imports only typer.
@@ -150,7 +184,7 @@ dags_file_commands.register(app)
 @app.command()
 def convert(
     source: Path = typer.Argument(..., help="the DAG folder (or one DAG file)"),
-    output: Path = typer.Option(..., "-o", "--output",
+    output: Path = typer.Option(..., "-o", "--output", metavar="FOLDER",
                                 help="folder for the specs and task modules"),
     report: Path | None = typer.Option(
         None, "--report", help="write the markdown report here (conversion.json, the "
@@ -159,9 +193,9 @@ def convert(
                                help="build the specs back and compare with the DAGs"),
     package: str = typer.Option("flytepath_converted", "--package",
                                 help="package name of the generated task modules"),
-    timeout: float = typer.Option(60.0, "--timeout",
+    timeout: float = typer.Option(60.0, "--timeout", metavar="SECONDS",
                                   help="seconds one DAG file may take to import"),
-    jobs: int = typer.Option(0, "--jobs", help="files at a time (0: one per CPU)"),
+    jobs: int = typer.Option(0, "--jobs", metavar="N", help="files at a time (0: one per CPU)"),
 ) -> None:
     """Convert Airflow DAGs into typed specs, task modules and a report."""
     try:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import json
 import sys
+import time
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
@@ -31,7 +33,13 @@ from flytepath_airflow.runtime.registry import (
     registered_code_bundle,
     unregister,
 )
-from flytepath_airflow.runtime.run import load_run_spec, read_run_inputs
+from flytepath_airflow.runtime.run import (
+    RunResult,
+    last_node_error,
+    load_run_spec,
+    node_error_key,
+    read_run_inputs,
+)
 from flytepath_airflow.sdk.targets import (
     code_root_of,
     load_module_launch_plans,
@@ -40,6 +48,7 @@ from flytepath_airflow.sdk.targets import (
 )
 from flytepath_airflow.stores.blob import BlobStore, default_home, default_root
 from flytepath_airflow.types.cli_values import parse_cli_value
+from flytepath_airflow.utils.suggest import did_you_mean
 
 
 def _err(message: str) -> None:
@@ -47,18 +56,34 @@ def _err(message: str) -> None:
 
 
 def parse_inputs(spec: Any, pairs: list[str]) -> dict[str, Any]:
-    """Parse `-i name=value` pairs by the workflow's declared input types."""
+    """Parse `-i name=value` pairs by the workflow's declared input types.
+
+    :param spec: the workflow whose interface types the values.
+    :param pairs: the `-i` values, in the order given.
+    :raises FlytePathUserError: a pair is not `name=value`, names no input of the workflow
+        (with the closest input name), gives an input a second time, or its value does
+        not parse as the input's type.
+    """
     values: dict[str, Any] = {}
+    given: dict[str, str] = {}
     for pair in pairs:
         name, sep, text = pair.partition("=")
         if not sep or not name:
             raise FlytePathUserError(f"input {pair!r} is not of the form name=value.")
         var = spec.interface.input(name)
         if var is None:
-            known = ", ".join(v.name for v in spec.interface.inputs) or "(none)"
+            names = [v.name for v in spec.interface.inputs]
             raise FlytePathUserError(
-                f"workflow '{spec.name}' has no input '{name}'; its inputs are: {known}."
+                f"workflow '{spec.name}' has no input '{name}'.{did_you_mean(name, names)} "
+                f"Its inputs are: {', '.join(names) or '(none)'}."
             )
+        if name in given:
+            # The last value silently winning would run something the user did not mean.
+            raise FlytePathUserError(
+                f"input '{name}' is given twice (-i {given[name]} and -i {pair}); give "
+                "each input once."
+            )
+        given[name] = pair
         try:
             values[name] = parse_cli_value(text, var.type)
         except FlytePathUserError as exc:
@@ -105,11 +130,14 @@ def _execute(spec: Any, values: dict[str, Any], *, local: bool, run_id: str | No
         options["overwrite_cache"] = True
     if code_bundle:
         options["code_bundle"] = code_bundle
+    root = default_root()
+    # A stored code bundle must win over modules this process already imported, so its
+    # tasks run in child processes, which print their own failure (`runtime.entrypoint`).
+    isolate = local and code_bundle is not None
+    started = time.monotonic()
     if local:
-        # A stored code bundle must win over modules this process already imported.
-        result = run_local(spec, values, root=default_root(), run_id=run_id,
-                           progress=_progress, options=options or None,
-                           isolate=code_bundle is not None)
+        result = run_local(spec, values, root=root, run_id=run_id, progress=_progress,
+                           options=options or None, isolate=isolate)
     else:
         try:
             # Lazy: only a run through Airflow needs the embedded Airflow (operators, DAG
@@ -120,19 +148,117 @@ def _execute(spec: Any, values: dict[str, Any], *, local: bool, run_id: str | No
                 f"running through Airflow needs the [airflow] extra ({exc}). Install it with "
                 "pip install 'airflow-provider-flytepath[airflow]', or pass --local."
             ) from None
-        result = run_with_airflow(spec, values, root=default_root(), home=str(default_home()),
+        result = run_with_airflow(spec, values, root=root, home=str(default_home()),
                                   run_id=run_id, progress=_progress,
                                   options=options or None, launch_plan=launch_plan,
                                   code_root=code_root_of(spec))
-    if not result.succeeded:
-        _err(f"run {result.run_id} failed at node '{result.failed_node}': {result.error}")
-        raise typer.Exit(code=1)
-    _err(f"run {result.run_id} succeeded")
+    duration = time.monotonic() - started
+    failure = None if result.succeeded else _failure_of(spec, result, root)
     if as_json:
-        sys.stdout.write(json.dumps(result.outputs, sort_keys=True) + "\n")
-        return
-    for name, value in result.outputs.items():
-        typer.echo(f"{name} = {json.dumps(value, sort_keys=True)}")
+        document = run_document(spec, result, backend="local" if local else "airflow",
+                                duration_seconds=duration, launch_plan=launch_plan,
+                                failure=failure)
+        sys.stdout.write(json.dumps(document, sort_keys=True) + "\n")
+    if not result.succeeded:
+        _report_failure(result, failure, shown_by_child=isolate)
+        raise typer.Exit(code=1)
+    _err(f"run {result.run_id} succeeded in {duration:.2f}s")
+    if not as_json:
+        for name, value in result.outputs.items():
+            typer.echo(f"{name} = {json.dumps(value, sort_keys=True)}")
+
+
+@dataclass(frozen=True)
+class FailureRecord:
+    """What the failed node's last attempt recorded, as `flytepath run` shows it.
+
+    :param attempt: the attempt's number, from 1.
+    :param traceback: the user's traceback (their frames only), None when FlytePath raised.
+    :param record: URI of the attempt's error.json (with FlytePath's own frames).
+    """
+
+    attempt: int
+    traceback: str | None
+    record: str
+
+
+def _failure_of(spec: Any, result: RunResult, root: str) -> FailureRecord | None:
+    """The failed node's last error record, or None when it left none.
+
+    A control step (a conditional with no case, a map below its min_success_ratio) and a
+    node of a graph a dynamic task built leave no record of the failed node itself: their
+    message says what failed.
+    """
+    if result.failed_node is None:
+        return None
+    try:
+        node = spec.node(result.failed_node)
+    except KeyError:  # a record id such as a map element's, not a node of the spec
+        return None
+    task = spec.task_of(node) if node.task is not None else None
+    try:
+        found = last_node_error(result.run_id, node.id, (task.retries if task else 0) + 1,
+                                root)
+    except (OSError, ValueError, FlytePathError):
+        return None  # the run's own message still says what failed
+    if found is None:
+        return None
+    attempt, record = found
+    shown = record.get("user_traceback")
+    return FailureRecord(attempt=attempt, traceback=str(shown) if shown else None,
+                         record=BlobStore(root).uri(node_error_key(result.run_id, node.id,
+                                                                   attempt)))
+
+
+def _report_failure(result: RunResult, failure: FailureRecord | None, *,
+                    shown_by_child: bool) -> None:
+    """On stderr: the user's traceback (their frames only), the failure, the full record."""
+    if failure is not None and failure.traceback and not shown_by_child:
+        _err(failure.traceback.rstrip("\n"))
+    _err(f"run {result.run_id} failed at node '{result.failed_node}': {result.error}")
+    if failure is not None and not shown_by_child:
+        _err(f"the full record of attempt {failure.attempt} (with FlytePath's own frames) "
+             f"is {failure.record}")
+
+
+def run_document(spec: Any, result: RunResult, *, backend: str, duration_seconds: float,
+                 launch_plan: Any = None,
+                 failure: FailureRecord | None = None) -> dict[str, Any]:
+    """What `flytepath run --json` and `flytepath rerun --json` print: one JSON object.
+
+    Every key is always present (null when it does not apply); keys are only ever added.
+    Documented in docs/airflow.md ("`flytepath run --json`").
+
+    :param spec: the workflow that ran.
+    :param result: how the run ended.
+    :param backend: "local" or "airflow".
+    :param duration_seconds: the run's wall time as the CLI measured it.
+    :param launch_plan: the launch plan run, if any.
+    :param failure: the failed node's record (`_failure_of`), if it left one.
+    """
+    error = None
+    if not result.succeeded:
+        error = {
+            "node": result.failed_node,
+            "kind": result.error_kind or "user",
+            "message": result.error,
+            "attempt": failure.attempt if failure else None,
+            "traceback": failure.traceback if failure else None,
+            "record": failure.record if failure else None,
+        }
+    return {
+        "run_id": result.run_id,
+        "status": "succeeded" if result.succeeded else "failed",
+        "workflow": spec.name,
+        "version": spec.version,
+        "project": spec.tenant.project,
+        "domain": spec.tenant.domain,
+        "launch_plan": launch_plan.name if launch_plan is not None else None,
+        "backend": backend,
+        "duration_seconds": round(duration_seconds, 3),
+        "outputs": result.outputs if result.succeeded else None,
+        "error": error,
+    }
 
 
 def _resolve_spec(target: str, project: str | None, domain: str | None,
@@ -171,7 +297,7 @@ def run_target(target: str, inputs: list[str], *, project: str | None, domain: s
     :param domain: the domain (default: development).
     :param version: run this registered version instead of the target as it is now.
     :param local: run with the local backend instead of Airflow.
-    :param as_json: print the outputs as one JSON line.
+    :param as_json: print the run as one JSON object (`run_document`) instead of the outputs.
     :param run_id: the run id to use (a new one when None).
     :param overwrite_cache: recompute cached tasks and replace their entries.
     """
@@ -233,7 +359,7 @@ def rerun(run_id: str, *, local: bool, as_json: bool) -> None:
 
     :param run_id: the run to reproduce.
     :param local: run with the local backend instead of Airflow.
-    :param as_json: print the outputs as one JSON line.
+    :param as_json: print the run as one JSON object (`run_document`) instead of the outputs.
     """
     check_name(run_id, "run_id", where="flytepath rerun RUN_ID")
     root = default_root()

@@ -35,6 +35,7 @@ from flytepath_airflow.stores.blob import BlobIntegrityError, BlobStore
 from flytepath_airflow.stores.metadata import MetadataStore
 from flytepath_airflow.types.render import render_type
 from flytepath_airflow.types.validate import validate_literal
+from flytepath_airflow.utils.suggest import did_you_mean
 
 INLINE_LIMIT = 1024
 """Literals whose JSON is longer than this many bytes go to a blob, not the pointer."""
@@ -86,8 +87,9 @@ def validate_inputs(spec: WorkflowSpec, inputs: dict[str, Any]) -> dict[str, Any
     unknown = sorted(set(inputs) - known)
     if unknown:
         raise LiteralValueError(
-            f"workflow '{spec.name}' has no input {', '.join(repr(u) for u in unknown)}; "
-            f"its inputs are: {', '.join(sorted(known)) or '(none)'}."
+            f"workflow '{spec.name}' has no input {', '.join(repr(u) for u in unknown)}."
+            f"{did_you_mean(unknown[0], known)} "
+            f"Its inputs are: {', '.join(sorted(known)) or '(none)'}."
         )
     values: dict[str, Any] = {}
     for var in spec.interface.inputs:
@@ -303,11 +305,38 @@ def collect_outputs(spec: WorkflowSpec, run_id: str, root: str) -> dict[str, Any
 def read_node_error(run_id: str, node_id: str, attempt: int, root: str) -> dict[str, Any] | None:
     """The error record of a failed attempt, or None."""
     store = BlobStore(root)
-    key = f"{attempt_key(run_id, node_id, attempt)}/error.json"
+    key = node_error_key(run_id, node_id, attempt)
     if not store.exists(key):
         return None
     doc: dict[str, Any] = store.read_json(key)
     return doc
+
+
+def node_error_key(run_id: str, node_id: str, attempt: int) -> str:
+    """Key of the error record of one attempt of a node."""
+    return f"{attempt_key(run_id, node_id, attempt)}/error.json"
+
+
+def last_node_error(run_id: str, node_id: str, attempts: int,
+                    root: str) -> tuple[int, dict[str, Any]] | None:
+    """The error record of the last attempt of a node that left one, with its number.
+
+    An attempt killed before it could write its record (a timeout, a lost worker) leaves
+    none, so every attempt up to `attempts` is looked at, not only the first ones.
+
+    :param run_id: the run.
+    :param node_id: the node (a map element as `node[i]`).
+    :param attempts: how many attempts the node may have made (its retries + 1).
+    :param root: the store root URI.
+    :returns: (attempt, record), or None when no attempt left a record.
+    """
+    store = BlobStore(root)
+    for attempt in range(attempts, 0, -1):
+        key = node_error_key(run_id, node_id, attempt)
+        if store.exists(key):
+            doc: dict[str, Any] = store.read_json(key)
+            return attempt, doc
+    return None
 
 
 @dataclass

@@ -54,16 +54,16 @@ def test_register_versions_run_old_version_and_rerun(tmp_path: Path) -> None:
     old = flytepath("run", "flow.wf", "--project", "p", "--version", v1, "-i", "n=3",
                     "--local", "--json", cwd=tmp_path)
     assert old.returncode == 0, old.stderr
-    assert json.loads(old.stdout.splitlines()[-1]) == {"o0": 30}
+    assert json.loads(old.stdout.splitlines()[-1])["outputs"] == {"o0": 30}
     # n=4: with an unchanged cache_version, n=3 would (rightly) hit v1's cached value
     new = flytepath("run", "flow.wf", "--project", "p", "-i", "n=4", "--local", "--json",
                     cwd=tmp_path)
-    assert json.loads(new.stdout.splitlines()[-1]) == {"o0": 400}
+    assert json.loads(new.stdout.splitlines()[-1])["outputs"] == {"o0": 400}
 
     run_id = old.stderr.split("run ")[-1].split()[0]
     rerun = flytepath("rerun", run_id, "--local", "--json", cwd=tmp_path)
     assert rerun.returncode == 0, rerun.stderr
-    assert json.loads(rerun.stdout.splitlines()[-1]) == {"o0": 30}
+    assert json.loads(rerun.stdout.splitlines()[-1])["outputs"] == {"o0": 30}
     assert "cache hit" in rerun.stderr
 
     history = flytepath("history", run_id, cwd=tmp_path)
@@ -150,7 +150,7 @@ def test_unregister_removes_the_dag_file_and_keeps_the_versions(tmp_path: Path) 
     assert version in listed.stdout
     run = flytepath("run", "flow.wf", "--project", "p", "--version", version, "-i", "n=5",
                     "--local", "--json", cwd=tmp_path)
-    assert run.returncode == 0 and json.loads(run.stdout.splitlines()[-1]) == {"o0": 50}
+    assert run.returncode == 0 and json.loads(run.stdout.splitlines()[-1])["outputs"] == {"o0": 50}
 
 
 def test_up_refuses_a_port_in_use_before_starting_anything(tmp_path: Path) -> None:

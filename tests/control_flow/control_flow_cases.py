@@ -54,6 +54,11 @@ FAILURES = {
     ("with_failure_handler", ("n=4",)): ("boom", ("ValueError: boom 4",)),
 }
 
+RAISED_BY_USER_CODE = {
+    # failures whose cause is an exception of the user's own task: its traceback is shown
+    ("with_failure_handler", ("n=4",)): 'control_flows.py", line 110, in boom',
+}
+
 
 def flytepath(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """Run the `flytepath` CLI from the repository root, as a user would."""
@@ -69,9 +74,30 @@ def run_args(name: str, inputs: tuple[str, ...], *, local: bool) -> list[str]:
 
 
 def outputs_of(proc: subprocess.CompletedProcess[str]) -> dict[str, object]:
-    """The JSON outputs of a successful run (its last stdout line)."""
+    """The outputs of a successful run, from its `--json` object (the last stdout line)."""
     assert proc.returncode == 0, proc.stderr
-    return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
+    document = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert document["status"] == "succeeded" and document["error"] is None, document
+    return dict(document["outputs"])
+
+
+def check_failure_report(proc: subprocess.CompletedProcess[str], name: str,
+                         inputs: tuple[str, ...]) -> None:
+    """A failed `run --json` of a FAILURES case: the error object on stdout names the node
+    and the cause; stderr shows the user's traceback (their frames only) once when their
+    code raised, else none."""
+    node, fragments = FAILURES[name, inputs]
+    document = json.loads(proc.stdout)
+    assert document["status"] == "failed" and document["outputs"] is None, document
+    assert document["error"]["node"] == node
+    for fragment in fragments:
+        assert fragment in document["error"]["message"]
+    frame = RAISED_BY_USER_CODE.get((name, inputs))
+    assert proc.stderr.count("Traceback (most recent call last)") == (1 if frame else 0), \
+        proc.stderr
+    if frame:
+        assert frame in proc.stderr and frame in document["error"]["traceback"]
+    assert "flytepath_airflow/" not in proc.stderr, proc.stderr
 
 
 def failure_line(proc: subprocess.CompletedProcess[str]) -> str:

@@ -21,6 +21,7 @@ import pytest
 from control_flow_cases import (
     FAILURES,
     SUCCESS,
+    check_failure_report,
     failure_line,
     flytepath,
     outputs_of,
@@ -64,8 +65,7 @@ def fails_like_local(home: Path, name: str, inputs: tuple[str, ...],
     assert f"failed at node '{node}':" in line
     for fragment in fragments:
         assert fragment in line
-    assert proc.stdout == ""
-    assert "Traceback" not in proc.stderr
+    check_failure_report(proc, name, inputs)
     return progress(proc)
 
 

@@ -14,6 +14,7 @@ from control_flow_cases import (
     FAILURES,
     FLOWS,
     SUCCESS,
+    check_failure_report,
     failure_line,
     flytepath,
     outputs_of,
@@ -36,8 +37,7 @@ def test_local_run_fails_naming_the_node_and_the_cause(name: str,
     assert f"failed at node '{node}':" in line
     for fragment in fragments:
         assert fragment in line
-    assert proc.stdout == ""
-    assert "Traceback" not in proc.stderr
+    check_failure_report(proc, name, inputs)
 
 
 def test_local_failure_node_runs_with_the_inputs_and_the_failed_node(

@@ -157,7 +157,7 @@ def test_example_runs_end_to_end_with_bash(tmp_path: Path) -> None:
          "--json"],
         capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300, check=False)
     assert proc.returncode == 0, proc.stderr
-    outputs = json.loads(proc.stdout.strip().splitlines()[-1])
+    outputs = json.loads(proc.stdout.strip().splitlines()[-1])["outputs"]
     assert outputs == {
         "total_words": 30,
         "counts": {"cloud": 5, "ember": 4, "river": 8, "stone": 8, "willow": 5},
