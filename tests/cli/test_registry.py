@@ -205,7 +205,8 @@ def test_run_takes_the_short_name_of_a_registered_workflow(tmp_path: Path) -> No
     proc = flytepath("run", "wf", "--project", "p", "-i", "n=5", "--local", "--json",
                      cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout.splitlines()[-1]) == {"o0": 50}
+    result = json.loads(proc.stdout.splitlines()[-1])
+    assert result["outputs"] == {"o0": 50} and result["workflow"] == "flow.wf"
     unknown = flytepath("run", "wff", "--project", "p", "--local", cwd=tmp_path)
     assert unknown.returncode == 2
     assert "Did you mean 'flow.wf'?" in unknown.stderr and "Traceback" not in unknown.stderr
