@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from flytepath_airflow.backends.airflow.dag_builder import launch_plan_dag_id
+from flytepath_airflow.backends.airflow.dag_files import dag_file_sources
 from flytepath_airflow.config import load_settings
 from flytepath_airflow.errors import FlytePathUserError
 from flytepath_airflow.ir.names import check_name
@@ -56,21 +57,6 @@ if TYPE_CHECKING:
 ProgressFn = Callable[[str, str, str], None]
 """progress(node, state, detail); state is running, succeeded, failed or retrying."""
 
-LOADER_SOURCE = '''"""Airflow DAG file written by FlytePath: one DAG per compiled spec."""
-
-from flytepath_airflow.backends.airflow.loader import load_dags
-
-globals().update(load_dags())
-'''
-
-ERRORS_SOURCE = '''"""Airflow DAG file written by FlytePath: broken specs as an import error."""
-
-from flytepath_airflow.backends.airflow.loader import raise_spec_errors
-
-raise_spec_errors()
-'''
-
-
 class EmbeddedAirflow:
     """The folders and environment of the Airflow that FlytePath runs on one machine.
 
@@ -90,8 +76,9 @@ class EmbeddedAirflow:
         """Create the folders and (re)write the FlytePath DAG files."""
         for folder in (self.airflow_home, self.dags_dir, self.specs_dir):
             folder.mkdir(parents=True, exist_ok=True)
-        write_if_changed(self.dags_dir / "flytepath_dags.py", LOADER_SOURCE)
-        write_if_changed(self.dags_dir / "flytepath_spec_errors.py", ERRORS_SOURCE)
+        # The same files a deployment writes with `flytepath dags-file`.
+        for name, source in dag_file_sources().items():
+            write_if_changed(self.dags_dir / name, source)
 
     def env(self, base: dict[str, str] | None = None) -> dict[str, str]:
         """The environment Airflow must see (set before it is imported)."""
