@@ -59,6 +59,16 @@ def with_version(spec: WorkflowSpec) -> WorkflowSpec:
     return spec.model_copy(update={"version": compute_version(spec)})
 
 
+def _refuse_edited(source: str, what: str, claimed: str, computed: str, fix: str) -> None:
+    """Raise SpecError when a stored version is not the hash of the content it came with.
+
+    :param fix: the rest of the message, after "it was edited after it was compiled".
+    """
+    if computed != claimed:
+        raise SpecError(f"{source} claims {what} {claimed} but its content hashes to "
+                        f"{computed}: it was edited after it was compiled{fix}")
+
+
 def check_version(spec: WorkflowSpec, source: str) -> WorkflowSpec:
     """Return `spec` when its version is the hash of its content (or it claims none).
 
@@ -67,14 +77,9 @@ def check_version(spec: WorkflowSpec, source: str) -> WorkflowSpec:
     :raises SpecError: the claimed version is not the content's hash.
     """
     if spec.version:
-        computed = compute_version(spec)
-        if computed != spec.version:
-            raise SpecError(
-                f"{source} claims version {spec.version} but its content hashes to "
-                f"{computed}: it was edited after it was compiled, so its version no longer "
-                "names what it holds. Recompile it with `flytepath compile` instead of "
-                "editing the compiled spec."
-            )
+        _refuse_edited(source, "version", spec.version, compute_version(spec),
+                       ", so its version no longer names what it holds. Recompile it with "
+                       "`flytepath compile` instead of editing the compiled spec.")
     return spec
 
 
@@ -86,13 +91,9 @@ def check_launch_plan_version(plan: LaunchPlanSpec, source: str) -> LaunchPlanSp
     :raises SpecError: the claimed version is not the hash.
     """
     if plan.version:
-        computed = launch_plan_version(plan)
-        if computed != plan.version:
-            raise SpecError(
-                f"{source} claims launch plan version {plan.version} but its content "
-                f"hashes to {computed}: it was edited after it was compiled. Recompile it "
-                "with `flytepath compile` instead of editing the compiled file."
-            )
+        _refuse_edited(source, "launch plan version", plan.version, launch_plan_version(plan),
+                       ". Recompile it with `flytepath compile` instead of editing the "
+                       "compiled file.")
     return plan
 
 
