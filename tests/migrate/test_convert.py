@@ -60,7 +60,10 @@ def test_taskflow_tasks_become_typed_tasks_with_bindings_groups_and_a_map(
     scale = spec.node("scale")
     assert scale.kind == "map" and scale.map is not None and scale.map.mapped == ("value",)
     assert scale.inputs["value"].node == "numbers"  # type: ignore[union-attr]
-    assert scale.airflow is not None and scale.airflow.pool == "heavy"
+    # The pool is the platform's to decide (ADR 0037): not kept, and said so.
+    assert scale.airflow is not None and scale.airflow.pool is None
+    scale_entry = _task(_dag(_report(out), "typed_pipeline"), "scale")
+    assert any("pool 'heavy' is not kept" in note for note in scale_entry["notes"])
     assert scale.airflow.priority_weight == 7 and scale.airflow.owner == "data-team"
     assert spec.tasks["scale"].retries == 4 and spec.tasks["numbers"].retries == 2
     numbers = spec.tasks["numbers"]
