@@ -151,6 +151,9 @@ class DagConverter:
                              "tenant's pool, which the platform sets ([flytepath] "
                              "tenant_pools)")
             options = options.model_copy(update={"pool": None})
+        if options.queue is not None:
+            notes.append(f"queue {options.queue!r} is kept: the DAG builds only where the "
+                         "platform lists it for the tenant ([flytepath] tenant_queues)")
         base = task_base(op, tid)
         group = group_path(op, self.notes)
         upstream = tuple(sorted(op.upstream_task_ids))
