@@ -1,7 +1,8 @@
 """What the platform team decides, and the names and pods derived from it.
 
 - `settings`: the `[flytepath]` backend settings (runner, store root, tenant pools, limits).
-- `tenancy`: the tenant allow-list (namespace, service account, pool, queue, quota).
+- `tenancy`: the tenant allow-list (namespace, service account, pool, queue, quota, and
+  fair-share weight and borrowing and lending limits).
 - `naming`: DAG ids, task ids, run ids and pool slots, computed the same everywhere.
 - `pods`: the Kubernetes runner's settings, the checks of what a task may ask of its pod,
   the one function that composes a pod (ADR 0020) and the Pod Security check.

@@ -1,10 +1,11 @@
 """Tenant policy: what a project/domain gets on Kubernetes, decided by the platform alone.
 
 A spec names its tenant (project, domain) and nothing more. Everything the tenant gets,
-its namespace, service account, Airflow pool, priority class, Kueue queue, default image
-and quota, is looked up here in an explicit allow-list of tenants. A tenant that is not
-listed is refused, and two tenants can never resolve to the same namespace, so no spec can
-reach another tenant's namespace, service account or pool (ADR 0021).
+its namespace, service account, Airflow pool, priority class, Kueue queue, default image,
+quota and fair-share settings (weight, borrowing and lending limits), is looked up here in
+an explicit allow-list of tenants. A tenant that is not listed is refused, and two tenants
+can never resolve to the same namespace, so no spec can reach another tenant's namespace,
+service account or pool (ADR 0021).
 
 The same list drives the Helm chart (`helm/flytepath/values.yaml` -> `tenants`), which
 creates the namespaces, service accounts, quotas and queues this policy points at.
@@ -16,25 +17,40 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from flytepath_airflow.errors import FlytePathUserError
 from flytepath_airflow.ir.names import RULES, name_problem
-from flytepath_airflow.ir.quantities import QuantityError, check_quantity
+from flytepath_airflow.ir.quantities import QuantityError, check_quantity, parse_quantity
 
 __all__ = [
     "DEFAULT_DOMAINS",
+    "DEFAULT_DOMAIN_WEIGHTS",
+    "MAX_WEIGHT",
+    "CohortLimits",
     "QuotaPolicy",
     "ResolvedTenant",
     "TenancySettings",
     "TenantPolicy",
     "UnknownTenantError",
+    "check_weight",
     "is_dns_label",
 ]
 
 DEFAULT_DOMAINS = ("development", "staging", "production")
+
+DEFAULT_DOMAIN_WEIGHTS: dict[str, str] = {"production": "2", "staging": "1", "development": "1"}
+"""Fair-share weight of a tenant that sets none, by domain (ADR XXXX): production work gets
+twice the idle capacity of the other domains when they compete; a domain not listed gets 1."""
+
+MAX_WEIGHT = Decimal(1_000_000)
+"""The largest fair-share weight. Only ratios matter; beyond a million to one, a weight says
+"always first", which a priority class says better."""
+
+_MIN_NONZERO_WEIGHT = Decimal("1e-9")  # Kueue refuses 0 < weight <= 10^-9 (it would collapse)
 
 _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
 _POOL = re.compile(r"^[A-Za-z0-9_.-]{1,256}$")
@@ -47,6 +63,44 @@ def is_dns_label(text: str) -> bool:
 
 class UnknownTenantError(FlytePathUserError):
     """A spec names a project/domain that the platform's tenant policy does not list."""
+
+
+def check_weight(value: object, where: str) -> str:
+    """Check a fair-share weight and return it as Kueue's quantity text.
+
+    :param value: the weight as written: a number (3, 0.5) or a quantity ("3", "500m").
+    :param where: what the weight belongs to, for the message ("tenant 'ml/production'").
+    :raises ValueError: naming the value, why Kueue or FlytePath refuses it and what to write.
+    """
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise ValueError(f"{where}: weight {value!r} is not a number; write a number such as "
+                         "3 or 0.5")
+    text = value if isinstance(value, str) else repr(value)
+    try:
+        amount = parse_quantity(text)
+    except QuantityError as exc:
+        raise ValueError(f"{where}: weight {exc} (a weight is a number such as 3 or "
+                         "0.5)") from None
+    if amount < 0:
+        raise ValueError(f"{where}: weight {text!r} is negative; a weight is a share of idle "
+                         "capacity, 0 (always last) or more")
+    if 0 < amount <= _MIN_NONZERO_WEIGHT:
+        raise ValueError(f"{where}: weight {text!r} is too small for Kueue (it must be 0 or "
+                         "more than 10^-9); write 0 for a tenant that only gets what nobody "
+                         "else wants")
+    if amount > MAX_WEIGHT:
+        raise ValueError(f"{where}: weight {text!r} is more than {MAX_WEIGHT}; only the "
+                         "ratio of weights matters, so scale them all down")
+    return text
+
+
+def _check_amount(value: str | None, field: str) -> str | None:
+    if value is not None:
+        try:
+            check_quantity(value, {"memory": "mem"}.get(field, field))
+        except QuantityError as exc:
+            raise ValueError(str(exc)) from None
+    return value
 
 
 class QuotaPolicy(BaseModel):
@@ -68,13 +122,31 @@ class QuotaPolicy(BaseModel):
     @field_validator("cpu", "memory", "gpu")
     @classmethod
     def _quantity(cls, value: str | None, info: Any) -> str | None:
-        if value is not None:
-            field = {"memory": "mem"}.get(info.field_name, info.field_name)
-            try:
-                check_quantity(value, field)
-            except QuantityError as exc:
-                raise ValueError(str(exc)) from None
-        return value
+        return _check_amount(value, info.field_name)
+
+
+class CohortLimits(BaseModel):
+    """How much quota may cross between a tenant and its Kueue cohort, per resource.
+
+    Used twice on a tenant: as its borrowing limit (what it may take from idle tenants
+    beyond its own quota) and as its lending limit (how much of its idle quota the others
+    may use; the rest stays reserved for it). A resource left unset has no limit.
+
+    :param cpu: CPU, as a Kubernetes quantity.
+    :param memory: memory, as a Kubernetes quantity.
+    :param gpu: `nvidia.com/gpu`, a whole number.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    cpu: str | None = None
+    memory: str | None = None
+    gpu: str | None = None
+
+    @field_validator("cpu", "memory", "gpu")
+    @classmethod
+    def _quantity(cls, value: str | None, info: Any) -> str | None:
+        return _check_amount(value, info.field_name)
 
 
 class TenantPolicy(BaseModel):
@@ -89,6 +161,11 @@ class TenantPolicy(BaseModel):
     :param kueue_queue: Kueue LocalQueue (in the tenant's namespace) that admits its pods.
     :param image: default task image of the tenant (a task's own image still wins).
     :param quota: hard limits of the tenant's namespace.
+    :param weight: fair-share weight: the tenant's share of idle capacity, relative to
+        the other tenants that want it (Kueue's `fairSharing.weight`). Unset: the
+        domain's default (TenancySettings.domain_weights).
+    :param borrowing_limit: at most this much beyond its quota, per resource; unset: any.
+    :param lending_limit: at most this much of its idle quota lent to others; unset: all.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -102,6 +179,36 @@ class TenantPolicy(BaseModel):
     kueue_queue: str | None = None
     image: str | None = None
     quota: QuotaPolicy | None = None
+    weight: str | None = None
+    borrowing_limit: CohortLimits | None = None
+    lending_limit: CohortLimits | None = None
+
+    @field_validator("weight", mode="before")
+    @classmethod
+    def _weight(cls, value: object, info: Any) -> str | None:
+        # Numbers are accepted as YAML writes them (weight: 3) and kept as quantity text,
+        # which is what Kueue stores; a float would not pass Kueue's int-or-string schema.
+        if value is None:
+            return None
+        tenant = f"{info.data.get('project', '?')}/{info.data.get('domain', '?')}"
+        return check_weight(value, f"tenant {tenant!r}")
+
+    @model_validator(mode="after")
+    def _lend_within_quota(self) -> TenantPolicy:
+        # Kueue refuses a ClusterQueue that lends more than its nominal quota; say so here,
+        # naming the tenant, rather than when the chart is applied.
+        if self.lending_limit is None or self.quota is None:
+            return self
+        for field in ("cpu", "memory", "gpu"):
+            lend, quota = getattr(self.lending_limit, field), getattr(self.quota, field)
+            if lend is not None and quota is not None and \
+                    parse_quantity(lend) > parse_quantity(quota):
+                raise ValueError(
+                    f"tenant {self.project}/{self.domain}: lending_limit.{field} ({lend}) is "
+                    f"more than its quota.{field} ({quota}); a tenant can lend at most its "
+                    f"own quota. Lower lending_limit.{field} or raise quota.{field}."
+                )
+        return self
 
     @field_validator("project", "domain")
     @classmethod
@@ -133,6 +240,9 @@ class ResolvedTenant:
     priority_class: str | None
     kueue_queue: str | None
     image: str | None
+    weight: Decimal = Decimal(1)
+    borrowing_limit: CohortLimits | None = None
+    lending_limit: CohortLimits | None = None
 
 
 class TenancySettings(BaseModel):
@@ -142,6 +252,8 @@ class TenancySettings(BaseModel):
         `project` and `domain` (lower-cased).
     :param service_account_template: service account of a tenant that sets none.
     :param tenants: the allow-list. A spec whose tenant is not listed is refused.
+    :param domain_weights: fair-share weight of a tenant that sets none, by domain; a
+        domain not listed here gets 1.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -149,6 +261,15 @@ class TenancySettings(BaseModel):
     namespace_template: str = "flytepath-{project}-{domain}"
     service_account_template: str = "flytepath-task"
     tenants: tuple[TenantPolicy, ...] = ()
+    domain_weights: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_DOMAIN_WEIGHTS))
+
+    @field_validator("domain_weights", mode="before")
+    @classmethod
+    def _domain_weights(cls, value: object) -> object:
+        if not isinstance(value, dict):
+            return value  # pydantic says what type it wanted
+        return {str(domain): check_weight(weight, f"domain_weights.{domain}")
+                for domain, weight in value.items()}
 
     @model_validator(mode="after")
     def _check(self) -> TenancySettings:
@@ -216,6 +337,9 @@ class TenancySettings(BaseModel):
             priority_class=policy.priority_class,
             kueue_queue=policy.kueue_queue,
             image=policy.image,
+            weight=parse_quantity(policy.weight or self.domain_weights.get(policy.domain, "1")),
+            borrowing_limit=policy.borrowing_limit,
+            lending_limit=policy.lending_limit,
         )
 
     def policy_for(self, project: str, domain: str) -> TenantPolicy | None:

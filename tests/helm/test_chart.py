@@ -2,15 +2,19 @@
 
 Every values file renders, passes `helm lint --strict`, and every manifest passes
 kubernetes-validate (built-in kinds) or the test's own Kueue schema (CRDs, which
-kubernetes-validate has no schema for). The settings the chart renders for Airflow's
-workers load as FlytePath Kubernetes settings, so chart and runner agree on every name.
+kubernetes-validate has no schema for) plus the rules Kueue's CRD states in CEL and its
+webhook enforces, which a JSON schema cannot say (`kueue_rule_violations`). The settings
+the chart renders for Airflow's workers load as FlytePath Kubernetes settings, so chart
+and runner agree on every name and on every tenant's quota, weight and limits.
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import subprocess
 from collections import Counter
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +32,7 @@ from flytepath_airflow.ir.models import (
     Variable,
     WorkflowSpec,
 )
+from flytepath_airflow.ir.quantities import parse_quantity
 from flytepath_airflow.ir.spec_io import with_version
 from flytepath_airflow.platform.pods import (
     KubernetesSettings,
@@ -82,6 +87,38 @@ def test_helm_lint_strict_passes(helm, values):
     assert "0 chart(s) failed" in done.stdout
 
 
+def kueue_rule_violations(queue: dict[str, Any]) -> list[str]:
+    """What Kueue v0.19.2 would refuse in a ClusterQueue beyond its OpenAPI schema.
+
+    The CRD's x-kubernetes-validations (CEL) and the validating webhook's checks
+    (pkg/webhooks/clusterqueue_webhook.go, common.go) for the fields the chart renders.
+    """
+    spec = queue["spec"]
+    problems = []
+    preemption = spec.get("preemption", {})
+    if preemption.get("reclaimWithinCohort", "Never") == "Never" and \
+            preemption.get("borrowWithinCohort", {}).get("policy", "Never") != "Never":
+        problems.append("reclaimWithinCohort=Never and borrowWithinCohort.Policy!=Never")
+    weight = spec.get("fairSharing", {}).get("weight")
+    if weight is not None and 0 < parse_quantity(weight) <= Decimal("1e-9"):
+        problems.append(f"weight {weight}: when not 0, weight must be > 10e-9")
+    for group in spec.get("resourceGroups", []):
+        for flavor in group["flavors"]:
+            if len(flavor["resources"]) != len(group["coveredResources"]):
+                problems.append(f"flavor {flavor['name']}: flavors must have the same number "
+                                "of resources as the coveredResources")
+            for res in flavor["resources"]:
+                where = f"flavor {flavor['name']} {res['name']}"
+                for limit in ("borrowingLimit", "lendingLimit"):
+                    if limit in res and not spec.get("cohort"):
+                        problems.append(f"{where}: {limit} must be nil when cohort is empty")
+                if "lendingLimit" in res and parse_quantity(res["lendingLimit"]) > \
+                        parse_quantity(res["nominalQuota"]):
+                    problems.append(f"{where}: lendingLimit must be less than or equal to "
+                                    "the nominalQuota")
+    return problems
+
+
 @pytest.mark.parametrize("values", CASES, ids=_id)
 def test_every_rendered_manifest_validates(helm, values):
     docs = render(helm, values)
@@ -89,6 +126,8 @@ def test_every_rendered_manifest_validates(helm, values):
     for doc in docs:
         if doc["apiVersion"].startswith("kueue.x-k8s.io/"):
             jsonschema.validate(doc, KUEUE_SCHEMA)
+            if doc["kind"] == "ClusterQueue":
+                assert kueue_rule_violations(doc) == [], doc["metadata"]["name"]
             continue
         for version in KUBERNETES_VERSIONS:
             kubernetes_validate.validate(doc, version, strict=True)
@@ -132,6 +171,112 @@ def test_kueue_renders_flavors_cluster_queues_in_a_cohort_and_local_queues(helm)
     local = next(d for d in docs if d["kind"] == "LocalQueue"
                  and d["metadata"]["namespace"] == "flytepath-ml-production")
     assert local["spec"]["clusterQueue"] == "flytepath-ml-production"
+
+
+def cluster_queues(docs: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {d["metadata"]["name"]: d["spec"] for d in docs if d["kind"] == "ClusterQueue"}
+
+
+def first_flavor(spec: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """resource name -> its quota and limits in the flavor that holds the tenant's quota."""
+    return {r["name"]: {k: v for k, v in r.items() if k != "name"}
+            for r in spec["resourceGroups"][0]["flavors"][0]["resources"]}
+
+
+def test_three_tenants_share_one_cohort_by_weight_with_their_limits(helm):
+    queues = cluster_queues(render(helm, HERE / "values" / "fair-share.yaml"))
+    assert set(queues) == {"flytepath-ml-production", "flytepath-search-production",
+                           "flytepath-web-production"}
+    assert {q["cohort"] for q in queues.values()} == {"flytepath"}
+    weights = {name: Decimal(q["fairSharing"]["weight"]) for name, q in queues.items()}
+    # Projects weighted 3:1:1, each times production's domain weight (2).
+    assert weights == {"flytepath-ml-production": 6, "flytepath-search-production": 2,
+                       "flytepath-web-production": 2}
+    assert first_flavor(queues["flytepath-ml-production"]) == {
+        "cpu": {"nominalQuota": "48", "borrowingLimit": "16", "lendingLimit": "24"},
+        "memory": {"nominalQuota": "192Gi", "borrowingLimit": "64Gi"},
+        "nvidia.com/gpu": {"nominalQuota": "4", "lendingLimit": "4"}}
+    assert first_flavor(queues["flytepath-search-production"]) == {
+        "cpu": {"nominalQuota": "16", "lendingLimit": "8"},
+        "memory": {"nominalQuota": "64Gi", "lendingLimit": "32Gi"},
+        "nvidia.com/gpu": {"nominalQuota": "0"}}
+    # web may not borrow at all, though the platform allows borrowing.
+    assert first_flavor(queues["flytepath-web-production"]) == {
+        "cpu": {"nominalQuota": "16", "borrowingLimit": "0"},
+        "memory": {"nominalQuota": "64Gi", "borrowingLimit": "0"},
+        "nvidia.com/gpu": {"nominalQuota": "0", "borrowingLimit": "0"}}
+    for queue in queues.values():
+        assert queue["preemption"] == {"reclaimWithinCohort": "Any",
+                                       "borrowWithinCohort": {"policy": "Never"},
+                                       "withinClusterQueue": "LowerPriority"}
+
+
+def test_without_borrowing_only_a_projects_own_limit_lets_it_borrow(helm, tmp_path):
+    values = yaml.safe_load((HERE / "values" / "fair-share.yaml").read_text())
+    values["kueue"]["allowBorrowing"] = False
+    path = tmp_path / "no-borrowing.yaml"
+    path.write_text(yaml.safe_dump(values))
+    queues = cluster_queues(render(helm, path))
+    ml = first_flavor(queues["flytepath-ml-production"])
+    assert (ml["cpu"]["borrowingLimit"], ml["nvidia.com/gpu"]["borrowingLimit"]) == ("16", "0")
+    search = first_flavor(queues["flytepath-search-production"])
+    assert {r: v["borrowingLimit"] for r, v in search.items()} == {
+        "cpu": "0", "memory": "0", "nvidia.com/gpu": "0"}
+
+
+@pytest.mark.parametrize(("change", "why"), [
+    (lambda q: q["fairSharing"].update(weight=0.5), "is not valid under any of the given"),
+    (lambda q: q["fairSharing"].update(weight="-1"), "'-1' should not be valid"),
+    (lambda q: q["fairSharing"].update(weigth="2"), "'weigth' was unexpected"),
+    (lambda q: q["preemption"].update(reclaimWithinCohort="Always"), "'Always' is not one of"),
+    (lambda q: q["preemption"]["borrowWithinCohort"].update(policy="Any"),
+     "'Any' is not one of"),
+    (lambda q: q["resourceGroups"][0]["flavors"][0]["resources"][0].update(
+        lendingLimit=24.5), "is not valid under any of the given"),
+])
+def test_the_kueue_schema_refuses_what_kueue_would(helm, change, why):
+    docs = render(helm, HERE / "values" / "fair-share.yaml")
+    queue = copy.deepcopy(next(d for d in docs if d["kind"] == "ClusterQueue"))
+    jsonschema.validate(queue, KUEUE_SCHEMA)
+    change(queue["spec"])
+    with pytest.raises(jsonschema.ValidationError, match=why):
+        jsonschema.validate(queue, KUEUE_SCHEMA)
+
+
+def test_the_kueue_rules_refuse_what_the_crd_and_webhook_would(helm):
+    docs = render(helm, HERE / "values" / "fair-share.yaml")
+    queue = copy.deepcopy(next(d for d in docs if d["kind"] == "ClusterQueue"))
+    assert kueue_rule_violations(queue) == []
+    spec = queue["spec"]
+    spec["preemption"] = {"reclaimWithinCohort": "Never",
+                          "borrowWithinCohort": {"policy": "LowerPriority"}}
+    spec["fairSharing"]["weight"] = "1n"
+    cpu = spec["resourceGroups"][0]["flavors"][0]["resources"][0]
+    cpu["lendingLimit"] = "49"
+    del spec["cohort"]
+    spec["resourceGroups"][0]["flavors"][0]["resources"].pop()
+    assert kueue_rule_violations(queue) == [
+        "reclaimWithinCohort=Never and borrowWithinCohort.Policy!=Never",
+        "weight 1n: when not 0, weight must be > 10e-9",
+        "flavor default: flavors must have the same number of resources as the "
+        "coveredResources",
+        "flavor default cpu: borrowingLimit must be nil when cohort is empty",
+        "flavor default cpu: lendingLimit must be nil when cohort is empty",
+        "flavor default cpu: lendingLimit must be less than or equal to the nominalQuota",
+        "flavor default memory: borrowingLimit must be nil when cohort is empty"]
+
+
+def test_a_project_cannot_lend_more_than_its_quota(helm, tmp_path):
+    path = tmp_path / "lend.yaml"
+    path.write_text(yaml.safe_dump({"projects": [
+        {"name": "ml", "quota": {"memory": "256Gi"}, "lendingLimit": {"memory": "0.3Ti"}}]}))
+    done = run_helm(helm, "template", "x", values=path, check=False)
+    assert done.returncode != 0
+    assert ('"ml" lendingLimit.memory (0.3Ti) is more than its quota.memory (256Gi)'
+            in done.stderr)
+    path.write_text(yaml.safe_dump({"projects": [
+        {"name": "ml", "quota": {"memory": "256Gi"}, "lendingLimit": {"memory": "0.25Ti"}}]}))
+    run_helm(helm, "template", "x", values=path)
 
 
 def test_tenant_objects_are_locked_down(helm):
@@ -183,6 +328,20 @@ def test_no_secret_is_rendered_and_no_secret_value_can_be_given(helm, tmp_path):
     ({"projects": [{"name": "ML_Team"}]}, "at '/projects/0/name'"),
     ({"flytepath": {"storeRoot": "/var/data"}}, "at '/flytepath/storeRoot'"),
     ({"tenants": []}, "additional properties 'tenants' not allowed"),
+    ({"projects": [{"name": "ml", "weight": -1}]},
+     "at '/projects/0/weight': minimum: got -1, want 0.001"),
+    ({"projects": [{"name": "ml", "weight": "three"}]},
+     "at '/projects/0/weight': got string, want number"),
+    ({"projects": [{"name": "ml", "weight": 5000}]},
+     "at '/projects/0/weight': maximum: got 5,000, want 1,000"),
+    ({"defaults": {"domainWeights": {"production": -2}}},
+     "at '/defaults/domainWeights/production'"),
+    ({"projects": [{"name": "ml", "borrowingLimit": {"cpu": "-4"}}]},
+     "at '/projects/0/borrowingLimit/cpu': '-4' does not match pattern"),
+    ({"projects": [{"name": "ml", "lendingLimit": {"pods": 3}}]},
+     "additional properties 'pods' not allowed"),
+    ({"kueue": {"preemption": {"reclaimWithinCohort": "Always"}}},
+     "at '/kueue/preemption/reclaimWithinCohort'"),
 ])
 def test_helm_install_fails_with_the_schemas_message(helm, tmp_path, values, message):
     path = tmp_path / "bad.yaml"
@@ -218,6 +377,7 @@ def test_the_runner_settings_the_chart_renders_match_its_tenants(helm, values):
                    for d in docs if d["kind"] == "ConfigMap"}
     local_queues = {(d["metadata"]["namespace"], d["metadata"]["name"])
                     for d in docs if d["kind"] == "LocalQueue"}
+    queues = cluster_queues(docs)
     assert len(settings.tenancy.tenants) == len(namespaces)
     for policy in settings.tenancy.tenants:
         tenant = settings.tenancy.resolve(policy.project, policy.domain)
@@ -229,6 +389,18 @@ def test_the_runner_settings_the_chart_renders_match_its_tenants(helm, values):
         assert tenant.pool == f"flytepath_{policy.project}_{policy.domain}"
         if tenant.kueue_queue:
             assert (tenant.namespace, tenant.kueue_queue) in local_queues
+            # The runner's policy and Kueue's queue give the tenant the same share.
+            queue = queues[tenant.namespace]
+            assert tenant.weight == parse_quantity(queue["fairSharing"]["weight"])
+            quota = first_flavor(queue)
+            assert policy.quota is not None
+            for field, resource in (("cpu", "cpu"), ("memory", "memory"),
+                                    ("gpu", "nvidia.com/gpu")):
+                assert quota[resource]["nominalQuota"] == getattr(policy.quota, field)
+                for limit, key in ((tenant.borrowing_limit, "borrowingLimit"),
+                                   (tenant.lending_limit, "lendingLimit")):
+                    if limit is not None and getattr(limit, field) is not None:
+                        assert quota[resource][key] == getattr(limit, field)
 
 
 def test_a_pod_composed_with_the_rendered_settings_fits_the_rendered_namespace(helm):
