@@ -43,7 +43,7 @@ __all__ = [
 DEFAULT_DOMAINS = ("development", "staging", "production")
 
 DEFAULT_DOMAIN_WEIGHTS: dict[str, str] = {"production": "2", "staging": "1", "development": "1"}
-"""Fair-share weight of a tenant that sets none, by domain (ADR XXXX): production work gets
+"""Fair-share weight of a tenant that sets none, by domain (ADR 0039): production work gets
 twice the idle capacity of the other domains when they compete; a domain not listed gets 1."""
 
 MAX_WEIGHT = Decimal(1_000_000)

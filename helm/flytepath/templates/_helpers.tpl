@@ -28,7 +28,7 @@ FlytePath runner derives (flytepath_airflow/platform/tenancy.py): namespace
 {{- if gt (len $ns) 63 -}}
 {{- fail (printf "tenant %s/%s: namespace %q is longer than 63 characters; shorten namespacePrefix or the project name" $project.name $domain $ns) -}}
 {{- end -}}
-{{- /* Fair share (ADR XXXX): a tenant's weight is its project's weight times its domain's,
+{{- /* Fair share (ADR 0039): a tenant's weight is its project's weight times its domain's,
 so projects share idle capacity in the ratio of their weights and, inside a project,
 production comes before development. Weights are numbers (values.schema.json); `hasKey`,
 not `default`, because 0 is a weight ("only what nobody else wants"). */ -}}
