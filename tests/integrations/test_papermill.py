@@ -159,7 +159,7 @@ def test_an_input_papermill_cannot_write_is_refused_where_the_task_is_created() 
     from flytepath_airflow import kwtypes
     from flytepath_airflow.integrations.papermill import NotebookTask
 
-    with pytest.raises(CompileError, match="input 'when' is .*datetime.*File"):
+    with pytest.raises(CompileError, match=r"input 'when' is .*datetime.*File"):
         import datetime as dt
 
         NotebookTask(name="t", notebook_path="x.ipynb", inputs=kwtypes(when=dt.datetime))
