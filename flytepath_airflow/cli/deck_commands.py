@@ -34,7 +34,7 @@ def deck(
     # Lazy: the stores load SQLAlchemy; `flytepath --help` imports only typer.
     from flytepath_airflow.runtime.decks import read_deck_html, read_decks
     from flytepath_airflow.runtime.history import reconstruct_history
-    from flytepath_airflow.stores.blob import BlobStore, default_root
+    from flytepath_airflow.stores.blob import BlobIntegrityError, BlobStore, default_root
     from flytepath_airflow.stores.metadata import MetadataStore, redact_url
 
     meta = MetadataStore(metadata_url)
@@ -59,7 +59,12 @@ def deck(
             f"node '{node}' of run {run_id} has no decks. Nodes of this run with decks: "
             f"{known}. A task adds pages with Deck(name, html), or @task(enable_deck=True) "
             "for input and output summaries.")
-    rendered = [(page.name, read_deck_html(store, page)) for page in pages]
+    try:
+        rendered = [(page.name, read_deck_html(store, page)) for page in pages]
+    except (BlobIntegrityError, OSError) as exc:
+        raise FlytePathUserError(
+            f"a deck of node '{node}' of run {run_id} cannot be read: {exc}. It is not what "
+            "the task wrote; rerun the node to write it again.") from None
     document = deck_page(f"{node} · run {run_id}", rendered)
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
