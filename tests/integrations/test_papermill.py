@@ -211,3 +211,15 @@ def test_a_notebook_task_needs_a_module_level_name(tmp_path: Path) -> None:
     """))
     with pytest.raises(CompileError, match="not assigned to a module-level name"):
         load_target(f"{path}:wf")
+
+
+@KERNEL
+def test_the_example_notebook_workflow_runs_locally(tmp_path: Path) -> None:
+    proc = flytepath("run", "examples/notebook_report.py:sales_pipeline", "-i", "days=10",
+                     "-i", "target=120", "--local", "--json")
+    assert proc.returncode == 0, proc.stderr
+    run = json.loads(proc.stdout)
+    assert run["outputs"] == {"o0": "1,239.40 sold in 10 days; 6 days beat the target."}
+    report = tmp_path / "report.html"
+    assert flytepath("deck", run["run_id"], "sales_report", "-o", str(report)).returncode == 0
+    assert "6 of 10 days over 120.0" in visible_text(report.read_text())
