@@ -33,6 +33,7 @@ import logging
 import os
 import pickle
 import re
+import shutil
 import sys
 import tempfile
 import threading
@@ -300,14 +301,22 @@ class NotebookTask(PythonTask):
         logger.info("running notebook %s (kernel %s)", self.notebook_path,
                     self.kernel_name or "from the notebook")
         failure: BaseException | None = None
+        # The kernel talks to the task over Unix sockets in a private folder, not loopback
+        # TCP: no other local user can connect. The folder is short-named under the system
+        # temp dir because a socket path has a ~100-byte limit the scratch path may exceed.
+        sockets = tempfile.mkdtemp(prefix="fp-kernel-")
+        transport = _kernel_config(os.path.join(sockets, "k"))
         with _KernelEnvironment(str(recorded_file)):
             try:
                 pm.execute_notebook(  # type: ignore[attr-defined]
                     str(self.notebook_path), str(executed), parameters=parameters,
                     kernel_name=self.kernel_name, progress_bar=False, log_output=False,
-                    start_timeout=KERNEL_START_TIMEOUT, cwd=str(self.notebook_path.parent))
+                    start_timeout=KERNEL_START_TIMEOUT, cwd=str(self.notebook_path.parent),
+                    config=transport)
             except Exception as exc:  # papermill's own error, or one starting the kernel
                 failure = exc
+            finally:
+                shutil.rmtree(sockets, ignore_errors=True)
         if self.render_deck and executed.exists():
             _render_deck(executed)
         if failure is not None:
@@ -399,6 +408,12 @@ class _KernelEnvironment:
                 os.environ[OUTPUTS_ENV] = self.previous
         finally:
             _ENV_LOCK.release()
+
+
+def _kernel_config(socket_prefix: str) -> Any:
+    traitlets = require("traitlets.config", EXTRA, "running a notebook")
+    return traitlets.Config(  # type: ignore[attr-defined]
+        {"KernelManager": {"transport": "ipc", "ip": socket_prefix}})
 
 
 def _read_recorded(path: Path, task: str) -> dict[str, Any]:
