@@ -45,7 +45,12 @@ from typing import Any, NamedTuple
 
 from typing_extensions import Unpack
 
-from flytepath_airflow.errors import CompileError, FlytePathUserError, require
+from flytepath_airflow.errors import (
+    CompileError,
+    FlytePathUserError,
+    RecoverableError,
+    require,
+)
 from flytepath_airflow.ir.models import TaskSpec
 from flytepath_airflow.ir.names import check_name
 from flytepath_airflow.runtime.context import current_context
@@ -77,6 +82,8 @@ KERNEL_START_TIMEOUT = 120
 
 _SCALARS = (int, float, str, bool)
 _ENV_LOCK = threading.Lock()
+_KERNEL_LOST = frozenset({"DeadKernelError", "TimeoutError"})
+"""nbclient's errors for a kernel that died or did not start in time."""
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
@@ -281,11 +288,6 @@ class NotebookTask(PythonTask):
         self.check_notebook()
         return super().to_spec()
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if self.fn.__qualname__ == self.fn.__name__:
-            self.fn.__qualname__ = self._variable()
-        return super().__call__(*args, **kwargs)
-
     # ------------------------------------------------------------------ running
 
     def _run(self, values: dict[str, Any]) -> Any:
@@ -325,8 +327,14 @@ class NotebookTask(PythonTask):
         return self.fn.__annotations__["return"](
             **self._checked_outputs(recorded), **{NOTEBOOK_OUTPUT: File(str(executed))})
 
-    def _failure(self, exc: BaseException, executed: Path) -> NotebookError:
+    def _failure(self, exc: BaseException, executed: Path) -> Exception:
         name = self.notebook_path.name
+        if type(exc).__name__ in _KERNEL_LOST:
+            # The kernel died or never answered: the machine's trouble, not the notebook's,
+            # so the attempt is retried (up to the task's retries).
+            return RecoverableError(f"the kernel running notebook {name} of task "
+                                    f"'{self.fn.__name__}' was lost: {type(exc).__name__}: "
+                                    f"{exc}")
         if type(exc).__name__ != "PapermillExecutionError":
             return NotebookError(f"notebook {name} of task '{self.fn.__name__}' could not "
                                  f"run: {type(exc).__name__}: {exc}")
