@@ -26,7 +26,7 @@ _REPR.maxstring = 300
 _REPR.maxother = 300
 _REPR.maxlist = _REPR.maxdict = _REPR.maxset = _REPR.maxtuple = 20
 
-_STYLE = ("<style>table.fp{border-collapse:collapse;font-family:system-ui,sans-serif}"
+_STYLE = ("<style>body{font-family:system-ui,sans-serif}table.fp{border-collapse:collapse}"
           "table.fp td,table.fp th{border:1px solid #d1d5db;padding:4px 8px;"
           "text-align:left;vertical-align:top}table.fp th{background:#f3f4f6}</style>")
 
