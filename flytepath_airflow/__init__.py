@@ -20,6 +20,7 @@ _EXPORTS: dict[str, str] = {
     "conditional": "flytepath_airflow.sdk.conditional",
     "dynamic": "flytepath_airflow.sdk.dynamic",
     "DynamicTask": "flytepath_airflow.sdk.dynamic",
+    "kwtypes": "flytepath_airflow.sdk.kwtypes",
     "LaunchPlan": "flytepath_airflow.sdk.launch_plan",
     "CronSchedule": "flytepath_airflow.sdk.launch_plan",
     "FixedRate": "flytepath_airflow.sdk.launch_plan",
@@ -71,6 +72,7 @@ if TYPE_CHECKING:
     from flytepath_airflow.runtime.decks import Deck
     from flytepath_airflow.sdk.conditional import conditional
     from flytepath_airflow.sdk.dynamic import DynamicTask, dynamic
+    from flytepath_airflow.sdk.kwtypes import kwtypes
     from flytepath_airflow.sdk.launch_plan import CronSchedule, FixedRate, LaunchPlan
     from flytepath_airflow.sdk.map_task import MapTask, map_task
     from flytepath_airflow.sdk.task import PythonTask, Resources, Secret, task

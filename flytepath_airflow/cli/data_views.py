@@ -438,6 +438,10 @@ def _render_history(history: RunHistory, origins: dict[str, dict[str, Any] | Non
         shown = "; ".join(f"{name} = {_entry_text(entry)}"
                           for name, entry in sorted(history.outputs.items()))
         console.print(f"workflow outputs: {shown or '(none)'}")
+    if history.decks:
+        console.print("decks (write one node's with `flytepath deck RUN_ID NODE -o FILE`):")
+        for node_id, names in sorted(history.decks.items()):
+            console.print(f"  {node_id}: {', '.join(names)}", markup=False)
 
 
 def _origin_text(node: NodeLineage, origin: dict[str, Any] | None) -> str:

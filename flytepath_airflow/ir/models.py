@@ -422,6 +422,8 @@ class TaskSpec(SpecModel):
     pod_overrides: PodOverridesSpec | None = None
     dynamic: DynamicOptions | None = None
     operator: OperatorSpec | None = None
+    enable_deck: bool = False
+    """Attach input and output summaries as decks (Flyte's `enable_deck`)."""
 
     @model_validator(mode="after")
     def _check_kind(self) -> TaskSpec:

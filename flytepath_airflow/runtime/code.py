@@ -1,8 +1,9 @@
 """Code bundles: the Python source a registered version was compiled from.
 
-`flytepath register` zips the .py files under the workflow's import root into the blob
-store (content-addressed), so any registered version can be run later with exactly its
-own code, as an image pins code in production. A run that names a bundle extracts it
+`flytepath register` zips the .py files (and the .ipynb notebooks that notebook tasks
+run) under the workflow's import root into the blob store (content-addressed), so any
+registered version can be run later with exactly its own code, as an image pins code in
+production. A run that names a bundle extracts it
 once per machine under `$FLYTEPATH_HOME/code/<sha256>/` and puts it first on sys.path.
 
 Must not import: airflow, kubernetes.
@@ -27,19 +28,20 @@ from flytepath_airflow.errors import FlytePathUserError
 from flytepath_airflow.stores.blob import BlobStore, default_home, sha256_bytes
 
 MAX_BUNDLE_BYTES = 64 << 20
+_CODE_SUFFIXES = (".py", ".ipynb")
 _SKIP_DIRS = {"__pycache__", "node_modules", "site-packages", "venv", "env"}
 
 
 def build_code_bundle(import_root: str | Path) -> bytes:
-    """A deterministic zip of every .py file under `import_root` (hidden folders and
-    virtualenvs skipped)."""
+    """A deterministic zip of every .py and .ipynb file under `import_root` (hidden
+    folders and virtualenvs skipped); notebooks are a notebook task's code."""
     root = Path(import_root)
     files = []
     for dirpath, dirnames, filenames in os.walk(root):
         dirnames[:] = sorted(d for d in dirnames
                              if not d.startswith(".") and d not in _SKIP_DIRS
                              and not (Path(dirpath, d) / "pyvenv.cfg").exists())
-        files += [Path(dirpath, f) for f in sorted(filenames) if f.endswith(".py")]
+        files += [Path(dirpath, f) for f in sorted(filenames) if f.endswith(_CODE_SUFFIXES)]
     buffer = io.BytesIO()
     size = 0
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as zf:
@@ -91,8 +93,14 @@ def code_digest(fn: Callable[..., Any]) -> str:
     The compiler records it in the task spec and the executor compares it where the task
     runs, so both must compute it the same way: this is the one place that does.
 
+    A function that stands for other code (a notebook task's) says what its code is
+    through `__flytepath_code__()`, so the notebook is digested, not the wrapper.
+
     :param fn: the task's plain function.
     """
+    own = getattr(fn, "__flytepath_code__", None)
+    if callable(own):
+        return hashlib.sha256(str(own()).encode()).hexdigest()
     try:
         text = textwrap.dedent(inspect.getsource(fn))
     except (OSError, TypeError):

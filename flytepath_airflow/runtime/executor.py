@@ -39,7 +39,8 @@ from flytepath_airflow.runtime.control import (
     item_node_id,
     start_dynamic_child,
 )
-from flytepath_airflow.runtime.decks import DeckError, publish_decks
+from flytepath_airflow.runtime.deck_summaries import summary_html
+from flytepath_airflow.runtime.decks import Deck, DeckError, publish_decks
 from flytepath_airflow.runtime.liveness import scratch_suffix
 from flytepath_airflow.runtime.metadata import metadata_store
 from flytepath_airflow.runtime.process_task import run_process_task
@@ -568,6 +569,9 @@ def _call_python(run: _NodeRun, prepared: PreparedCall,
         secrets = resolve_secrets(task, os.environ)
     except FlytePathUserError as exc:
         raise run.fail("user", exc, str(exc)) from exc
+    if task.enable_deck:
+        ctx.decks.append(Deck("Inputs", summary_html("Inputs", values, py.inputs),
+                              auto_add=False))
     try:
         with execution_context(ctx), secret_environment(secrets):
             result = fn(**values)
@@ -578,6 +582,9 @@ def _call_python(run: _NodeRun, prepared: PreparedCall,
 
     try:
         raw = split_outputs(py, result, task.name)
+        if task.enable_deck:
+            ctx.decks.append(Deck("Outputs", summary_html("Outputs", raw, py.outputs),
+                                  auto_add=False))
         return {
             name: engine.to_literal(raw[name], py.outputs[name], ctx.blobs, name)
             for name in py.outputs

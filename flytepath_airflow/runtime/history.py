@@ -68,6 +68,8 @@ class RunHistory:
     events: list[EventRecord] = field(default_factory=list)
     nodes: dict[str, NodeLineage] = field(default_factory=dict)
     node_states: dict[str, str] = field(default_factory=dict)
+    decks: dict[str, list[str]] = field(default_factory=dict)
+    """Node -> the names of the report pages its newest attempt with pages published."""
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready view (timestamps as ISO 8601)."""
@@ -95,6 +97,7 @@ class RunHistory:
                 }
                 for n in self.nodes.values()
             },
+            "decks": self.decks,
         }
 
 
@@ -135,6 +138,11 @@ def reconstruct_history(run_id: str, events: list[EventRecord]) -> RunHistory:
                 if "outputs" in p:
                     history.outputs = p["outputs"]
                 history.error = p.get("error") or p.get("message") or history.error
+            continue
+        if ev.kind == "decks_published":
+            # Reports are published as an attempt ends, after a failure is recorded: they
+            # say what the node left to read, not how it ended.
+            history.decks[ev.node_id] = [str(name) for name in p.get("decks") or ()]
             continue
         history.node_states[ev.node_id] = ev.kind
         if ev.kind == "cache_hit":

@@ -8,6 +8,7 @@ from flytepath_airflow.runtime.context import ExecutionContext, current_context
 from flytepath_airflow.runtime.decks import Deck
 from flytepath_airflow.sdk.conditional import conditional
 from flytepath_airflow.sdk.dynamic import DynamicTask, dynamic
+from flytepath_airflow.sdk.kwtypes import kwtypes
 from flytepath_airflow.sdk.launch_plan import CronSchedule, FixedRate, LaunchPlan
 from flytepath_airflow.sdk.map_task import MapTask, map_task
 from flytepath_airflow.sdk.task import PythonTask, Resources, Secret, task
@@ -29,6 +30,7 @@ __all__ = [
     "conditional",
     "current_context",
     "dynamic",
+    "kwtypes",
     "map_task",
     "task",
     "workflow",

@@ -96,6 +96,7 @@ class TaskOptions(TypedDict, total=False):
     secret_requests: Sequence[Secret]
     docs: str
     pod_overrides: Mapping[str, Any]
+    enable_deck: bool
 
 
 TASK_OPTIONS = tuple(TaskOptions.__annotations__)
@@ -135,6 +136,13 @@ def _seconds(value: Any, name: str, where: str) -> float | None:
         f"task '{name}' ({where}): timeout must be a positive number of seconds or a "
         f"datetime.timedelta, got {value!r}."
     )
+
+
+def _flag(value: Any, option: str, name: str, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise CompileError(f"task '{name}' ({where}): {option} must be True or False, got "
+                           f"{value!r}.")
+    return value
 
 
 class PythonTask(DecoratedFunction):
@@ -243,6 +251,7 @@ class PythonTask(DecoratedFunction):
             code_digest=code_digest(self.fn),
             pod_overrides=(PodOverridesSpec.from_options(overrides, self.name, where)
                            if overrides is not None else None),
+            enable_deck=_flag(opts.get("enable_deck", False), "enable_deck", self.name, where),
         )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
@@ -288,6 +297,8 @@ def task(_fn: Any = None, **options: Unpack[TaskOptions]) -> Any:
         pod_overrides: allow-listed per-task pod settings on Kubernetes (node selector,
             tolerations, accelerator, ...; see docs/kubernetes.md); anything else is a
             compile error naming the field.
+        enable_deck: attach "Inputs" and "Outputs" decks summarizing the values (tables;
+            a DataFrame shows its first rows), beside any Deck the task adds.
     """
     check_options("@task", options, TASK_OPTIONS)
 

@@ -273,3 +273,41 @@ def test_task_instance_tab_opens_the_page_of_its_node(client: TestClient, auth: 
     assert response.status_code == 303
     assert response.headers["location"] == f"/flytepath/runs/{run_id}/nodes/write_report"
     assert client.get(url, headers=auth("viewer")).status_code == 200
+
+
+def test_node_page_shows_its_decks_in_sandboxed_frames_served_with_a_sandboxing_csp(
+        client: TestClient, auth: Any) -> None:
+    result = run_local(spec("deck_flow", "deck_flows"), {"n": 12})
+    assert result.succeeded
+    node_url = f"/flytepath/runs/{result.run_id}/nodes/make_frame"
+    page = client.get(node_url, headers=auth("viewer"))
+    assert page.status_code == 200
+    frames = re.findall(r'<iframe class="deck"[^>]*>', page.text)
+    assert [re.search(r'title="([^"]*)"', f).group(1) for f in frames] == [  # type: ignore[union-attr]
+        "Inputs", "Chart", "Outputs"]
+    # Deck HTML is user content: framed without allow-same-origin, it cannot reach the view.
+    assert all('sandbox="allow-scripts"' in f for f in frames)
+    assert "allow-same-origin" not in page.text
+
+    deck = client.get(f"{node_url}/decks/1", headers=auth("viewer"))
+    assert deck.status_code == 200 and "<h1 id='chart'>Squares</h1>" in deck.text
+    # Opened on its own, the deck is still sandboxed (an opaque origin) and offline.
+    csp = deck.headers["content-security-policy"]
+    assert csp.startswith("sandbox allow-scripts;") and "default-src 'none'" in csp
+    assert "frame-ancestors 'self'" in csp
+    assert deck.headers["x-content-type-options"] == "nosniff"
+
+    assert client.get(f"{node_url}/decks/3", headers=auth("viewer")).status_code == 404
+    assert client.get(f"{node_url}/decks/0").status_code == 401
+    plain = client.get(f"/flytepath/runs/{result.run_id}/nodes/plain", headers=auth("viewer"))
+    assert plain.status_code == 200 and '<iframe class="deck"' not in plain.text
+
+
+def test_a_damaged_deck_is_refused_by_the_view(client: TestClient, auth: Any,
+                                               flytepath_home: Path) -> None:
+    result = run_local(spec("deck_flow", "deck_flows"), {"n": 3})
+    page = next((flytepath_home / "store").rglob("make_frame/attempt-1/decks/0.html"))
+    page.write_text("<script>alert('not what the task wrote')</script>")
+    deck = client.get(f"/flytepath/runs/{result.run_id}/nodes/make_frame/decks/0",
+                      headers=auth("viewer"))
+    assert deck.status_code == 409 and "sha256" in deck.json()["detail"]

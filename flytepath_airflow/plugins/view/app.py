@@ -1,8 +1,9 @@
 """The FlytePath view: server-rendered pages mounted in Airflow's API server at /flytepath.
 
 Pages: executions per tenant, one run (timeline, cache hits, attempts, errors, inputs,
-outputs, lineage), one node, registered versions with their specs and diffs, cache
-entries (inspect, evict), tenants with their pools. Blobs are downloaded through the app,
+outputs, lineage), one node (with its decks, each in a sandboxed frame), registered
+versions with their specs and diffs, cache entries (inspect, evict), tenants with their
+pools. Blobs are downloaded through the app,
 verified against their sha256. Airflow's auth manager decides every request (`auth.py`);
 ids from URLs are validated (`ids.py`) and every value is escaped by Jinja's autoescape.
 
@@ -45,11 +46,22 @@ from flytepath_airflow.plugins.view.queries import (
     value_of,
 )
 from flytepath_airflow.plugins.view.tenants import tenant_views
+from flytepath_airflow.runtime.decks import read_deck_html, read_decks
 from flytepath_airflow.runtime.run import load_run_spec, read_run_inputs
-from flytepath_airflow.stores.blob import BlobIntegrityError, default_root
+from flytepath_airflow.stores.blob import BlobIntegrityError, BlobStore, default_root
 from flytepath_airflow.stores.metadata import MetadataStore, default_metadata_url
 
 TEMPLATES = Path(__file__).parent / "templates"
+
+DECK_CSP = ("sandbox allow-scripts; default-src 'none'; script-src 'unsafe-inline'; "
+            "style-src 'unsafe-inline'; img-src data:; font-src data:; media-src data:; "
+            "form-action 'none'; base-uri 'none'; frame-ancestors 'self'")
+"""A deck is user HTML served from Airflow's origin: the CSP sandbox gives it an opaque
+origin even when opened on its own (no cookies, no storage, no same-origin API calls),
+and it may load nothing from the network; inline scripts and styles still draw plots."""
+
+DECK_HEADERS = {"Content-Security-Policy": DECK_CSP, "X-Content-Type-Options": "nosniff",
+                "Referrer-Policy": "no-referrer", "Cache-Control": "private, no-store"}
 LIST_LIMIT = 200
 """Rows a list page shows at most (newest first)."""
 
@@ -133,8 +145,29 @@ def create_app(*, root: str | None = None, metadata_url: str | None = None) -> F
         if node is None:
             raise HTTPException(status.HTTP_404_NOT_FOUND,
                                 f"run '{run.run_id}' has no node '{node_id}'")
-        return page(request, "node.html", run=run, node=node,
+        decks = read_decks(BlobStore(store_root()), run.run_id, node.node_id)
+        return page(request, "node.html", run=run, node=node, decks=decks,
                     title=f"{node.node_id} in {run.run_id}")
+
+    @app.get("/runs/{run_id}/nodes/{node_id}/decks/{index}", response_class=HTMLResponse)
+    def node_deck(run_id: str, node_id: str, index: int, user: CurrentUser,
+                  store: MetadataStore = Meta) -> HTMLResponse:
+        node_id = checked(node_id, "node id")
+        run = _run(user, store, run_id)
+        blobs = BlobStore(store_root())
+        decks = read_decks(blobs, run.run_id, node_id)
+        if not 0 <= index < len(decks):
+            raise HTTPException(status.HTTP_404_NOT_FOUND,
+                                f"node '{node_id}' of run '{run.run_id}' has no deck {index}")
+        try:
+            body = read_deck_html(blobs, decks[index])
+        except BlobIntegrityError as exc:
+            raise HTTPException(status.HTTP_409_CONFLICT,
+                                f"deck {decks[index].name!r} cannot be shown: {exc}") from None
+        except (OSError, PermissionError) as exc:
+            raise HTTPException(status.HTTP_404_NOT_FOUND,
+                                f"deck {decks[index].name!r} is missing: {exc}") from None
+        return HTMLResponse(body, headers=DECK_HEADERS)
 
     def _download(uri_sha: tuple[str, str] | None, filename: str, what: str) -> Response:
         if uri_sha is None:
