@@ -18,7 +18,7 @@ How one runs (docs/integrations-notebooks.md):
 The task is a Python task to the rest of FlytePath: its spec names this object by its
 module-level variable, and its code digest is the notebook's bytes, so editing the
 notebook changes the workflow's version and a worker with another notebook refuses to run
-it (ADR XXXX-notebook-tasks-run-in-a-kernel-and-record-outputs).
+it (ADR 0040).
 
 Imports papermill, nbformat and nbconvert only inside the functions that use them.
 Must not import: airflow, kubernetes.
