@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from flytepath_airflow.errors import FlytePathUserError
+from flytepath_airflow.runtime.checkpoint import Checkpoint, DisabledCheckpoint
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,9 @@ class ExecutionContext:
     working_dir: str
     blobs: Any = field(repr=False, default=None)
     """The node attempt's BlobContext (for advanced use: publishing extra files)."""
+    checkpoint: Checkpoint | DisabledCheckpoint | None = field(repr=False, default=None)
+    """Save and resume (Flyte's API; runtime/checkpoint.py): `prev_exists()`, `restore()`,
+    `save()`, `read()`, `write()`, `save_state()`, `load_state()`."""
 
     @property
     def logging(self) -> logging.Logger:
