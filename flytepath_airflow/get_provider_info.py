@@ -121,6 +121,13 @@ def get_provider_info() -> dict[str, Any]:
                         "Most pool slots one task takes, whatever its CPU request.",
                         "64", "8", kind="integer",
                     ),
+                    "checkpoint_retention": _option(
+                        "How long the checkpoints of a succeeded run stay in the store before "
+                        "`flytepath checkpoints clear --expired` deletes them (a duration: "
+                        "7d, 12h, 0s). FLYTEPATH_CHECKPOINT_RETENTION overrides it. Failed "
+                        "runs keep theirs until cleared, for `flytepath recover`.",
+                        "7d", "1d",
+                    ),
                     "kubernetes_settings_file": _option(
                         "YAML file of the Kubernetes runner's settings (images, tenants, "
                         "accelerators, spot, pod overrides; docs/kubernetes.md). "

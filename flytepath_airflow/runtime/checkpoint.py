@@ -36,7 +36,7 @@ import re
 import shutil
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,7 +45,12 @@ from typing import IO, Any
 from flytepath_airflow.errors import FlytePathUserError
 from flytepath_airflow.ir.models import CheckpointSpec
 from flytepath_airflow.runtime.run import attempt_key, node_key
-from flytepath_airflow.stores.blob import BlobIntegrityError, BlobStore, check_key
+from flytepath_airflow.stores.blob import (
+    BlobIntegrityError,
+    BlobStore,
+    check_key,
+    sha256_file,
+)
 from flytepath_airflow.utils.limits import InputLimitError, check_json_value, loads_json
 
 logger = logging.getLogger(__name__)
@@ -208,7 +213,27 @@ def lineage(options_of: Callable[[str], dict[str, Any]], run_id: str) -> list[st
 
 
 def _copy_verified(store: BlobStore, key: str, dest: str, sha256: str, size: int) -> None:
-    """Copy one stored file to a local path in one pass, hashing beside the copy."""
+    """Copy one stored file to a local path, hashing it beside the copy; a mismatch
+    removes the copy and raises BlobIntegrityError."""
+    source = store.path(key)
+    if "file" in _protocols(store.fs):
+        # Published blobs are never rewritten in place (publishing is a rename), so the
+        # hash and the kernel's copy read the same bytes.
+        if not os.path.exists(source):
+            raise BlobIntegrityError(f"checkpoint file {store.uri(key)} is missing")
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            hashing = pool.submit(sha256_file, source)
+            shutil.copyfile(source, dest)
+            copied, digest = os.path.getsize(dest), hashing.result()
+    else:
+        copied, digest = _stream_verified(store, key, dest)
+    if copied != size or digest != sha256:
+        os.unlink(dest)
+        raise BlobIntegrityError(f"checkpoint file {store.uri(key)} does not match its "
+                                 f"manifest ({copied} bytes, expected {size})")
+
+
+def _stream_verified(store: BlobStore, key: str, dest: str) -> tuple[int, str]:
     digest = hashlib.sha256()
     copied = 0
     try:
@@ -229,9 +254,20 @@ def _copy_verified(store: BlobStore, key: str, dest: str, sha256: str, size: int
             out.write(chunk)
         if pending is not None:
             pending.result()
-    if copied != size or digest.hexdigest() != sha256:
-        raise BlobIntegrityError(f"checkpoint file {store.uri(key)} does not match its "
-                                 f"manifest ({copied} bytes, expected {size})")
+    return copied, digest.hexdigest()
+
+
+def _protocols(fs: Any) -> tuple[str, ...]:
+    proto = fs.protocol
+    return tuple(proto) if isinstance(proto, (tuple, list)) else (proto,)
+
+
+def _read_all(source: Any) -> bytes:
+    """All bytes of a local path or a binary file object (`read_and_decode`'s decode)."""
+    if isinstance(source, str):
+        with open(source, "rb") as fh:
+            return fh.read()
+    return bytes(source.read())
 
 
 class Checkpoint:
@@ -380,8 +416,9 @@ class Checkpoint:
                     f"task '{self.task_name}': the previous checkpoint of {self.record_id} is "
                     "a folder, which read() cannot return as bytes; use "
                     "current_context().checkpoint.restore(), which returns the folder.")
-            data = self.store.read_uri(self.store.uri(f"{found.key}/{found.entry['name']}"),
-                                       found.entry["sha256"])
+            data = self.store.read_and_decode(
+                self.store.uri(f"{found.key}/{found.entry['name']}"), found.entry["sha256"],
+                _read_all)
             if len(data) != found.size:
                 raise BlobIntegrityError("size does not match its manifest")
             return data
@@ -506,22 +543,63 @@ def prune_attempts(store: BlobStore, run_id: str, record_id: str, keep: int,
     return deleted
 
 
-def iter_run_checkpoints(store: BlobStore, run_id: str) -> Iterator[tuple[str, int, int]]:
-    """(record id, attempt, bytes) of every attempt with a checkpoint in a run."""
-    base = store.path(f"runs/{run_id}/nodes")
+@dataclass(frozen=True)
+class AttemptCheckpoint:
+    """What one attempt keeps in the store: for `flytepath checkpoints list` and retention.
+
+    :param run_id: the run.
+    :param record_id: the node, or `node[i]`.
+    :param attempt: the attempt.
+    :param size: bytes under its checkpoint folder (every generation kept, the manifest).
+    :param written_at: when its manifest was last published; None when it has none (a save
+        that never finished), which counts as oldest.
+    """
+
+    run_id: str
+    record_id: str
+    attempt: int
+    size: int
+    written_at: float | None
+
+
+def _children(store: BlobStore, key: str) -> list[str]:
     try:
-        records = [str(p).rstrip("/").rpartition("/")[2]
-                   for p in store.fs.ls(base, detail=False)]
+        return sorted(str(p).rstrip("/").rpartition("/")[2]
+                      for p in store.fs.ls(store.path(key), detail=False))
     except (FileNotFoundError, NotADirectoryError):
-        return
-    for record in sorted(records):
+        return []
+
+
+def run_checkpoints(store: BlobStore, run_id: str) -> list[AttemptCheckpoint]:
+    """Every attempt with a checkpoint folder in a run, by node then attempt."""
+    found = []
+    for record in _children(store, f"runs/{run_id}/nodes"):
         for attempt in _attempt_numbers(store, run_id, record):
             prefix = store.path(checkpoint_key(run_id, record, attempt))
             try:
                 size = int(store.fs.du(prefix, total=True))
             except FileNotFoundError:
                 continue
-            yield record, attempt, size
+            doc = read_manifest(store, run_id, record, attempt)
+            found.append(AttemptCheckpoint(run_id, record, attempt, size,
+                                           float(doc["written_at"]) if doc else None))
+    return found
+
+
+def runs_with_checkpoints(store: BlobStore) -> list[str]:
+    """Ids of the runs in the store that hold at least one checkpoint folder."""
+    return [run for run in _children(store, "runs") if run_checkpoints(store, run)]
+
+
+def clear_checkpoints(store: BlobStore, run_id: str) -> tuple[int, int]:
+    """Delete every checkpoint of a run; its outputs and errors stay.
+
+    :returns: (attempts cleared, bytes freed).
+    """
+    found = run_checkpoints(store, run_id)
+    for item in found:
+        store.delete_prefix(checkpoint_key(run_id, item.record_id, item.attempt))
+    return len(found), sum(item.size for item in found)
 
 
 class DisabledCheckpoint:
@@ -540,13 +618,16 @@ class DisabledCheckpoint:
 
 
 __all__ = [
+    "AttemptCheckpoint",
     "Checkpoint",
     "DisabledCheckpoint",
     "StoredCheckpoint",
     "checkpoint_key",
-    "iter_run_checkpoints",
+    "clear_checkpoints",
     "lineage",
     "prune_attempts",
     "read_manifest",
+    "run_checkpoints",
+    "runs_with_checkpoints",
     "stored_checkpoints",
 ]
