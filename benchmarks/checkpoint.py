@@ -26,6 +26,7 @@ import sys
 import tempfile
 import threading
 import time
+from functools import partial
 from pathlib import Path
 
 WORK = Path(tempfile.mkdtemp(prefix="fp-bench-checkpoint-"))
@@ -65,42 +66,47 @@ def _drop(path: Path) -> None:
         path.unlink()
 
 
+def _file_way(store: BlobStore, run: str, src: Path, back: Path) -> None:
+    _checkpoint(store, run, 1).save(src)
+    assert _checkpoint(store, run, 2).restore(back) is not None
+
+
+def _plain_file(src: Path, plain: Path, back: Path) -> None:
+    shutil.copyfile(src, plain)
+    back.mkdir(exist_ok=True)
+    shutil.copyfile(plain, back / src.name)
+
+
+def _bytes_way(store: BlobStore, run: str, data: bytes) -> None:
+    _checkpoint(store, run, 1).write(data)
+    got = _checkpoint(store, run, 2).read()
+    assert got is not None and len(got) == len(data)
+
+
+def _plain_bytes(plain: Path, data: bytes) -> None:
+    with open(plain, "wb") as fh:
+        fh.write(data)
+    with open(plain, "rb") as fh:
+        got = fh.read()
+    assert len(got) == len(data)
+
+
 def cost(size: int, repeats: int) -> dict[str, float]:
     """Median seconds of each way to write and read back `size` bytes."""
     data = os.urandom(size)
     src = WORK / "src.bin"
     src.write_bytes(data)
     store = BlobStore(str(WORK / "store"))
+    back, plain = WORK / "restored", WORK / "plain.bin"
     times: dict[str, list[float]] = {"file": [], "plain_file": [], "bytes": [],
                                      "plain_bytes": []}
     for rep in range(repeats):
         run = f"bench-{size}-{rep}"
-        back, plain = WORK / "restored", WORK / "plain.bin"
-
-        def file_way() -> None:
-            _checkpoint(store, run, 1).save(src)
-            assert _checkpoint(store, run, 2).restore(back) is not None
-
-        def plain_file() -> None:
-            shutil.copyfile(src, plain)
-            back.mkdir(exist_ok=True)
-            shutil.copyfile(plain, back / "src.bin")
-
-        def bytes_way() -> None:
-            _checkpoint(store, run + "-b", 1).write(data)
-            assert _checkpoint(store, run + "-b", 2).read() == data if size <= 64 * MB \
-                else _checkpoint(store, run + "-b", 2).read() is not None
-
-        def plain_bytes() -> None:
-            with open(plain, "wb") as fh:
-                fh.write(data)
-            with open(plain, "rb") as fh:
-                got = fh.read()
-            assert got == data if size <= 64 * MB else got is not None
-
+        ways = [("file", partial(_file_way, store, run, src, back)),
+                ("plain_file", partial(_plain_file, src, plain, back)),
+                ("bytes", partial(_bytes_way, store, run + "-b", data)),
+                ("plain_bytes", partial(_plain_bytes, plain, data))]
         # Alternate the order, so neither way always meets a warmer page cache.
-        ways = [("file", file_way), ("plain_file", plain_file), ("bytes", bytes_way),
-                ("plain_bytes", plain_bytes)]
         for name, way in (ways if rep % 2 == 0 else ways[::-1]):
             times[name].append(_timed(way))
             _drop(back)
