@@ -14,10 +14,11 @@ generation, then the manifest (atomically, last), which names the newest generat
 one before it with their sha256 and size; the manifest's presence marks a complete
 checkpoint. Older generations of the attempt are deleted after the manifest moves on.
 
-Lookup: a new attempt sees the newest valid checkpoint of the record's other attempts in
-the same run (newest by the time its manifest was written, so an attempt number that starts
-over still finds what came before); when the run has none and its options name
-`recovered_from`, the source run is searched, and its own source, up to `MAX_LINEAGE` runs.
+Lookup: a new attempt sees the newest valid checkpoint of the record's attempts in the same
+run, looked up before its own first save (newest by the time its manifest was written, so an
+attempt number that starts over, or is run twice, still finds what came before); when the
+run has none and its options name `recovered_from`, the source run is searched, and its own
+source, up to `MAX_LINEAGE` runs.
 A generation whose bytes do not match its manifest is skipped with a warning.
 
 Never through XCom or the metadata database: bytes go to the blob store only; the event log
@@ -315,10 +316,10 @@ class Checkpoint:
         if self._candidates is None:
             self._candidates = []
             if self.policy.load == "resume":
+                # This attempt's own folder counts too: the lookup runs before its first
+                # save, so anything there was left by an earlier process with this number.
                 for run in lineage(self._options_of, self.run_id):
-                    found = stored_checkpoints(
-                        self.store, run, self.record_id,
-                        exclude_attempt=self.attempt if run == self.run_id else None)
+                    found = stored_checkpoints(self.store, run, self.record_id)
                     if found:
                         self._candidates = found
                         break

@@ -36,7 +36,8 @@ def flytepath(*args: str) -> subprocess.CompletedProcess[str]:
 
 def _work(log: Path) -> list[tuple[int, int]]:
     """(step, attempt) of every step done, in order."""
-    return [(int(s), int(a)) for s, a, _ in (line.split() for line in log.read_text().splitlines())]
+    rows = (line.split() for line in log.read_text().splitlines())
+    return [(int(s), int(a)) for s, a, *_ in rows]
 
 
 # -- through the CLI, as a user runs it ------------------------------------------------
@@ -171,6 +172,16 @@ def test_an_attempt_number_that_starts_over_still_finds_the_newer_checkpoint(tmp
     _checkpoint(store, 2).write(b"latest")
     # Attempt 1 again (a runner that numbers from 1 after a clear): newest by time wins.
     assert _checkpoint(store, 1).read() == b"latest"
+
+
+def test_an_attempt_run_twice_under_one_number_resumes_from_its_first_process(tmp_path):
+    store = BlobStore(str(tmp_path))
+    _checkpoint(store, 1).write(b"first process")
+    again = _checkpoint(store, 1)
+    assert again.read() == b"first process"
+    again.write(b"second process")
+    assert again.read() == b"first process"  # the lookup was made before its own save
+    assert _checkpoint(store, 2).read() == b"second process"
 
 
 def test_a_folder_and_a_file_round_trip_verified(tmp_path):
