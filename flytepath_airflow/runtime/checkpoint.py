@@ -11,8 +11,9 @@ Layout (ADR "checkpoints live beside their attempt"): an attempt's checkpoints a
 
 where `<record>` is the node id, or `node[i]` for a map element. Each save publishes a new
 generation, then the manifest (atomically, last), which names the newest generation and the
-one before it with their sha256 and size; the manifest's presence marks a complete
-checkpoint. Older generations of the attempt are deleted after the manifest moves on.
+one before it with their sha256 and size (bytes up to `INLINE_MAX_BYTES` travel inside the
+manifest instead of a folder); the manifest's presence marks a complete checkpoint. Older
+generations of the attempt are deleted after the manifest moves on.
 
 Lookup: a new attempt sees the newest valid checkpoint of the record's attempts in the same
 run, looked up before its own first save (newest by the time its manifest was written, so an
@@ -29,6 +30,8 @@ Must not import: airflow, kubernetes.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 import logging
@@ -50,6 +53,7 @@ from flytepath_airflow.stores.blob import (
     BlobIntegrityError,
     BlobStore,
     check_key,
+    sha256_bytes,
     sha256_file,
 )
 from flytepath_airflow.utils.limits import InputLimitError, check_json_value, loads_json
@@ -67,6 +71,10 @@ MAX_LINEAGE = 10
 MAX_STATE_CHARS = 16_000_000
 """Characters of a `save_state` document: state, not data (data goes through `save`)."""
 MAX_MANIFEST_BYTES = 1_000_000
+INLINE_MAX_BYTES = 64 * 1024
+"""Bytes saved with `write()` up to this size go inside the manifest (base64): a task that
+saves a small state every step then costs one atomic publish a save, not a folder, a
+publish and a deletion."""
 DEFAULT_POLICY = CheckpointSpec()
 
 _ATTEMPT = re.compile(r"^attempt-([0-9]{1,9})$")
@@ -188,6 +196,7 @@ def _valid_entry(entry: dict[str, Any]) -> bool:
     try:
         return (bool(_GENERATION.match(str(entry["generation"])))
                 and entry["kind"] in ("bytes", "file", "directory")
+                and isinstance(entry.get("inline", ""), str)
                 and isinstance(entry["sha256"], str) and int(entry["size"]) >= 0
                 and _safe_name(str(entry["name"])))
     except (KeyError, TypeError, ValueError):
@@ -261,6 +270,17 @@ def _stream_verified(store: BlobStore, key: str, dest: str) -> tuple[int, str]:
 def _protocols(fs: Any) -> tuple[str, ...]:
     proto = fs.protocol
     return tuple(proto) if isinstance(proto, (tuple, list)) else (proto,)
+
+
+def _inline_bytes(found: StoredCheckpoint) -> bytes:
+    """The bytes a manifest carries inline, verified against its sha256 and size."""
+    try:
+        data = base64.b64decode(found.entry["inline"], validate=True)
+    except (binascii.Error, ValueError):
+        raise BlobIntegrityError("its inline bytes are not base64") from None
+    if len(data) != found.size or sha256_bytes(data) != found.entry["sha256"]:
+        raise BlobIntegrityError("its inline bytes do not match their recorded sha256")
+    return data
 
 
 def _read_all(source: Any) -> bytes:
@@ -337,6 +357,8 @@ class Checkpoint:
         return False
 
     def _looks_complete(self, found: StoredCheckpoint) -> bool:
+        if "inline" in found.entry:
+            return True
         if found.kind == "directory":
             return self.store.exists(f"{found.key}/dir/.flytepath-manifest.json")
         try:
@@ -347,6 +369,10 @@ class Checkpoint:
 
     def _restore_into(self, found: StoredCheckpoint, dest: str) -> None:
         os.makedirs(dest, exist_ok=True)
+        if "inline" in found.entry:
+            with open(os.path.join(dest, found.entry["name"]), "wb") as fh:
+                fh.write(_inline_bytes(found))
+            return
         if found.kind == "directory":
             self.store.download_directory(self.store.uri(f"{found.key}/dir"),
                                           found.entry["sha256"], dest)
@@ -417,6 +443,8 @@ class Checkpoint:
                     f"task '{self.task_name}': the previous checkpoint of {self.record_id} is "
                     "a folder, which read() cannot return as bytes; use "
                     "current_context().checkpoint.restore(), which returns the folder.")
+            if "inline" in found.entry:
+                return _inline_bytes(found)
             data = self.store.read_and_decode(
                 self.store.uri(f"{found.key}/{found.entry['name']}"), found.entry["sha256"],
                 _read_all)
@@ -448,6 +476,9 @@ class Checkpoint:
                 f"task '{self.task_name}': checkpoint.write() takes bytes, got "
                 f"{type(data).__name__}; use save_state() for a JSON value or save() for a "
                 "file or folder.")
+        if len(data) <= INLINE_MAX_BYTES:
+            self._publish("bytes", BYTES_NAME, None, len(data), inline=bytes(data))
+            return
         self._publish("bytes", BYTES_NAME, lambda key: self.store.write_bytes(
             f"{key}/{BYTES_NAME}", data)["sha256"], len(data))
 
@@ -502,24 +533,31 @@ class Checkpoint:
         assert writer.ref is not None
         return writer.ref["sha256"], writer.tell()
 
-    def _publish(self, kind: str, name: str, write: Callable[[str], Any],
-                 size: int | None) -> None:
-        """Write a new generation, then the manifest naming it and the one before."""
+    def _publish(self, kind: str, name: str, write: Callable[[str], Any] | None,
+                 size: int | None, inline: bytes | None = None) -> None:
+        """Write a new generation (or carry it inline), then the manifest naming it and the
+        one before."""
         self._previous()  # look up what came before, before this attempt adds its own
         self._saves += 1
         generation = f"gen-{self._saves}-{uuid.uuid4().hex[:12]}"
         key = f"{self.prefix}/{generation}"
         check_key(key, self.store.root)
-        written = write(key)
-        sha, size = (written if isinstance(written, tuple) else (written, size))
+        extra: dict[str, Any] = {}
+        if inline is not None:
+            sha, extra["inline"] = sha256_bytes(inline), base64.b64encode(inline).decode()
+        else:
+            assert write is not None
+            written = write(key)
+            sha, size = (written if isinstance(written, tuple) else (written, size))
         entry = {"generation": generation, "kind": kind, "name": name, "sha256": sha,
-                 "size": int(size or 0)}
+                 "size": int(size or 0), **extra}
         entries = [entry, *self._generations[-1:]]
         self.store.write_json(f"{self.prefix}/{MANIFEST}", {
             "format": MANIFEST_FORMAT, "run_id": self.run_id, "node": self.record_id,
             "attempt": self.attempt, "written_at": time.time(), "entries": entries})
         for old in self._generations[:-1]:
-            self.store.delete_prefix(f"{self.prefix}/{old['generation']}")
+            if "inline" not in old:
+                self.store.delete_prefix(f"{self.prefix}/{old['generation']}")
         self._generations = entries[::-1]
         self._on_event("checkpoint_written", {
             "generation": generation, "kind": kind, "size": entry["size"], "sha256": sha})

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import subprocess
@@ -14,6 +15,7 @@ import pytest
 from flytepath_airflow.errors import FlytePathUserError
 from flytepath_airflow.ir.models import CheckpointSpec
 from flytepath_airflow.runtime.checkpoint import (
+    INLINE_MAX_BYTES,
     Checkpoint,
     checkpoint_key,
     prune_attempts,
@@ -109,14 +111,26 @@ def _checkpoint(store: BlobStore, attempt: int, run_id: str = "r1", record: str 
 
 
 def _corrupt(store: BlobStore, run_id: str, attempt: int, which: int = 0) -> None:
+    """Flip the first byte of one save: in its file, or in the manifest that carries it."""
+    key = f"{checkpoint_key(run_id, 'n', attempt)}/manifest.json"
     doc = read_manifest(store, run_id, "n", attempt)
     assert doc is not None
     entry = doc["entries"][which]
+    if "inline" in entry:
+        data = bytearray(base64.b64decode(entry["inline"]))
+        data[0] ^= 0xFF
+        entry["inline"] = base64.b64encode(bytes(data)).decode()
+        Path(store.path(key)).write_text(json.dumps(doc))
+        return
     path = Path(store.path(f"{checkpoint_key(run_id, 'n', attempt)}/{entry['generation']}/"
                            f"{entry['name']}"))
     data = bytearray(path.read_bytes())
     data[0] ^= 0xFF
     path.write_bytes(bytes(data))
+
+
+BIG = INLINE_MAX_BYTES + 1
+"""A size saved as a file in its own folder, not inside the manifest."""
 
 
 def test_a_first_attempt_has_no_previous_checkpoint(tmp_path):
@@ -148,13 +162,28 @@ def test_a_corrupt_checkpoint_falls_back_to_the_save_before_then_earlier_attempt
     _checkpoint(store, 2).write(b"two")
     _corrupt(store, "r1", 2)
     assert _checkpoint(store, 3).read() == b"one-b"
-    assert "does not match" in caplog.text
+    assert "do not match their recorded sha256" in caplog.text
     _corrupt(store, "r1", 1, which=0)
     third = _checkpoint(store, 3)
     assert third.read() == b"one-a"
     assert third.events[0][1]["skipped"] == 2  # type: ignore[attr-defined]
     _corrupt(store, "r1", 1, which=1)
     assert _checkpoint(store, 3).read() is None
+
+
+@pytest.mark.parametrize("size", [5, BIG], ids=["inline", "file"])
+def test_a_corrupt_save_of_either_form_falls_back(tmp_path, size):
+    store = BlobStore(str(tmp_path))
+    old, new = b"o" * size, b"n" * size
+    first = _checkpoint(store, 1)
+    first.write(old)
+    first.write(new)
+    _corrupt(store, "r1", 1)
+    cp = _checkpoint(store, 2)
+    assert cp.prev_exists()
+    assert cp.read() == old
+    restored = _checkpoint(store, 3).restore(tmp_path / "back")
+    assert restored is not None and (restored / "checkpoint.bin").read_bytes() == old
 
 
 def test_a_truncated_manifest_is_skipped(tmp_path, caplog):
@@ -236,10 +265,15 @@ def test_only_the_newest_two_saves_of_an_attempt_stay(tmp_path):
     store = BlobStore(str(tmp_path))
     cp = _checkpoint(store, 1)
     for step in range(5):
-        cp.write(b"%d" % step)
+        cp.write(b"%d" % step * BIG)
     folders = [p.name for p in Path(store.path(checkpoint_key("r1", "n", 1))).iterdir()
                if p.is_dir()]
     assert sorted(f.split("-")[1] for f in folders) == ["4", "5"]
+    cp.write(b"small")  # inline: no folder of its own; the save before it stays as fallback
+    folders = [p.name for p in Path(store.path(checkpoint_key("r1", "n", 1))).iterdir()
+               if p.is_dir()]
+    assert [f.split("-")[1] for f in folders] == ["5"]
+    assert _checkpoint(store, 2).read() == b"small"
 
 
 def _recovered(store: BlobStore, run_id: str, source: str) -> None:
