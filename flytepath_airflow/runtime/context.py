@@ -10,10 +10,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flytepath_airflow.errors import FlytePathUserError
-from flytepath_airflow.runtime.checkpoint import Checkpoint, DisabledCheckpoint
+
+if TYPE_CHECKING:  # user modules import current_context; the store stays unimported
+    from flytepath_airflow.runtime.checkpoint import Checkpoint, DisabledCheckpoint
 
 
 @dataclass(frozen=True)
