@@ -27,6 +27,7 @@ _EXPORTS: dict[str, str] = {
     "MapTask": "flytepath_airflow.sdk.map_task",
     "FailureInfo": "flytepath_airflow.sdk.workflow",
     "Resources": "flytepath_airflow.sdk.task",
+    "CheckpointPolicy": "flytepath_airflow.sdk.task",
     "Secret": "flytepath_airflow.sdk.task",
     "PythonTask": "flytepath_airflow.sdk.task",
     "PythonWorkflow": "flytepath_airflow.sdk.workflow",
@@ -75,6 +76,6 @@ if TYPE_CHECKING:
     from flytepath_airflow.sdk.kwtypes import kwtypes
     from flytepath_airflow.sdk.launch_plan import CronSchedule, FixedRate, LaunchPlan
     from flytepath_airflow.sdk.map_task import MapTask, map_task
-    from flytepath_airflow.sdk.task import PythonTask, Resources, Secret, task
+    from flytepath_airflow.sdk.task import CheckpointPolicy, PythonTask, Resources, Secret, task
     from flytepath_airflow.sdk.workflow import FailureInfo, PythonWorkflow, workflow
     from flytepath_airflow.types import JSON, Columns, Directory, File, HashMethod, Pickled

@@ -181,6 +181,21 @@ def _switch(name: str, text: str | None, sources: dict[str, str], *, default: bo
                         "true or false.")
 
 
+def flytepath_option(name: str, environ: Mapping[str, str] | None = None) -> str | None:
+    """A `[flytepath]` option outside the core settings (e.g. `checkpoint_retention`), read
+    with the same precedence, less the argument: FLYTEPATH_<NAME>, AIRFLOW__FLYTEPATH__<NAME>,
+    then Airflow's configuration file. None when no source sets it.
+
+    :param name: the option's name, lower_snake_case.
+    :param environ: the environment to read (default: this process's).
+    """
+    env = os.environ if environ is None else environ
+    for var in (f"FLYTEPATH_{name.upper()}", f"AIRFLOW__FLYTEPATH__{name.upper()}"):
+        if env.get(var):
+            return env[var]
+    return _file_values(airflow_config_path(env)).get(name) or None
+
+
 def settings_env(settings: FlytePathSettings) -> dict[str, str]:
     """The environment variables that hand `settings` to a child process or a pod.
 
@@ -201,6 +216,7 @@ __all__ = [
     "FlytePathSettings",
     "SettingsError",
     "airflow_config_path",
+    "flytepath_option",
     "load_settings",
     "settings_env",
 ]

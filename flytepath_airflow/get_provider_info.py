@@ -140,6 +140,13 @@ def get_provider_info() -> dict[str, Any]:
                         "project/domain=queue|queue entries; project/* matches every domain.",
                         "", "ml/production=gpu|cpu, ml/*=cpu",
                     ),
+                    "checkpoint_retention": _option(
+                        "How long the checkpoints of a succeeded run stay in the store before "
+                        "`flytepath checkpoints clear --expired` deletes them (a duration: "
+                        "7d, 12h, 0s). FLYTEPATH_CHECKPOINT_RETENTION overrides it. Failed "
+                        "runs keep theirs until cleared, for `flytepath recover`.",
+                        "7d", "1d",
+                    ),
                     "kubernetes_settings_file": _option(
                         "YAML file of the Kubernetes runner's settings (images, tenants, "
                         "accelerators, spot, pod overrides; docs/kubernetes.md). "

@@ -381,9 +381,43 @@ def _event_detail(ev: EventRecord) -> str:
     if ev.kind == "succeeded" and "outputs" in p:
         names = ", ".join(sorted(p["outputs"])) or "(no outputs)"
         return f"outputs {names}" + (f" ({p['task']})" if p.get("task") else "")
+    if ev.kind == "checkpoint_written":
+        return f"{p.get('kind', '?')} {_size(p.get('size'))} ({p.get('generation', '?')})"
+    if ev.kind == "checkpoint_restored":
+        skipped = f", {p['skipped']} corrupt skipped" if p.get("skipped") else ""
+        return (f"{p.get('kind', '?')} {_size(p.get('size'))} from run "
+                f"{p.get('from_run', '?')} attempt {p.get('from_attempt', '?')}{skipped}")
     if ev.kind in ("failed", "retried") and ("error" in p or "message" in p):
         return str(p.get("error") or p.get("message"))[:120]
     return _compact(p) if p else ""
+
+
+def _size(value: Any) -> str:
+    if not isinstance(value, int):
+        return "?"
+    if value < 1024:
+        return f"{value} B"
+    amount = float(value)
+    for unit in ("KiB", "MiB", "GiB"):
+        amount /= 1024
+        if amount < 1024 or unit == "GiB":
+            break
+    return f"{amount:.1f} {unit}"
+
+
+def _fold_checkpoint_saves(events: list[EventRecord]) -> list[tuple[EventRecord, int]]:
+    """A task that saves every step would flood the timeline: consecutive saves of one
+    attempt show as one row (the last save, with their count)."""
+    rows: list[tuple[EventRecord, int]] = []
+    for ev in events:
+        if rows and ev.kind == "checkpoint_written":
+            last, count = rows[-1]
+            if last.kind == ev.kind and (last.node_id, last.attempt) == (ev.node_id,
+                                                                           ev.attempt):
+                rows[-1] = (ev, count + 1)
+                continue
+        rows.append((ev, 1))
+    return rows
 
 
 def _render_history(history: RunHistory, origins: dict[str, dict[str, Any] | None]) -> None:
@@ -411,11 +445,12 @@ def _render_history(history: RunHistory, origins: dict[str, dict[str, Any] | Non
     for column, justify in (("seq", "right"), ("+time", "right"), ("node", "left"),
                             ("try", "right"), ("event", "left"), ("detail", "left")):
         timeline.add_column(column, justify=justify, overflow="fold")  # type: ignore[arg-type]
-    for ev in history.events:
+    for ev, saves in _fold_checkpoint_saves(history.events):
         offset = (ev.created_at - start).total_seconds()
+        detail = _event_detail(ev) if saves == 1 else \
+            f"{saves} saves, the last {_event_detail(ev)}"
         timeline.add_row(str(ev.seq), f"{offset:.2f}s", ev.node_id or "(run)",
-                         "" if ev.attempt is None else str(ev.attempt), ev.kind,
-                         _event_detail(ev))
+                         "" if ev.attempt is None else str(ev.attempt), ev.kind, detail)
     console.print(timeline)
 
     lineage = Table(title="outputs and their lineage")

@@ -260,6 +260,22 @@ class CacheSpec(SpecModel):
     scope: Literal["tenant", "global"] = "tenant"
 
 
+class CheckpointSpec(SpecModel):
+    """Checkpoint policy of a task (absent: checkpoints on, resume, keep the last 3 attempts).
+
+    :param enabled: False makes `current_context().checkpoint` refuse every call, so a task
+        that should start over on every attempt cannot resume by accident.
+    :param keep: checkpoints of this many most recent attempts of a node stay in the store;
+        older attempts' checkpoints are deleted when a new attempt saves.
+    :param load: `resume` shows a new attempt the newest valid checkpoint of an earlier
+        attempt; `fresh` shows it none (it still saves, for the attempts after it).
+    """
+
+    enabled: bool = True
+    keep: int = Field(default=3, ge=1, le=1000)
+    load: Literal["resume", "fresh"] = "resume"
+
+
 PLATFORM_ENV_PREFIX = "FLYTEPATH_"
 """Environment variables with this prefix belong to the platform: no task's `env` or secret
 may set one, locally or in a pod."""
@@ -414,6 +430,7 @@ class TaskSpec(SpecModel):
     timeout: float | None = Field(default=None, gt=0, le=MAX_TASK_SECONDS)
     interruptible: bool = False
     cache: CacheSpec | None = None
+    checkpoint: CheckpointSpec | None = None
     image: str | None = None
     env: dict[str, str] = {}
     secrets: tuple[SecretRef, ...] = ()

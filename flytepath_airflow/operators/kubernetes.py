@@ -183,6 +183,7 @@ class FlytePathKubernetesOperator(FlytePathNodeMixin, KubernetesPodOperator):
             args=tuple(invocation.argv()),
             store_root=invocation.root,
             airflow_labels=self._get_ti_pod_labels(context),
+            record_id=invocation.record_id,
         )
         try:
             self.flytepath_pod = compose_pod(request, settings, mutation_hook=pod_mutation_hook)

@@ -10,9 +10,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flytepath_airflow.errors import FlytePathUserError
+
+if TYPE_CHECKING:  # user modules import current_context; the store stays unimported
+    from flytepath_airflow.runtime.checkpoint import Checkpoint, DisabledCheckpoint
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,9 @@ class ExecutionContext:
     """The node attempt's BlobContext (for advanced use: publishing extra files)."""
     decks: list[Any] = field(repr=False, default_factory=list)
     """The report pages (runtime/decks.py `Deck`) this attempt attached so far."""
+    checkpoint: Checkpoint | DisabledCheckpoint | None = field(repr=False, default=None)
+    """Save and resume (Flyte's API; runtime/checkpoint.py): `prev_exists()`, `restore()`,
+    `save()`, `read()`, `write()`, `save_state()`, `load_state()`."""
 
     @property
     def logging(self) -> logging.Logger:

@@ -32,6 +32,7 @@ from flytepath_airflow.errors import (
 )
 from flytepath_airflow.ir.models import NodeSpec, TaskSpec, WorkflowSpec
 from flytepath_airflow.runtime import cache
+from flytepath_airflow.runtime.checkpoint import Checkpoint, DisabledCheckpoint
 from flytepath_airflow.runtime.code import activate_code_bundle, code_digest
 from flytepath_airflow.runtime.context import ExecutionContext, execution_context
 from flytepath_airflow.runtime.control import (
@@ -66,6 +67,9 @@ from flytepath_airflow.types.engine import hash_literal
 from flytepath_airflow.types.signatures import PythonInterface, python_interface, split_outputs
 
 logger = logging.getLogger(__name__)
+
+EVENT_FLUSH_SECONDS = 5.0
+"""At most this long between writes of a running attempt's checkpoint events."""
 
 
 @runtime_checkable
@@ -298,6 +302,7 @@ class _NodeRun:
         self.node_id = item_node_id(node_id, item) if item is not None else node_id
         self.run_id, self.attempt, self.store, self.prefix = run_id, attempt, store, prefix
         self.blobs, self.scratch, self.meta, self.events = blobs, scratch, meta, events
+        self._events_flushed = time.monotonic()
 
     def fail(self, kind: str, exc: BaseException, message: str) -> TaskExecutionError:
         self.events.emit("failed", {"kind": kind, "message": message})
@@ -323,7 +328,7 @@ class _NodeRun:
             project=spec.tenant.project, domain=spec.tenant.domain, workflow=spec.name,
             version=spec.version, run_id=self.run_id, node_id=self.node_id,
             task_name=task.name, attempt=self.attempt, working_dir=self.scratch,
-            blobs=self.blobs,
+            blobs=self.blobs, checkpoint=self.checkpoint(),
         )
         if task.kind == "airflow":
             kept = task.operator.class_path if task.operator else "?"
@@ -397,6 +402,30 @@ class _NodeRun:
         finally:
             if owner is not None and key is not None:
                 self.meta.release_reservation(key.key, owner)
+
+    def checkpoint(self) -> Checkpoint | DisabledCheckpoint:
+        """This attempt's checkpoint, which reads earlier attempts' and saves its own."""
+        policy = self.task.checkpoint
+        if policy is not None and not policy.enabled:
+            return DisabledCheckpoint(self.task.name)
+        return Checkpoint(
+            self.store, self.run_id, self.node_id, self.attempt, task_name=self.task.name,
+            policy=policy, options_of=lambda run: self.options if run == self.run_id
+            else read_run_options(self.store, run),
+            scratch=os.path.join(self.scratch, "checkpoint"), on_event=self.checkpoint_event)
+
+    def checkpoint_event(self, kind: str, payload: dict[str, Any]) -> None:
+        """Log a checkpoint event; written at once when restored, else at most every few
+        seconds, so a killed attempt's saves still show in the history."""
+        self.events.emit(kind, payload)
+        now = time.monotonic()
+        if kind == "checkpoint_restored" or now - self._events_flushed >= EVENT_FLUSH_SECONDS:
+            self._events_flushed = now
+            try:
+                self.events.flush()
+            except SQLAlchemyError:  # the checkpoint itself is saved; its event can wait
+                logger.warning("could not record a %s event for %s", kind, self.node_id,
+                               exc_info=True)
 
     def run_dynamic_body(self, prepared: PreparedCall) -> dict[str, Any]:
         """Trace the body with real values; its graph becomes this node's child run."""

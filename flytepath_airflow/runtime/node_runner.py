@@ -237,5 +237,8 @@ def _attempt(spec: WorkflowSpec, spec_uri: str, node_id: str, run_id: str, attem
         return None, None
     shown = item_node_id(node_id, item) if item is not None else node_id
     record = read_node_error(run_id, shown, attempt, root) or {}
-    kind = record.get("kind") or ("system" if code == EXIT_SYSTEM_ERROR else "user")
+    # A process killed by a signal (OOM killer, a preempted worker) wrote no error: like
+    # Airflow, treat it as the system failing, which the task's retries cover.
+    kind = record.get("kind") or ("system" if code == EXIT_SYSTEM_ERROR or code < 0
+                                  else "user")
     return kind, record.get("message") or f"flytepath-execute exited with code {code}"

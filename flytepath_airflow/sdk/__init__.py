@@ -11,10 +11,11 @@ from flytepath_airflow.sdk.dynamic import DynamicTask, dynamic
 from flytepath_airflow.sdk.kwtypes import kwtypes
 from flytepath_airflow.sdk.launch_plan import CronSchedule, FixedRate, LaunchPlan
 from flytepath_airflow.sdk.map_task import MapTask, map_task
-from flytepath_airflow.sdk.task import PythonTask, Resources, Secret, task
+from flytepath_airflow.sdk.task import CheckpointPolicy, PythonTask, Resources, Secret, task
 from flytepath_airflow.sdk.workflow import FailureInfo, PythonWorkflow, workflow
 
 __all__ = [
+    "CheckpointPolicy",
     "CronSchedule",
     "Deck",
     "DynamicTask",

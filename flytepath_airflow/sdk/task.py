@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal, TypeVar, overload
 
+from pydantic import ValidationError
 from typing_extensions import TypedDict, Unpack
 
 from flytepath_airflow.errors import CompileError
 from flytepath_airflow.ir.models import (
     CacheSpec,
+    CheckpointSpec,
     PodOverridesSpec,
     ResourceList,
     ResourcesSpec,
@@ -60,6 +62,43 @@ class Resources:
 
 
 @dataclass(frozen=True)
+class CheckpointPolicy:
+    """How a task's checkpoints are kept and loaded (`@task(checkpoint=...)`).
+
+    Args:
+        keep: checkpoints of this many most recent attempts stay in the store (1-1000).
+        load: "resume" (a retry reads the newest valid earlier checkpoint) or "fresh"
+            (every attempt starts over but still saves, e.g. while debugging a resume).
+    """
+
+    keep: int = 3
+    load: Literal["resume", "fresh"] = "resume"
+
+    def to_spec(self) -> CheckpointSpec:
+        """The spec form."""
+        return CheckpointSpec(keep=self.keep, load=self.load)
+
+
+def checkpoint_spec(value: Any, task_name: str, where: str) -> CheckpointSpec | None:
+    """The spec of a `checkpoint=` option: True (default policy), False, or a policy."""
+    if value is True:
+        return None
+    if value is False:
+        return CheckpointSpec(enabled=False)
+    if isinstance(value, CheckpointPolicy):
+        try:
+            return value.to_spec()
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
+                                 for e in exc.errors())
+            raise CompileError(f"task '{task_name}' ({where}): checkpoint policy {value!r} "
+                               f"is invalid: {problems}.") from None
+    raise CompileError(
+        f"task '{task_name}' ({where}): checkpoint must be True, False or "
+        f"CheckpointPolicy(keep=..., load=\"resume\"|\"fresh\"), got {value!r}.")
+
+
+@dataclass(frozen=True)
 class Secret:
     """A reference to a secret the platform mounts into the task (never its value).
 
@@ -89,6 +128,7 @@ class TaskOptions(TypedDict, total=False):
     retries: int
     timeout: float | timedelta
     interruptible: bool
+    checkpoint: bool | CheckpointPolicy
     requests: Resources
     limits: Resources
     container_image: str
@@ -244,6 +284,7 @@ class PythonTask(DecoratedFunction):
             timeout=_seconds(opts.get("timeout"), self.name, where),
             interruptible=bool(opts.get("interruptible", False)),
             cache=cache_spec,
+            checkpoint=checkpoint_spec(opts.get("checkpoint", True), self.name, where),
             image=opts.get("container_image"),
             env=env,
             secrets=secrets,
@@ -288,6 +329,9 @@ def task(_fn: Any = None, **options: Unpack[TaskOptions]) -> Any:
         retries: retries for system errors (and for tasks raising RecoverableError).
         timeout: seconds or a timedelta; the execution timeout of one attempt.
         interruptible: may run on spot capacity (the last attempt runs on regular nodes).
+        checkpoint: True (default: `current_context().checkpoint` saves, retries resume),
+            False (every attempt starts over; using the checkpoint is an error), or
+            CheckpointPolicy(keep=N, load="resume"|"fresh"); see docs/checkpoints.md.
         requests: Resources requested for the pod.
         limits: Resources limits for the pod.
         container_image: the image the task runs in on Kubernetes.

@@ -226,16 +226,22 @@ class BlobStore:
         final = self.path(key)
         self.fs.makedirs(final.rpartition("/")[0], exist_ok=True)
         tmp = self._tmp_for(final)
-        digest = sha256_file(local_path)
-        try:
-            if self._local:
-                shutil.copyfile(local_path, tmp)
-            else:
-                self.fs.put_file(local_path, tmp)
-            self._publish(tmp, final)
-        except BaseException:
-            _remove_quietly(self.fs, tmp)
-            raise
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            # A large file is hashed beside the copy (both read it from the page cache).
+            hashing = pool.submit(sha256_file, local_path) \
+                if os.path.getsize(local_path) >= _PARALLEL_HASH_MIN else None
+            digest = sha256_file(local_path) if hashing is None else None
+            try:
+                if self._local:
+                    shutil.copyfile(local_path, tmp)
+                else:
+                    self.fs.put_file(local_path, tmp)
+                digest = digest or (hashing.result() if hashing is not None else None)
+                self._publish(tmp, final)
+            except BaseException:
+                _remove_quietly(self.fs, tmp)
+                raise
+        assert digest is not None
         return BlobRef(uri=self.uri(key), sha256=digest)
 
     def write_directory(self, key: str, local_dir: str) -> BlobRef:

@@ -194,7 +194,8 @@ def _guard(argv: list[str]) -> int:
         return GUARD_START_FAILED
     code = child.wait()
     if code < 0:  # die the same way, so the runner sees what killed the command
-        signal.signal(-code, signal.SIG_DFL)
+        if -code not in (signal.SIGKILL, signal.SIGSTOP):  # these two cannot be handled
+            signal.signal(-code, signal.SIG_DFL)
         os.kill(os.getpid(), -code)
     return code
 

@@ -545,3 +545,30 @@ def test_the_whole_pods_annotations_are_held_to_the_kubernetes_limit(settings):
 def test_labels_and_annotations_follow_the_kubernetes_key_and_value_rules(metadata, message):
     with pytest.raises(CompileError, match=message):
         PodOverridesSpec.from_options(metadata, "pipeline.train")
+
+
+def _env_values(pod: dict[str, Any]) -> dict[str, str | None]:
+    return {e["name"]: e.get("value") for e in pod["spec"]["containers"][0]["env"]}
+
+
+def test_a_retry_pod_names_its_own_and_the_previous_checkpoint_prefix(settings):
+    from flytepath_airflow.runtime.checkpoint import checkpoint_key
+
+    request = make_request(make_spec(make_task(retries=2)), attempt=3)
+    env = _env_values(compose_pod(request, settings))
+    root = request.store_root
+    # The same prefixes the runtime in the pod saves under and resumes from.
+    assert env["FLYTEPATH_CHECKPOINT_PREFIX"] == \
+        f"{root}/{checkpoint_key(request.run_id, 'train', 3)}"
+    assert env["FLYTEPATH_PREV_CHECKPOINT_PREFIX"] == \
+        f"{root}/{checkpoint_key(request.run_id, 'train', 2)}"
+
+
+def test_a_first_attempt_pod_has_no_previous_prefix_and_a_map_element_its_own(settings):
+    import dataclasses
+
+    request = dataclasses.replace(make_request(make_spec(make_task(retries=2))),
+                                  record_id="train[4]")
+    env = _env_values(compose_pod(request, settings))
+    assert env["FLYTEPATH_CHECKPOINT_PREFIX"].endswith("/nodes/train[4]/attempt-1/checkpoint")
+    assert "FLYTEPATH_PREV_CHECKPOINT_PREFIX" not in env

@@ -48,6 +48,7 @@ from flytepath_airflow.platform.pods.settings import (
     load_pod_template,
 )
 from flytepath_airflow.platform.tenancy import ResolvedTenant
+from flytepath_airflow.runtime.checkpoint import checkpoint_key
 
 __all__ = [
     "BASE_CONTAINER",
@@ -81,6 +82,8 @@ class PodRequest:
     :param args: the `flytepath-execute` arguments.
     :param store_root: the store root URI the pod uses.
     :param airflow_labels: labels the KubernetesPodOperator finds its pod by.
+    :param record_id: the id the node's records use, `node[i]` for a map element (None:
+        `node_id`); it names the attempt's checkpoint prefix.
     """
 
     spec: WorkflowSpec
@@ -91,6 +94,7 @@ class PodRequest:
     args: tuple[str, ...]
     store_root: str
     airflow_labels: Mapping[str, str] = field(default_factory=dict)
+    record_id: str | None = None
 
     @property
     def task(self) -> TaskSpec:
@@ -381,6 +385,7 @@ def _generated_env_and_volumes(pod_spec: dict[str, Any], container: dict[str, An
                                "readOnly": True}, "mountPath")
 
     for name, value in (
+        *_checkpoint_env(request),
         ("FLYTEPATH_STORE_ROOT", request.store_root),
         ("FLYTEPATH_HOME", f"{scratch}/flytepath"),
         ("HOME", scratch),
@@ -397,6 +402,23 @@ def _generated_env_and_volumes(pod_spec: dict[str, Any], container: dict[str, An
         _merge_by(env, {"name": "FLYTEPATH_SECRETS_DIR", "value": SECRETS_DIR}, "name")
     if settings.config_map:
         env_from.append({"configMapRef": {"name": settings.config_map, "optional": True}})
+
+
+def _checkpoint_env(request: PodRequest) -> tuple[tuple[str, str], ...]:
+    """Where this attempt saves its checkpoints and where the attempt before it saved.
+
+    The runtime in the pod derives the same prefixes from the store, run and attempt
+    (runtime/checkpoint.py) and looks further back than one attempt; these variables show
+    them to tools in the container, and to whoever reads the pod.
+    """
+    record = request.record_id or request.node_id
+    root = request.store_root.rstrip("/")
+    env = [("FLYTEPATH_CHECKPOINT_PREFIX",
+            f"{root}/{checkpoint_key(request.run_id, record, request.attempt)}")]
+    if request.attempt > 1:
+        env.append(("FLYTEPATH_PREV_CHECKPOINT_PREFIX",
+                    f"{root}/{checkpoint_key(request.run_id, record, request.attempt - 1)}"))
+    return tuple(env)
 
 
 def _generated_placement(pod: dict[str, Any], request: PodRequest,

@@ -68,6 +68,7 @@ EVENT_KINDS = (
     "retried",
     "checkpoint_written",
     "decks_published",
+    "checkpoint_restored",
 )
 """The event kinds the runtime appends. Others are accepted (lower_snake_case) so the log
 can grow without a migration."""

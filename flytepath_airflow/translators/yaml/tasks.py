@@ -2,7 +2,8 @@
 
 A task is a shell script, a container command or a python function ("module:qualname",
 never imported here). Its options (retries, retry_delay, timeout, interruptible, resources,
-env) fall back to the document's `defaults`; cache, secrets and pod_overrides are per task.
+env) fall back to the document's `defaults`; cache, checkpoint, secrets and pod_overrides are
+per task.
 Shell and container tasks get their inputs as env vars and `{{ inputs.x }}` templates, so a
 template naming no input is an error at its own line, even inside a block script, and so is a
 template in a script where no variable reference is safe (`runtime.shell_template`).
@@ -41,7 +42,7 @@ _QUANTITY_EXAMPLES = {"cpu": "cores such as 2, 0.5 or 500m", "mem": "bytes such 
                       "ephemeral_storage": "bytes such as 10Gi"}
 _TASK_KEYS = ("kind", "description", "inputs", "outputs", "script", "image", "command",
               "args", "fn", "retries", "retry_delay", "timeout", "interruptible", "resources",
-              "cache", "env", "secrets", "pod_overrides")
+              "cache", "checkpoint", "env", "secrets", "pod_overrides")
 _KINDS = ("shell", "container", "python")
 _KIND_KEYS = {"shell": ("script",), "container": ("command", "args"), "python": ("fn",)}
 
@@ -131,6 +132,10 @@ class TaskReader(InterfaceReader):
             cache = self.cache(raw["cache"], (*path, "cache"), [v["name"] for v in inputs])
             if cache is not None:
                 put("cache", cache, (*path, "cache"))
+        if "checkpoint" in raw:
+            policy = self.checkpoint(raw["checkpoint"], (*path, "checkpoint"))
+            if policy is not None:
+                put("checkpoint", policy, (*path, "checkpoint"))
         if "secrets" in raw:
             put("secrets", self.secrets(raw["secrets"], (*path, "secrets")),
                 (*path, "secrets"))
@@ -296,6 +301,27 @@ class TaskReader(InterfaceReader):
                 raise self.error((*path, "scope"), "scope is tenant (the default) or global.")
             cache["scope"] = value["scope"]
         return cache
+
+    def checkpoint(self, value: Any, path: YamlPath) -> dict[str, Any] | None:
+        """`checkpoint: true | false | {keep: N, load: resume|fresh}` (true: the defaults)."""
+        if value is True or value is None:
+            return None
+        if value is False:
+            return {"enabled": False}
+        value = self.mapping(value, path, ("keep", "load"), required=(), what="checkpoint")
+        policy: dict[str, Any] = {}
+        if "keep" in value:
+            keep = value["keep"]
+            if isinstance(keep, bool) or not isinstance(keep, int) or not 1 <= keep <= 1000:
+                raise self.error((*path, "keep"), "keep is how many attempts' checkpoints "
+                                 "stay, a whole number from 1 to 1000, e.g. keep: 2.")
+            policy["keep"] = keep
+        if "load" in value:
+            if value["load"] not in ("resume", "fresh"):
+                raise self.error((*path, "load"), "load is resume (the default: a retry "
+                                 "starts from the newest checkpoint) or fresh.")
+            policy["load"] = value["load"]
+        return policy
 
     def secrets(self, value: Any, path: YamlPath) -> list[dict[str, Any]]:
         if not isinstance(value, list):
