@@ -67,6 +67,10 @@ EVENT_KINDS = (
     "failed",
     "retried",
     "checkpoint_written",
+    "recovered",
+    "recovery_refused",
+    "recovered_from",
+    "recovered_by",
 )
 """The event kinds the runtime appends. Others are accepted (lower_snake_case) so the log
 can grow without a migration."""
