@@ -23,7 +23,7 @@ FLOW = textwrap.dedent('''
 
     from flytepath_airflow import map_task, task, workflow
 
-    HERE = Path(__file__).resolve().parent
+    HERE = Path(PROJECT)  # absolute: Airflow runs a copy of this file from elsewhere
     CALLS = HERE / "calls.txt"
     FIXED = HERE / "fixed.txt"
 
@@ -79,7 +79,7 @@ def flytepath(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    (tmp_path / "flow.py").write_text(FLOW)
+    (tmp_path / "flow.py").write_text(f"PROJECT = {str(tmp_path)!r}\n" + FLOW)
     return tmp_path
 
 
