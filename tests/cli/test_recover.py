@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -251,3 +252,11 @@ def test_recover_through_airflow_reuses_what_succeeded(project: Path) -> None:
     history = json.loads(flytepath("history", document["run_id"], "--json",
                                    cwd=project).stdout)
     assert history["lineage"]["load"]["recovered"] is True
+    # In the Airflow UI, the reused task instance carries a note saying so.
+    airflow_db = Path(os.environ["FLYTEPATH_HOME"]) / "airflow" / "airflow.db"
+    with sqlite3.connect(airflow_db) as db:
+        notes = db.execute(
+            "SELECT ti.task_id, n.content FROM task_instance_note n "
+            "JOIN task_instance ti ON ti.id = n.ti_id").fetchall()
+    assert notes == [("load", f"recovered: outputs of run {source} node load reused, the "
+                              "task did not run")]
