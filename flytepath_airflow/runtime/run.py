@@ -153,13 +153,15 @@ def prepare_run(
     # The run a recovering run recovers (`runtime/recovery.py`); its execution row names
     # it as the parent, and both runs' event logs record the link.
     source = (options or {}).get(RECOVERED_FROM)
+    if source is not None:  # a run option can come from a DAG run's conf: hostile
+        source = check_name(str(source), "run_id", where=f"run option {RECOVERED_FROM}")
     meta = MetadataStore(metadata_url)
     try:
         meta.create_execution(
             run_id=run_id, project=spec.tenant.project, domain=spec.tenant.domain,
             workflow=spec.name, version=spec.version, inputs=values, backend=backend,
             image=",".join(images) or None, owner=owner,
-            parent_run_id=str(source) if source else None,
+            parent_run_id=source,
         )
         meta.append_event(run_id=run_id, kind="queued", payload={
             "workflow": spec.name, "version": spec.version, "inputs": values,
@@ -168,9 +170,8 @@ def prepare_run(
         })
         if source:
             meta.append_events([
-                {"run_id": run_id, "kind": RECOVERED_FROM,
-                 "payload": {"run_id": str(source)}},
-                {"run_id": str(source), "kind": "recovered_by", "payload": {"run_id": run_id}},
+                {"run_id": run_id, "kind": RECOVERED_FROM, "payload": {"run_id": source}},
+                {"run_id": source, "kind": "recovered_by", "payload": {"run_id": run_id}},
             ])
     finally:
         meta.close()

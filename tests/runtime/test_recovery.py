@@ -205,3 +205,13 @@ def test_the_recovered_run_records_the_link_on_both_runs(
     assert attempt["stamp"] == "recovered" and attempt["finish"] is None
     options = json.loads((Path(root) / "runs" / result.run_id / "inputs.json").read_text())
     assert options["options"][RECOVERED_FROM] == failed.run_id
+
+
+def test_a_hostile_recovered_from_option_is_refused_before_anything_is_read(
+        flows: Callable[[str], WorkflowSpec], tmp_path: Path) -> None:
+    from flytepath_airflow.ir.names import InvalidNameError
+
+    root = str(tmp_path / "store")
+    with pytest.raises(InvalidNameError, match="run option recovered_from"):
+        recover(flows("chain"), {}, "../../etc", root)
+    assert not (tmp_path / "calls.txt").exists()
