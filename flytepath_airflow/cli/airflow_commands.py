@@ -269,6 +269,8 @@ def _detail(event: dict[str, Any], root: str, run_id: str) -> str:
         if cache.get("status") == "hit":
             return f"cache hit (key {str(cache.get('key'))[:12]}, from run " \
                    f"{cache.get('source_run_id')})"
+        if cache.get("status") == "recovered":
+            return f"recovered from {cache.get('source_run_id')}"
     return f"attempt {attempt}" if state == "running" and attempt and attempt > 1 else ""
 
 

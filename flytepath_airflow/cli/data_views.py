@@ -345,8 +345,9 @@ _MAX_ORIGIN_HOPS = 8
 
 
 def trace_origin(store: MetadataStore, lineage: NodeLineage) -> dict[str, Any] | None:
-    """Where cached outputs were first computed: follow cache hits through the source
-    runs' events until a run that computed them (None when not a cache hit).
+    """Where cached or recovered outputs were first computed: follow cache hits and
+    recoveries through the source runs' events until a run that computed them (None when
+    the node computed them itself).
     """
     if lineage.source_run_id is None:
         return None
@@ -375,6 +376,14 @@ def _event_detail(ev: EventRecord) -> str:
     if ev.kind == "cache_hit":
         return (f"key {_short(p.get('key'))} from run {p.get('source_run_id', '?')} "
                 f"node {p.get('source_node_id', '?')}")
+    if ev.kind == "recovered":
+        return f"recovered from {p.get('source_run_id', '?')}: outputs reused, task not run"
+    if ev.kind == "recovered_from":
+        return f"recovers failed run {p.get('run_id', '?')}"
+    if ev.kind == "recovered_by":
+        return f"recovered by run {p.get('run_id', '?')}"
+    if ev.kind == "recovery_refused":
+        return f"not reused from run {p.get('source_run_id', '?')}: {p.get('reason', '?')}"
     if ev.kind in ("cache_miss", "cache_write") and "key" in p:
         rest = {k: v for k, v in p.items() if k != "key"}
         return f"key {_short(p['key'])}" + (f" {_compact(rest, 40)}" if rest else "")
@@ -432,13 +441,21 @@ def _render_history(history: RunHistory, origins: dict[str, dict[str, Any] | Non
         console.print(f"  image:    {history.image}")
     if history.error:
         console.print(f"  error:    {history.error}")
+    if history.recovered_from:
+        console.print(f"  recovered from: {history.recovered_from}")
+    if history.recovered_by:
+        console.print(f"  recovered by:   {', '.join(history.recovered_by)}")
     if history.node_states:
         counts: dict[str, int] = {}
         for state in history.node_states.values():
             counts[state] = counts.get(state, 0) + 1
-        hits = sum(1 for n in history.nodes.values() if n.source_run_id is not None)
+        hits = sum(1 for n in history.nodes.values()
+                   if n.source_run_id is not None and not n.recovered)
+        reused = sum(1 for n in history.nodes.values() if n.recovered)
         summary = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
-        console.print(f"  nodes:    {summary}" + (f" ({hits} from the cache)" if hits else ""))
+        notes = ([f"{hits} from the cache"] if hits else []) + \
+            ([f"{reused} recovered from {history.recovered_from}"] if reused else [])
+        console.print(f"  nodes:    {summary}" + (f" ({'; '.join(notes)})" if notes else ""))
 
     start = history.events[0].created_at
     timeline = Table(title="timeline")
@@ -482,6 +499,11 @@ def _render_history(history: RunHistory, origins: dict[str, dict[str, Any] | Non
 def _origin_text(node: NodeLineage, origin: dict[str, Any] | None) -> str:
     if node.source_run_id is None:
         return f"computed here (attempt {node.attempt})" if node.attempt else "computed here"
+    if node.recovered:
+        text = f"recovered from {node.source_run_id}"
+        if origin is not None and origin.get("found") and origin["run_id"] != node.source_run_id:
+            text += f"; computed by run {origin['run_id']} node {origin['node_id']}"
+        return text
     text = f"cache hit (key {_short(node.cache_key)})"
     if origin is None:
         return text

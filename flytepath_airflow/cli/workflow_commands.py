@@ -1,9 +1,12 @@
 """The work behind `flytepath run|register|rerun`: run specs and register versions.
 
+`execute_run` is the one way a run starts from the CLI; `flytepath recover`
+(`cli/recover_commands.py`) starts its runs through it too.
+
 `cli/main.py` declares these commands and imports this module only when one of them runs,
 so `flytepath --help` stays at typer alone; here the compiler, the runtime and the stores
 are imported at module level. A run through Airflow goes to `cli/airflow_commands.py`
-(imported when such a run starts, see `_execute`). `flytepath compile` has its own module,
+(imported when such a run starts, see `execute_run`). `flytepath compile` has its own module,
 `cli/compile_commands.py`, so compiling does not load the runtime and SQLAlchemy.
 
 Must not import: airflow, kubernetes.
@@ -34,6 +37,7 @@ from flytepath_airflow.runtime.registry import (
     unregister,
 )
 from flytepath_airflow.runtime.run import (
+    RECOVERED_FROM,
     RunResult,
     last_node_error,
     load_run_spec,
@@ -93,7 +97,7 @@ def parse_inputs(spec: Any, pairs: list[str]) -> dict[str, Any]:
 
 def _progress(node: str, state: str, detail: str) -> None:
     marks = {"running": "..", "succeeded": "ok", "failed": "!!", "retrying": "~~",
-             "skipped": "--", "cached": "=="}
+             "skipped": "--", "cached": "==", "recovered": "<<"}
     _err(f"  [{marks.get(state, '  ')}] {node:<28} {state:<10} {detail}".rstrip())
 
 
@@ -117,9 +121,24 @@ def launch_plan_inputs(plan: Any, given: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def _execute(spec: Any, values: dict[str, Any], *, local: bool, run_id: str | None,
-             as_json: bool, overwrite_cache: bool,
-             code_bundle: dict[str, str] | None = None, launch_plan: Any = None) -> None:
+def execute_run(spec: Any, values: dict[str, Any], *, local: bool, run_id: str | None,
+                as_json: bool, overwrite_cache: bool,
+                code_bundle: dict[str, str] | None = None, launch_plan: Any = None,
+                recovered_from: str | None = None) -> None:
+    """Start one run, show its progress on stderr, then its outputs or its failure.
+
+    :param spec: the workflow to run.
+    :param values: its input values (literals).
+    :param local: run with the local backend instead of Airflow.
+    :param run_id: the run id to use (a new one when None).
+    :param as_json: print the run as one JSON object (`run_document`).
+    :param overwrite_cache: recompute cached tasks and replace their entries.
+    :param code_bundle: the code registered with the version, run instead of local code.
+    :param launch_plan: the launch plan run, if any.
+    :param recovered_from: the failed run this run recovers (`flytepath recover`): its
+        succeeded nodes are reused (`runtime/recovery.py`).
+    :raises typer.Exit: code 1 when the run failed.
+    """
     if launch_plan is not None:
         _err(f"launch plan {launch_plan.name}:")
     _err(f"running {spec.name} version {spec.version} "
@@ -130,6 +149,8 @@ def _execute(spec: Any, values: dict[str, Any], *, local: bool, run_id: str | No
         options["overwrite_cache"] = True
     if code_bundle:
         options["code_bundle"] = code_bundle
+    if recovered_from is not None:
+        options[RECOVERED_FROM] = recovered_from
     root = default_root()
     # A stored code bundle must win over modules this process already imported, so its
     # tasks run in child processes, which print their own failure (`runtime.entrypoint`).
@@ -157,7 +178,7 @@ def _execute(spec: Any, values: dict[str, Any], *, local: bool, run_id: str | No
     if as_json:
         document = run_document(spec, result, backend="local" if local else "airflow",
                                 duration_seconds=duration, launch_plan=launch_plan,
-                                failure=failure)
+                                failure=failure, recovered_from=recovered_from)
         sys.stdout.write(json.dumps(document, sort_keys=True) + "\n")
     if not result.succeeded:
         _report_failure(result, failure, shown_by_child=isolate)
@@ -222,9 +243,9 @@ def _report_failure(result: RunResult, failure: FailureRecord | None, *,
 
 
 def run_document(spec: Any, result: RunResult, *, backend: str, duration_seconds: float,
-                 launch_plan: Any = None,
-                 failure: FailureRecord | None = None) -> dict[str, Any]:
-    """What `flytepath run --json` and `flytepath rerun --json` print: one JSON object.
+                 launch_plan: Any = None, failure: FailureRecord | None = None,
+                 recovered_from: str | None = None) -> dict[str, Any]:
+    """What `flytepath run|rerun|recover --json` print: one JSON object.
 
     Every key is always present (null when it does not apply); keys are only ever added.
     Documented in docs/airflow.md ("`flytepath run --json`").
@@ -235,6 +256,7 @@ def run_document(spec: Any, result: RunResult, *, backend: str, duration_seconds
     :param duration_seconds: the run's wall time as the CLI measured it.
     :param launch_plan: the launch plan run, if any.
     :param failure: the failed node's record (`_failure_of`), if it left one.
+    :param recovered_from: the failed run this run recovers, if any.
     """
     error = None
     if not result.succeeded:
@@ -258,6 +280,7 @@ def run_document(spec: Any, result: RunResult, *, backend: str, duration_seconds
         "duration_seconds": round(duration_seconds, 3),
         "outputs": result.outputs if result.succeeded else None,
         "error": error,
+        "recovered_from": recovered_from,
     }
 
 
@@ -308,8 +331,8 @@ def run_target(target: str, inputs: list[str], *, project: str | None, domain: s
     values = parse_inputs(spec, inputs)
     if plan is not None:
         values = launch_plan_inputs(plan, values)
-    _execute(spec, values, local=local, run_id=run_id, as_json=as_json,
-             overwrite_cache=overwrite_cache, code_bundle=code_bundle, launch_plan=plan)
+    execute_run(spec, values, local=local, run_id=run_id, as_json=as_json,
+                overwrite_cache=overwrite_cache, code_bundle=code_bundle, launch_plan=plan)
 
 
 def register_target(target: str, project: str, domain: str) -> None:
@@ -362,6 +385,31 @@ def rerun(run_id: str, *, local: bool, as_json: bool) -> None:
     :param as_json: print the run as one JSON object (`run_document`) instead of the outputs.
     """
     check_name(run_id, "run_id", where="flytepath rerun RUN_ID")
+    past = load_past_run(run_id)
+    execute_run(past.spec, past.values, local=local, run_id=None, as_json=as_json,
+                overwrite_cache=False, code_bundle=past.code_bundle)
+
+
+@dataclass(frozen=True)
+class PastRun:
+    """What a past run ran: its spec version, its inputs and its registered code.
+
+    :param spec: the spec the run was prepared with (its version is the run's).
+    :param values: the run's validated input literals.
+    :param code_bundle: the code registered with that version, if the run used one.
+    """
+
+    spec: Any
+    values: dict[str, Any]
+    code_bundle: dict[str, str] | None
+
+
+def load_past_run(run_id: str) -> PastRun:
+    """Read what run `run_id` ran from the blob store, to run it again or recover it.
+
+    :param run_id: a checked run id.
+    :raises FlytePathUserError: the store holds no such run (or not all of it).
+    """
     root = default_root()
     try:
         spec = load_run_spec(run_id, root)
@@ -372,5 +420,4 @@ def rerun(run_id: str, *, local: bool, as_json: bool) -> None:
             f"run '{run_id}' is not in the store at {root}; list runs with "
             "`flytepath executions`."
         ) from None
-    _execute(spec, values, local=local, run_id=None, as_json=as_json, overwrite_cache=False,
-             code_bundle=code_bundle)
+    return PastRun(spec=spec, values=values, code_bundle=code_bundle)

@@ -191,7 +191,8 @@ def ensure_tenant_pools(dag: Any, session: Any) -> list[str]:
 
 
 def note_cache_hits(dag_run: Any, run_id: str) -> int:
-    """Note each task instance whose node's outputs came from the cache; returns how many.
+    """Note each task instance whose node's outputs came from the cache, or were reused
+    from the failed run this run recovers (`flytepath recover`); returns how many.
 
     The note says which run and node computed the outputs. A note already there (a user's
     own) is kept.
@@ -205,12 +206,12 @@ def note_cache_hits(dag_run: Any, run_id: str) -> int:
 
     hits: dict[tuple[str, int], dict[str, Any]] = {}
     for event in metadata_store().events(run_id):
-        if event.kind != "cache_hit" or not event.node_id:
+        if event.kind not in ("cache_hit", "recovered") or not event.node_id:
             continue
         match = _ELEMENT.match(event.node_id)
         key = ((task_id_for(match["node"]) + ".items", int(match["index"])) if match
                else (task_id_for(event.node_id), -1))
-        hits[key] = event.payload
+        hits[key] = {**event.payload, "kind": event.kind}
     if not hits:
         return 0
     session = _session_of(dag_run)
@@ -237,8 +238,12 @@ def _note(session: Any, dag_id: str, airflow_run_id: str,
         hit = hits.get((ti.task_id, int(ti.map_index if ti.map_index is not None else -1)))
         if hit is None or ti.note:
             continue
-        ti.note = (f"cache hit: outputs of run {hit.get('source_run_id')} node "
-                   f"{hit.get('source_node_id')}")
+        if hit.get("kind") == "recovered":
+            ti.note = (f"recovered: outputs of run {hit.get('source_run_id')} node "
+                       f"{hit.get('source_node_id')} reused, the task did not run")
+        else:
+            ti.note = (f"cache hit: outputs of run {hit.get('source_run_id')} node "
+                       f"{hit.get('source_node_id')}")
         noted += 1
     return noted
 

@@ -11,7 +11,8 @@ the Airflow operators call the same functions and get the same results.
   guarded by (b, j != i), or by a branch that never decided, is skipped.
 - merge node: `merge_outputs` publishes the outputs of the case its branch took.
 - dynamic node `d`: its body (executor) builds a graph that runs as the child run
-  `<run>--d`; `collect_dynamic` publishes `d` with the child run's outputs.
+  `<run>--d`; `collect_dynamic` publishes `d` with the child run's outputs. In a run that
+  recovers run `r`, the child run recovers `r--d` (`runtime/recovery.py`).
 
 Must not import: airflow, kubernetes.
 """
@@ -34,6 +35,7 @@ from flytepath_airflow.ir.models import (
     WorkflowSpec,
 )
 from flytepath_airflow.runtime.metadata import metadata_store
+from flytepath_airflow.runtime.recovery import RECOVERED_FROM, child_recovery_options
 from flytepath_airflow.runtime.run import (
     attempt_key,
     collect_outputs,
@@ -320,6 +322,10 @@ def start_dynamic_child(spec: WorkflowSpec, node_id: str, child: WorkflowSpec,
             "flatter graph."
         )
     child_id = child_run_id(run_id, node_id)
+    source = options.get(RECOVERED_FROM)
+    if source:
+        # The rebuilt graph recovers the graph this node built in the recovered run.
+        options = child_recovery_options(options, child_run_id(str(source), node_id))
     prepare_run(child, {}, store.root, child_id, options=options, backend="dynamic")
     plan = {"child_run_id": child_id, "levels": levels,
             "spec_uri": store.uri(f"{run_key(child_id)}/spec.json"), "time": time.time()}

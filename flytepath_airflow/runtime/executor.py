@@ -27,6 +27,7 @@ from flytepath_airflow.errors import (
     CompileError,
     FlytePathSystemError,
     FlytePathUserError,
+    LiteralValueError,
     RecoverableError,
     TaskExecutionError,
 )
@@ -45,6 +46,12 @@ from flytepath_airflow.runtime.decks import Deck, DeckError, publish_decks
 from flytepath_airflow.runtime.liveness import scratch_suffix
 from flytepath_airflow.runtime.metadata import metadata_store
 from flytepath_airflow.runtime.process_task import run_process_task
+from flytepath_airflow.runtime.recovery import (
+    RECOVERED,
+    RECOVERED_FROM,
+    inputs_fingerprint,
+    reusable_pointer,
+)
 from flytepath_airflow.runtime.resolver import load_task_object, unwrap_task
 from flytepath_airflow.runtime.run import (
     attempt_key,
@@ -214,8 +221,10 @@ def execute_node(
 ) -> dict[str, Any]:
     """Run one node of a prepared run and return its published outputs pointer.
 
-    Cached tasks first look up their key; a verified hit publishes the cached outputs
-    without running the task. Every state change is appended to the event log.
+    In a run that recovers another (`recovered_from`), a node that succeeded there first
+    reuses its outputs, once verified (`runtime/recovery.py`). Cached tasks then look up
+    their key; a verified hit publishes the cached outputs without running the task.
+    Every state change is appended to the event log.
 
     A map node runs one element per call (`item`), published as node `id[item]`. A
     dynamic node runs its body: the graph it builds becomes a child run, and the
@@ -292,6 +301,9 @@ class _NodeRun:
     cache_status: str | None = None
     """`miss` once the cache was looked up and missed (a failed attempt keeps it)."""
 
+    fingerprint: str | None = None
+    """`recovery.inputs_fingerprint` of this node's inputs, recorded in its pointer."""
+
     def __init__(self, spec: WorkflowSpec, node_id: str, task: TaskSpec, run_id: str,
                  attempt: int, store: BlobStore, prefix: str, blobs: NodeBlobContext,
                  scratch: str, meta: MetadataStore, events: _Events,
@@ -324,6 +336,18 @@ class _NodeRun:
             raise self.fail("system", exc, f"reading inputs: {exc}") from exc
         except FlytePathUserError as exc:
             raise self.fail("user", exc, str(exc)) from exc
+        try:
+            self.fingerprint = inputs_fingerprint(task, literals)
+        except (LiteralValueError, KeyError, TypeError):
+            self.fingerprint = None  # the task reports a bad value itself; nothing to reuse
+        source = self.options.get(RECOVERED_FROM)
+        # A dynamic node's pointer comes from collecting its child run, which recovers on
+        # its own (`control.start_dynamic_child`); the failure node reports this run's
+        # failure, so it always runs.
+        if source and self.fingerprint and task.kind != "dynamic" and not failure_node:
+            reused = self.reuse(str(source), literals)
+            if reused is not None:
+                return reused
         ctx = ExecutionContext(
             project=spec.tenant.project, domain=spec.tenant.domain, workflow=spec.name,
             version=spec.version, run_id=self.run_id, node_id=self.node_id,
@@ -386,7 +410,8 @@ class _NodeRun:
                     output_literals = self.run_task(literals, ctx, prepared)
             else:
                 output_literals = self.run_task(literals, ctx, prepared)
-            pointer = self.publish(output_literals, key, "miss" if key else None)
+            pointer = self.publish(
+                output_literals, {"status": "miss", "key": key.key} if key else None)
             if key is not None:
                 written = self.meta.put_cache_entry(
                     key=key.key, project=key.project, domain=key.domain, task=key.task,
@@ -473,8 +498,7 @@ class _NodeRun:
                 "outputs": pointer["outputs"], "cache": pointer.get("cache"),
                 "cache_key": key.key if key else None}
 
-    def publish(self, output_literals: dict[str, Any], key: cache.CacheKey | None,
-                cache_status: str | None, extra: dict[str, Any] | None = None,
+    def publish(self, output_literals: dict[str, Any], cache_record: dict[str, Any] | None,
                 raw_outputs: dict[str, Any] | None = None) -> dict[str, Any]:
         try:
             outputs = raw_outputs if raw_outputs is not None else {
@@ -484,10 +508,10 @@ class _NodeRun:
             pointer: dict[str, Any] = {
                 "run_id": self.run_id, "node": self.node_id, "attempt": self.attempt,
                 "task": self.task.name, "version": self.spec.version, "outputs": outputs,
+                "inputs_hash": self.fingerprint,
             }
-            if cache_status is not None:
-                assert key is not None
-                pointer["cache"] = {"status": cache_status, "key": key.key, **(extra or {})}
+            if cache_record is not None:
+                pointer["cache"] = cache_record
             self.store.write_json(pointer_key(self.run_id, self.node_id), pointer)
         except OSError as exc:
             raise self.fail("system", exc, f"publishing outputs: {exc}") from exc
@@ -496,11 +520,37 @@ class _NodeRun:
     def publish_hit(self, key: cache.CacheKey, entry: CacheEntryRecord,
                     literals: dict[str, Any]) -> dict[str, Any]:
         source = {"source_run_id": entry.run_id, "source_node_id": entry.node_id}
-        pointer = self.publish({}, key, "hit", source, raw_outputs=entry.outputs)
+        pointer = self.publish({}, {"status": "hit", "key": key.key, **source},
+                               raw_outputs=entry.outputs)
         logger.info("cache hit for %s (key=%s): outputs produced by run %s node %s",
                     self.node_id, key.key, entry.run_id, entry.node_id)
         self.events.emit("cache_hit", {"key": key.key, **source})
         self.events.emit("succeeded", self.lineage(pointer, literals, key))
+        return pointer
+
+    def reuse(self, source_run_id: str, literals: dict[str, Any]) -> dict[str, Any] | None:
+        """Publish this node's outputs from the recovered run, if they can be trusted.
+
+        None when the node did not succeed there, or its outputs fail a check (logged as
+        a warning): then the node runs as in any run.
+        """
+        assert self.fingerprint is not None
+        found, reason = reusable_pointer(self.store, source_run_id, self.node_id, self.spec,
+                                         self.task, self.fingerprint)
+        if found is None:
+            if reason is not None:
+                logger.warning("not reusing %s from run %s: %s; running it", self.node_id,
+                               source_run_id, reason)
+                self.events.emit("recovery_refused", {"source_run_id": source_run_id,
+                                                      "reason": reason})
+            return None
+        source = {"source_run_id": source_run_id, "source_node_id": self.node_id}
+        pointer = self.publish({}, {"status": RECOVERED, **source},
+                               raw_outputs=found["outputs"])
+        logger.info("recovered %s: outputs of run %s reused, the task did not run",
+                    self.node_id, source_run_id)
+        self.events.emit(RECOVERED, source)
+        self.events.emit("succeeded", self.lineage(pointer, literals, None))
         return pointer
 
     def prepare_python(self, literals: dict[str, Any]) -> PreparedCall:

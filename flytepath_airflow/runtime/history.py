@@ -31,6 +31,8 @@ class NodeLineage:
     :param source_run_id: the run that originally computed them.
     :param source_node_id: the node that originally computed them.
     :param succeeded_at: when the node succeeded.
+    :param recovered: True when the outputs were reused from the run this run recovers
+        (`source_run_id`), not restored from a cache entry.
     """
 
     node_id: str
@@ -43,6 +45,7 @@ class NodeLineage:
     source_run_id: str | None = None
     source_node_id: str | None = None
     succeeded_at: datetime | None = None
+    recovered: bool = False
 
 
 @dataclass
@@ -50,7 +53,8 @@ class RunHistory:
     """A run reconstructed from its events alone.
 
     `nodes` holds the lineage of every node that succeeded; `node_states` the kind of each
-    node's latest event (so a failed or still-running node shows too).
+    node's latest event (so a failed or still-running node shows too). `recovered_from`
+    names the failed run this run recovers; `recovered_by` the runs that recovered this one.
     """
 
     run_id: str
@@ -70,6 +74,8 @@ class RunHistory:
     node_states: dict[str, str] = field(default_factory=dict)
     decks: dict[str, list[str]] = field(default_factory=dict)
     """Node -> the names of the report pages its newest attempt with pages published."""
+    recovered_from: str | None = None
+    recovered_by: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready view (timestamps as ISO 8601)."""
@@ -83,6 +89,7 @@ class RunHistory:
             "image": self.image, "status": self.status, "outputs": self.outputs,
             "error": self.error, "queued_at": iso(self.queued_at),
             "finished_at": iso(self.finished_at), "node_states": self.node_states,
+            "recovered_from": self.recovered_from, "recovered_by": self.recovered_by,
             "events": [
                 {"seq": e.seq, "time": iso(e.created_at), "kind": e.kind, "node_id": e.node_id,
                  "attempt": e.attempt, "payload": e.payload}
@@ -94,6 +101,7 @@ class RunHistory:
                     "inputs_hash": n.inputs_hash, "outputs": n.outputs,
                     "cache_key": n.cache_key, "source_run_id": n.source_run_id,
                     "source_node_id": n.source_node_id, "succeeded_at": iso(n.succeeded_at),
+                    "recovered": n.recovered,
                 }
                 for n in self.nodes.values()
             },
@@ -110,7 +118,9 @@ def reconstruct_history(run_id: str, events: list[EventRecord]) -> RunHistory:
     Reads the payloads the runtime writes: `queued` (run level) carries workflow, version,
     inputs, project, domain (and image when known); a node's `succeeded` carries outputs,
     inputs_hash, task and version; `cache_hit` carries key, source_run_id and
-    source_node_id. Unknown kinds and missing fields are tolerated.
+    source_node_id, `recovered` (outputs reused from the recovered run) the last two;
+    `recovered_from` and `recovered_by` (run level) name the other run. Unknown kinds and
+    missing fields are tolerated.
 
     :param run_id: the run.
     :param events: its events in log order (`MetadataStore.events(run_id)`).
@@ -132,6 +142,10 @@ def reconstruct_history(run_id: str, events: list[EventRecord]) -> RunHistory:
             elif ev.kind == "running":
                 history.status = "running"
                 history.image = p.get("image", history.image)
+            elif ev.kind == "recovered_from":
+                history.recovered_from = p.get("run_id", history.recovered_from)
+            elif ev.kind == "recovered_by" and p.get("run_id"):
+                history.recovered_by.append(str(p["run_id"]))
             elif ev.kind in _TERMINAL_RUN_KINDS:
                 history.status = _TERMINAL_RUN_KINDS[ev.kind]
                 history.finished_at = ev.created_at
@@ -145,8 +159,8 @@ def reconstruct_history(run_id: str, events: list[EventRecord]) -> RunHistory:
             history.decks[ev.node_id] = [str(name) for name in p.get("decks") or ()]
             continue
         history.node_states[ev.node_id] = ev.kind
-        if ev.kind == "cache_hit":
-            hits[(ev.node_id, ev.attempt)] = p
+        if ev.kind in ("cache_hit", "recovered"):
+            hits[(ev.node_id, ev.attempt)] = {**p, "recovered": ev.kind == "recovered"}
         elif ev.kind == "succeeded":
             hit = hits.get((ev.node_id, ev.attempt), {})
             history.nodes[ev.node_id] = NodeLineage(
@@ -155,6 +169,7 @@ def reconstruct_history(run_id: str, events: list[EventRecord]) -> RunHistory:
                 outputs=dict(p.get("outputs") or {}), cache_key=hit.get("key"),
                 source_run_id=hit.get("source_run_id"),
                 source_node_id=hit.get("source_node_id"), succeeded_at=ev.created_at,
+                recovered=bool(hit.get("recovered")),
             )
     return history
 

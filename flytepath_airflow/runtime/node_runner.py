@@ -51,7 +51,8 @@ from flytepath_airflow.utils.processes import guarded_argv, kill_group
 logger = logging.getLogger(__name__)
 
 Progress = Callable[[str, str, str], None]
-"""progress(node_id, state, detail): running, succeeded, cached, retrying, failed, skipped."""
+"""progress(node_id, state, detail): running, succeeded, cached, recovered, retrying,
+failed, skipped."""
 
 
 def _attempt_subprocess(spec_uri: str, node_id: str, run_id: str, attempt: int, root: str,
@@ -180,6 +181,9 @@ class NodeRunner:
                 if cache.get("status") == "hit":
                     self._done(shown, "cached", f"{elapsed:.2f}s cache hit, from run "
                                f"{cache.get('source_run_id')}")
+                elif cache.get("status") == "recovered":
+                    self._done(shown, "recovered",
+                               f"recovered from {cache.get('source_run_id')}")
                 else:
                     self._done(shown, "succeeded", f"{elapsed:.2f}s")
                 return None

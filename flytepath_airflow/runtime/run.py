@@ -40,6 +40,10 @@ from flytepath_airflow.utils.suggest import did_you_mean
 INLINE_LIMIT = 1024
 """Literals whose JSON is longer than this many bytes go to a blob, not the pointer."""
 
+RECOVERED_FROM = "recovered_from"
+"""The run option naming the run a run recovers (`runtime/recovery.py`); the checkpoint
+lookup reads it too, to find the failed node's checkpoints in that run."""
+
 
 def run_key(run_id: str) -> str:
     """Key prefix of a run."""
@@ -146,18 +150,29 @@ def prepare_run(
     store.write_bytes(f"{run_key(run_id)}/spec.json", dump_spec(spec).encode())
     images = sorted({t.image or (t.container.image if t.container else None) or ""
                      for t in spec.tasks.values()} - {""})
+    # The run a recovering run recovers (`runtime/recovery.py`); its execution row names
+    # it as the parent, and both runs' event logs record the link.
+    source = (options or {}).get(RECOVERED_FROM)
+    if source is not None:  # a run option can come from a DAG run's conf: hostile
+        source = check_name(str(source), "run_id", where=f"run option {RECOVERED_FROM}")
     meta = MetadataStore(metadata_url)
     try:
         meta.create_execution(
             run_id=run_id, project=spec.tenant.project, domain=spec.tenant.domain,
             workflow=spec.name, version=spec.version, inputs=values, backend=backend,
             image=",".join(images) or None, owner=owner,
+            parent_run_id=source,
         )
         meta.append_event(run_id=run_id, kind="queued", payload={
             "workflow": spec.name, "version": spec.version, "inputs": values,
             "project": spec.tenant.project, "domain": spec.tenant.domain,
             "backend": backend, "options": options or {},
         })
+        if source:
+            meta.append_events([
+                {"run_id": run_id, "kind": RECOVERED_FROM, "payload": {"run_id": source}},
+                {"run_id": source, "kind": "recovered_by", "payload": {"run_id": run_id}},
+            ])
     finally:
         meta.close()
     # inputs.json last: its presence means the run is fully prepared.

@@ -119,7 +119,7 @@ def test_run_json_is_one_object_with_the_run_id_status_version_and_duration(
         "status": "succeeded", "workflow": json.loads(spec.read_text())["name"],
         "version": json.loads(spec.read_text())["version"], "project": "default",
         "domain": "development", "launch_plan": None, "backend": "local",
-        "outputs": {"o0": 7.0}, "error": None,
+        "outputs": {"o0": 7.0}, "error": None, "recovered_from": None,
     }
 
 

@@ -122,6 +122,54 @@ def test_run_page_marks_a_cache_hit_and_links_the_run_that_computed_it(
     assert "cache miss" in first_row
 
 
+RECOVERED_FLOW = """
+from pathlib import Path
+
+from flytepath_airflow import task, workflow
+
+FIXED = Path(__file__).resolve().parent / "fixed.txt"
+
+
+@task
+def first(n: int) -> int:
+    return n + 1
+
+
+@task
+def second(x: int) -> int:
+    if not FIXED.exists():
+        raise ValueError("not fixed yet")
+    return x * 2
+
+
+@workflow
+def two_steps(n: int) -> int:
+    return second(x=first(n=n))
+"""
+
+
+def test_run_page_of_a_recovery_links_the_failed_run_and_marks_reused_nodes(
+        client: TestClient, auth: Any, tmp_path: Path) -> None:
+    (tmp_path / "fixable_flow.py").write_text(RECOVERED_FLOW)
+    flow = load_target(f"{tmp_path}/fixable_flow.py:two_steps")
+    failed = run_local(flow, {"n": 1})
+    (tmp_path / "fixed.txt").write_text("")
+    recovered = run_local(flow, {"n": 1}, options={"recovered_from": failed.run_id})
+    assert not failed.succeeded and recovered.outputs == {"o0": 4}
+
+    page = client.get(f"/flytepath/runs/{recovered.run_id}", headers=auth("viewer"))
+    assert page.status_code == 200
+    assert f"Recovers failed run <a href=\"/flytepath/runs/{failed.run_id}\"" in page.text
+    row = _row(page.text, "first")
+    assert "recovered" in row and failed.run_id in row
+    assert "recovered" not in _row(page.text, "second")
+    old = client.get(f"/flytepath/runs/{failed.run_id}", headers=auth("viewer"))
+    assert f"Recovered by <a href=\"/flytepath/runs/{recovered.run_id}\"" in old.text
+    node = client.get(f"/flytepath/runs/{recovered.run_id}/nodes/first",
+                      headers=auth("viewer"))
+    assert "outputs reused from" in node.text and failed.run_id in node.text
+
+
 def _row(html: str, node: str) -> str:
     match = re.search(rf'<tr class="node" data-node="[^"]*{node}[^"]*">(.*?)</tr>', html, re.S)
     assert match, f"no timeline row for {node}"

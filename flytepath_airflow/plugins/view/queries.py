@@ -131,6 +131,10 @@ class RunView:
     outputs: dict[str, Value]
     nodes: list[NodeView]
     problems: list[str] = field(default_factory=list)
+    recovered_from: str | None = None
+    """The failed run this run recovers (`flytepath recover`)."""
+    recovered_by: list[str] = field(default_factory=list)
+    """The runs that recovered this one."""
 
     @property
     def dag_id(self) -> str | None:
@@ -309,6 +313,8 @@ def run_view(meta: MetadataStore, root: str, run_id: str) -> RunView:
         outputs={k: value_of(v) for k, v in (outputs_doc or {}).items()},
         nodes=nodes,
         problems=problems,
+        recovered_from=history.recovered_from,
+        recovered_by=list(history.recovered_by),
     )
 
 
@@ -321,6 +327,10 @@ def _node_view(node_id: str, events: list[EventRecord], history: Any, store: Blo
         if ev.kind == "cache_hit":
             view.cache = "hit"
             view.cache_key = ev.payload.get("key")
+            view.source_run_id = ev.payload.get("source_run_id")
+            view.source_node_id = ev.payload.get("source_node_id")
+        elif ev.kind == "recovered":  # outputs reused from the failed run this one recovers
+            view.cache = "recovered"
             view.source_run_id = ev.payload.get("source_run_id")
             view.source_node_id = ev.payload.get("source_node_id")
         elif ev.kind == "cache_miss" and view.cache != "hit":

@@ -69,6 +69,10 @@ EVENT_KINDS = (
     "checkpoint_written",
     "decks_published",
     "checkpoint_restored",
+    "recovered",
+    "recovery_refused",
+    "recovered_from",
+    "recovered_by",
 )
 """The event kinds the runtime appends. Others are accepted (lower_snake_case) so the log
 can grow without a migration."""
