@@ -27,6 +27,7 @@ from flytepath_airflow.errors import (
     CompileError,
     FlytePathSystemError,
     FlytePathUserError,
+    LiteralValueError,
     RecoverableError,
     TaskExecutionError,
 )
@@ -499,11 +500,18 @@ class _NodeRun:
                     "code is stored with it."
                 )
             py = python_interface(fn)
-            values = {
-                name: engine.to_python(lit, py.inputs[name], self.blobs)
-                for name, lit in literals.items()
-                if name in py.inputs
-            }
+            values = {}
+            for name, lit in literals.items():
+                if name not in py.inputs:
+                    continue
+                try:
+                    values[name] = engine.to_python(lit, py.inputs[name], self.blobs)
+                except LiteralValueError as exc:
+                    # Input checks that run on load (a pandera schema, a GX suite) say what
+                    # failed; this says which input of which task.
+                    raise LiteralValueError(
+                        f"input {name!r} of task '{self.task.name}': {exc}"
+                    ) from exc
         except FlytePathUserError as exc:
             raise self.fail("user", exc, str(exc)) from exc
         except BlobIntegrityError as exc:
