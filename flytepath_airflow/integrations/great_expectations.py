@@ -466,7 +466,7 @@ class GXValidateTransformer(TypeTransformer[Any]):
         assert marker is not None
         transformer, matched = engine.get_transformer(_inner_type(py_type))
         value = transformer.to_python(literal, matched, engine, ctx)
-        _check_at_boundary(value, marker, "the input")
+        _check_at_boundary(value, marker, "the value as loaded")
         return value
 
 
@@ -555,7 +555,7 @@ def gx_task(
 
     validate.__name__ = validate.__qualname__ = name
     validate.__module__ = caller.f_globals.get("__name__", "__main__")
-    validate.__doc__ = f"Validate dataset against Great Expectations suite {marker!r}."
+    validate.__doc__ = "Validate dataset against a Great Expectations suite; return the result."
     validate.__annotations__ = {
         "dataset": Annotated[data_type, marker],  # carries the suite into the spec's version
         "return": GXResult,

@@ -255,7 +255,7 @@ class PanderaDataFrameTransformer(TypeTransformer[Any]):
         model = pandera_model(py_type)
         assert model is not None
         frame = self._frames.to_python(literal, pd.DataFrame, engine, ctx)  # type: ignore[attr-defined]
-        return validate_frame(frame, model, "the input")
+        return validate_frame(frame, model, "as loaded")
 
 
 def register(engine: TypeEngine) -> None:
