@@ -7,25 +7,29 @@ the task) and as a task of its own (`gx_task`, whose typed result the workflow r
 
     flytepath run examples/data_validation.py:validated_orders --local --json
     flytepath run examples/data_validation.py:validated_orders --local -i corrupt=true
+    flytepath run examples/data_validation.py:validated_orders --local -i scale=100
     flytepath run examples/data_validation.py:validated_orders
 
 With corrupt=true a negative amount slips into the raw data, and `clean` fails: pandera
-names the column, the check and the failing rows.
+names the column, the check and the failing rows. With scale=100 every total is too large
+for the suite, and `summarise` fails: GX names the suite and the failing expectation.
 
 Needs: pip install 'airflow-provider-flytepath[pandera,great-expectations]'
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import great_expectations as gx
 import pandas as pd
 import pandera.pandas as pa
 from pandera.typing import DataFrame, Series
 
 from flytepath_airflow import task, workflow
 from flytepath_airflow.integrations.great_expectations import GXResult, GXValidate, gx_task
+
+if TYPE_CHECKING:
+    import great_expectations as gx
 
 
 class Orders(pa.DataFrameModel):
@@ -46,7 +50,10 @@ class CustomerTotals(pa.DataFrameModel):
 
 
 def totals_suite() -> gx.ExpectationSuite:
-    """Expectations on the per-customer totals (built when first needed)."""
+    """Expectations on the per-customer totals (built when first needed, so tasks that do
+    not validate with GX never import it: it takes seconds)."""
+    import great_expectations as gx
+
     return gx.ExpectationSuite(
         name="customer_totals",
         expectations=[
@@ -60,6 +67,8 @@ def totals_suite() -> gx.ExpectationSuite:
 
 def big_spender_suite() -> gx.ExpectationSuite:
     """A stricter suite whose failure is reported, not fatal: nobody above 500."""
+    import great_expectations as gx
+
     return gx.ExpectationSuite(
         name="no_big_spenders",
         expectations=[
@@ -69,9 +78,10 @@ def big_spender_suite() -> gx.ExpectationSuite:
 
 
 @task
-def load_raw(corrupt: bool) -> pd.DataFrame:
-    """Raw orders as they arrive (the corrupt batch carries a refund booked as an order)."""
-    amounts = [120.0, 35.5, 610.0, 12.0, 99.9]
+def load_raw(corrupt: bool, scale: float) -> pd.DataFrame:
+    """Raw orders as they arrive (the corrupt batch carries a refund booked as an order;
+    `scale` multiplies every amount, as a currency mix-up would)."""
+    amounts = [120.0 * scale, 35.5 * scale, 610.0 * scale, 12.0 * scale, 99.9 * scale]
     if corrupt:
         amounts[3] = -12.0
     return pd.DataFrame({
@@ -104,7 +114,7 @@ check_big_spenders = gx_task(name="check_big_spenders", suite=big_spender_suite)
 
 
 @workflow
-def validated_orders(corrupt: bool = False) -> GXResult:
+def validated_orders(corrupt: bool = False, scale: float = 1.0) -> GXResult:
     """Load, clean, summarise and check the orders; returns the GX result of the last check."""
-    totals = summarise(orders=clean(raw=load_raw(corrupt=corrupt)))
+    totals = summarise(orders=clean(raw=load_raw(corrupt=corrupt, scale=scale)))
     return check_big_spenders(dataset=totals)

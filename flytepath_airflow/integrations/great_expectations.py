@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import itertools
 import json
 import logging
 import math
@@ -67,7 +68,9 @@ EXTRA = "great-expectations"
 _PURPOSE = "Validating data with Great Expectations"
 _FILE_READERS = {".csv": "read_csv", ".parquet": "read_parquet", ".json": "read_json"}
 _SHOWN_EXAMPLES = 5
-_gx_lock = threading.Lock()  # GX contexts are not safe to build from several threads at once
+_gx_lock = threading.Lock()  # GX contexts are not safe to use from several threads at once
+_ephemeral: Any = None
+_asset_numbers = itertools.count()
 
 SuiteSource = Any
 """An `ExpectationSuite`, a function returning one, or a suite name in `project_dir`."""
@@ -338,14 +341,22 @@ def _validate(data: Any, marker: GXValidate, what: str) -> GXResult:
     gx = _gx()
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
+    global _ephemeral
     with _gx_lock:
-        context = gx.get_context(mode="ephemeral")
-        context.variables.progress_bars = ProgressBarsConfig(
-            globally=False, metric_calculations=False)
-        asset = context.data_sources.add_pandas("flytepath").add_dataframe_asset("data")
-        batch = asset.add_batch_definition_whole_dataframe("whole").get_batch(
-            batch_parameters={"dataframe": frame})
-        outcome = batch.validate(suite, result_format="SUMMARY")
+        if _ephemeral is None:
+            # One context per process: each one makes a temporary docs folder.
+            _ephemeral = gx.get_context(mode="ephemeral")
+            _ephemeral.variables.progress_bars = ProgressBarsConfig(
+                globally=False, metric_calculations=False)
+            _ephemeral.data_sources.add_pandas("flytepath")
+        source = _ephemeral.data_sources.get("flytepath")
+        asset = source.add_dataframe_asset(f"data-{next(_asset_numbers)}")
+        try:
+            batch = asset.add_batch_definition_whole_dataframe("whole").get_batch(
+                batch_parameters={"dataframe": frame})
+            outcome = batch.validate(suite, result_format="SUMMARY")
+        finally:
+            source.delete_asset(asset.name)
     return _result_of(outcome, str(suite.name))
 
 
