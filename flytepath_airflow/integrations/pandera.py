@@ -61,7 +61,7 @@ def pandera_model(py_type: Any) -> type | None:
     origin = typing.get_origin(base)
     if not isinstance(origin, type) or origin.__name__ != "DataFrame":
         return None
-    if not origin.__module__.startswith("pandera.typing"):
+    if origin.__module__.split(".")[:2] != ["pandera", "typing"]:
         return None
     args = typing.get_args(base)
     return args[0] if args else None
@@ -154,7 +154,7 @@ def schema_ref(model: type) -> ValidationRef:
         for cls in model.__mro__[1:]
         if isinstance(cls, type)
         and issubclass(cls, pa.DataFrameModel)
-        and not cls.__module__.startswith("pandera")
+        and cls.__module__.split(".")[0] != "pandera"
     )
     return ValidationRef(
         library=LIBRARY, name=type_path(model), digest=schema_digest(model), bases=bases
