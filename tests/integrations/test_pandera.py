@@ -148,3 +148,19 @@ def _compile_version(folder: Path, module: str) -> Any:
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           cwd=folder, check=True)
     return proc.stdout.strip()
+
+
+def test_a_missing_pandera_names_the_extra() -> None:
+    code = textwrap.dedent("""
+        import sys
+        sys.modules["pandera"] = None  # as if not installed
+        from flytepath_airflow.errors import MissingDependencyError
+        from flytepath_airflow.integrations.pandera import schema_digest
+        try:
+            schema_digest(type("Orders", (), {}))
+        except MissingDependencyError as exc:
+            print(exc)
+    """)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True)
+    assert "pip install 'airflow-provider-flytepath[pandera]'" in proc.stdout
