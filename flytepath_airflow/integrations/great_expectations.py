@@ -70,6 +70,7 @@ _FILE_READERS = {".csv": "read_csv", ".parquet": "read_parquet", ".json": "read_
 _SHOWN_EXAMPLES = 5
 _gx_lock = threading.Lock()  # GX contexts are not safe to use from several threads at once
 _ephemeral: Any = None
+_suites: dict[tuple[Any, ...], tuple[Any, Any]] = {}  # marker key -> (source, loaded suite)
 _asset_numbers = itertools.count()
 
 SuiteSource = Any
@@ -186,7 +187,13 @@ class GXValidate:
         caller = sys._getframe(1)
         while caller.f_back is not None and caller.f_globals.get("__name__") == __name__:
             caller = caller.f_back  # gx_task builds markers for its caller
-        self.declared_at = f"{caller.f_code.co_filename}:{caller.f_lineno}"
+        # String annotations (`from __future__ import annotations`) are evaluated by
+        # typing in a "<string>" frame that still has the declaring module's globals.
+        declaring_file = caller.f_globals.get("__file__") or caller.f_code.co_filename
+        if caller.f_code.co_filename == declaring_file:
+            self.declared_at = f"{declaring_file}:{caller.f_lineno}"
+        else:
+            self.declared_at = str(declaring_file)
         if isinstance(suite, str) and project_dir is None:
             raise CompileError(
                 f"GXValidate({suite!r}) at {self.declared_at} names a suite but no "
@@ -194,7 +201,7 @@ class GXValidate:
                 f"ExpectationSuite in code."
             )
         if project_dir is not None and not os.path.isabs(project_dir):
-            base = os.path.dirname(os.path.abspath(caller.f_code.co_filename))
+            base = os.path.dirname(os.path.abspath(declaring_file))
             project_dir = os.path.join(base, project_dir)
         self.suite_source = suite
         self.project_dir = None if project_dir is None else os.fspath(project_dir)
@@ -203,13 +210,33 @@ class GXValidate:
         self.at_boundary = True
         self._suite: Any = None
 
+    def _key(self) -> tuple[Any, ...]:
+        source = self.suite_source
+        return (source if isinstance(source, str) else id(source), self.project_dir,
+                self.on_failure, self.file_format, self.at_boundary)
+
+    def __eq__(self, other: object) -> bool:
+        # String annotations build a new marker each time they are evaluated; equal
+        # markers let the engine reuse the type it worked out for the first one.
+        return isinstance(other, GXValidate) and other._key() == self._key()
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
     def suite(self) -> Any:
-        """The `ExpectationSuite` (loaded once).
+        """The `ExpectationSuite` (loaded once per process for equal markers).
 
         :raises FlytePathUserError: it cannot be loaded; the message says where it was declared.
         """
         if self._suite is None:
-            self._suite = _load_suite(self)
+            key = self._key()[:2]
+            with _gx_lock:
+                cached = _suites.get(key)
+            if cached is None or cached[0] is not self.suite_source:
+                cached = (self.suite_source, _load_suite(self))
+                with _gx_lock:
+                    _suites[key] = cached
+            self._suite = cached[1]
         return self._suite
 
     def ref(self) -> ValidationRef:
