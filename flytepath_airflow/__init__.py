@@ -31,6 +31,7 @@ _EXPORTS: dict[str, str] = {
     "PythonWorkflow": "flytepath_airflow.sdk.workflow",
     "current_context": "flytepath_airflow.runtime.context",
     "ExecutionContext": "flytepath_airflow.runtime.context",
+    "Deck": "flytepath_airflow.runtime.decks",
     "File": "flytepath_airflow.types",
     "Directory": "flytepath_airflow.types",
     "Columns": "flytepath_airflow.types",
@@ -67,6 +68,7 @@ if TYPE_CHECKING:
         RecoverableError,
     )
     from flytepath_airflow.runtime.context import ExecutionContext, current_context
+    from flytepath_airflow.runtime.decks import Deck
     from flytepath_airflow.sdk.conditional import conditional
     from flytepath_airflow.sdk.dynamic import DynamicTask, dynamic
     from flytepath_airflow.sdk.launch_plan import CronSchedule, FixedRate, LaunchPlan

@@ -19,6 +19,7 @@ folder. For each setting the first of these that is set wins:
 | `store_root` | `<home>/store` |
 | `metadata_url` | `sqlite:///<home>/metadata.db` |
 | `specs_dir` | `<home>/specs` |
+| `global_cache` | `true` (cross-tenant cache entries where content-safe) |
 
 Must not import: any other FlytePath module but `errors`, airflow, kubernetes.
 """
@@ -36,7 +37,7 @@ from flytepath_airflow.errors import FlytePathUserError
 SECTION = "flytepath"
 """The section of Airflow's configuration FlytePath reads."""
 
-NAMES = ("home", "store_root", "metadata_url", "specs_dir")
+NAMES = ("home", "store_root", "metadata_url", "specs_dir", "global_cache")
 """The settings this module resolves."""
 
 
@@ -52,6 +53,8 @@ class FlytePathSettings:
     :param store_root: root URI of run data and blobs (a local folder or an fsspec URL).
     :param metadata_url: SQLAlchemy URL of the FlytePath metadata database.
     :param specs_dir: the folder of compiled specs the FlytePath DAG file builds DAGs from.
+    :param global_cache: whether tasks may share cache entries across tenants
+        (`cache scope: global`); False keeps every entry in its tenant (docs/data-plane.md).
     :param sources: setting name -> "default", "argument", an environment variable's name or
         "<file> [flytepath] <name>".
     """
@@ -60,6 +63,7 @@ class FlytePathSettings:
     store_root: str
     metadata_url: str
     specs_dir: Path
+    global_cache: bool = True
     sources: dict[str, str] = field(default_factory=dict, compare=False)
 
 
@@ -158,8 +162,23 @@ def load_settings(
     specs_dir = Path(lookup("specs_dir") or home / "specs").expanduser()
     if "://" not in store_root:
         store_root = str(Path(store_root).expanduser())
+    global_cache = _switch("global_cache", lookup("global_cache"), sources, default=True)
     return FlytePathSettings(home=home, store_root=store_root, metadata_url=metadata_url,
-                             specs_dir=specs_dir, sources=sources)
+                             specs_dir=specs_dir, global_cache=global_cache, sources=sources)
+
+
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+def _switch(name: str, text: str | None, sources: dict[str, str], *, default: bool) -> bool:
+    if text is None:
+        return default
+    value = text.strip().lower()
+    if value in _TRUE or value in _FALSE:
+        return value in _TRUE
+    raise SettingsError(f"FlytePath setting {name} is {text!r} (from {sources[name]}); use "
+                        "true or false.")
 
 
 def settings_env(settings: FlytePathSettings) -> dict[str, str]:
@@ -172,6 +191,7 @@ def settings_env(settings: FlytePathSettings) -> dict[str, str]:
         "FLYTEPATH_STORE_ROOT": settings.store_root,
         "FLYTEPATH_METADATA_URL": settings.metadata_url,
         "FLYTEPATH_SPECS_DIR": str(settings.specs_dir),
+        "FLYTEPATH_GLOBAL_CACHE": "true" if settings.global_cache else "false",
     }
 
 

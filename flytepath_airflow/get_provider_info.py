@@ -70,6 +70,13 @@ def get_provider_info() -> dict[str, Any]:
                         "seen by workers. Empty means $FLYTEPATH_HOME/store.",
                         "", "s3://ml-platform/flytepath",
                     ),
+                    "global_cache": _option(
+                        "Whether tasks with cache scope 'global' share entries across "
+                        "tenants (only where the key pins the task's code or image digest). "
+                        "False keeps every entry in its tenant. FLYTEPATH_GLOBAL_CACHE "
+                        "overrides it.",
+                        "True", "False", kind="boolean",
+                    ),
                     "metadata_url": _option(
                         "SQLAlchemy URL of the FlytePath metadata database (cache, versions, "
                         "events). Empty means SQLite under $FLYTEPATH_HOME.",
@@ -118,8 +125,20 @@ def get_provider_info() -> dict[str, Any]:
                         "True", "False", kind="boolean",
                     ),
                     "max_pool_slots": _option(
-                        "Most pool slots one task takes, whatever its CPU request.",
+                        "Most pool slots one task takes, whatever its CPU request; a spec "
+                        "asking for more is refused.",
                         "64", "8", kind="integer",
+                    ),
+                    "max_priority_weight": _option(
+                        "Largest priority weight (in absolute value) a spec's node may ask "
+                        "for; a larger one is refused, so no tenant jumps every queue.",
+                        "100", "10", kind="integer",
+                    ),
+                    "tenant_queues": _option(
+                        "Airflow queues each tenant's nodes may name (Airflow's default "
+                        "queue is always allowed): comma-separated "
+                        "project/domain=queue|queue entries; project/* matches every domain.",
+                        "", "ml/production=gpu|cpu, ml/*=cpu",
                     ),
                     "kubernetes_settings_file": _option(
                         "YAML file of the Kubernetes runner's settings (images, tenants, "

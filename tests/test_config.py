@@ -88,3 +88,15 @@ def test_an_edited_config_file_is_read_again(tmp_path: Path) -> None:
     assert load_settings(environ=env).store_root == "/first"
     path.write_text(path.read_text().replace("/first", "/second/and/longer"))
     assert load_settings(environ=env).store_root == "/second/and/longer"
+
+
+def test_global_cache_is_a_platform_switch_read_like_the_others(tmp_path: Path) -> None:
+    home = {"FLYTEPATH_HOME": str(tmp_path)}
+    assert load_settings(environ=home).global_cache is True
+    cfg = tmp_path / "airflow.cfg"
+    cfg.write_text("[flytepath]\nglobal_cache = False\n")
+    off = load_settings(environ={**home, "AIRFLOW_CONFIG": str(cfg)})
+    assert off.global_cache is False
+    assert settings_env(off)["FLYTEPATH_GLOBAL_CACHE"] == "false"
+    with pytest.raises(SettingsError, match=r"global_cache is 'maybe'.*true or false"):
+        load_settings(environ={**home, "FLYTEPATH_GLOBAL_CACHE": "maybe"})

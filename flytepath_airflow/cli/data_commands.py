@@ -170,7 +170,9 @@ def history(
 def register(app: typer.Typer) -> None:
     """Add `cache ls|inspect|evict`, `versions`, `executions` and `history` to the CLI."""
     cache_app = typer.Typer(name="cache", no_args_is_help=True,
-                            help="List, inspect and evict cache entries.")
+                            help="List, inspect and evict cache entries of every tenant "
+                                 "(an administrator's tool; tenants use the FlytePath "
+                                 "view).")
     cache_app.command("ls")(cache_ls)
     cache_app.command("inspect")(cache_inspect)
     cache_app.command("evict")(cache_evict)

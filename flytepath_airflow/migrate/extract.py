@@ -57,6 +57,7 @@ from flytepath_airflow.migrate.tasks import (
     shell_task,
     task_base,
 )
+from flytepath_airflow.platform.settings import DEFAULT_POOL
 
 
 class DagConverter:
@@ -143,6 +144,16 @@ class DagConverter:
         reasons = self.classifier.reasons[tid]
         notes: list[str] = []
         options = airflow_options(op)
+        if options.pool is not None:
+            # Pools are the platform's to decide (ADR 0037): a spec naming one is refused.
+            if options.pool != DEFAULT_POOL:
+                notes.append(f"pool {options.pool!r} is not kept: the task runs in its "
+                             "tenant's pool, which the platform sets ([flytepath] "
+                             "tenant_pools)")
+            options = options.model_copy(update={"pool": None})
+        if options.queue is not None:
+            notes.append(f"queue {options.queue!r} is kept: the DAG builds only where the "
+                         "platform lists it for the tenant ([flytepath] tenant_queues)")
         base = task_base(op, tid)
         group = group_path(op, self.notes)
         upstream = tuple(sorted(op.upstream_task_ids))
@@ -152,7 +163,7 @@ class DagConverter:
             self.guards.update(case_guards(op, cases))
             branch, branch_notes = branch_node(op, cases, options, group, upstream,
                                                self.declared)
-            self._entry(op, "changed", "branch", branch_notes)
+            self._entry(op, "changed", "branch", notes + branch_notes)
             return branch, None
         try:
             if kind == "python":

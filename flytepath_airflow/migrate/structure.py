@@ -2,10 +2,12 @@
 
 Both sides go through Airflow's own serializer first (`DagSerialization.to_dict` then
 `from_dict`), so the original DAG and the DAG built back from its spec are compared the
-way the scheduler sees them: task ids, upstream edges, trigger rules, retries, pools,
-mapped-ness, task groups, and the DAG's schedule, catchup and params.
+way the scheduler sees them: task ids, upstream edges, trigger rules, retries,
+mapped-ness, task groups, and the DAG's schedule, catchup and params. Pools are not
+compared: a converted task runs in its tenant's pool, which the platform decides (ADR 0037);
+the conversion report notes each pool it did not keep.
 
-Each difference has a key (`task:<id>:pool`, `schedule`, ...); a conversion declares
+Each difference has a key (`task:<id>:retries`, `schedule`, ...); a conversion declares
 the keys it knowingly changed, and the check fails only on undeclared ones.
 
 Imports airflow.
@@ -83,7 +85,6 @@ def structure_of(dag: Any) -> dict[str, Any]:
             "upstream": sorted(task.upstream_task_ids),
             "trigger_rule": _text(task.trigger_rule),
             "retries": int(task.retries or 0),
-            "pool": str(task.pool),
             "mapped": bool(getattr(task, "is_mapped", False)),
             "group": _group_path(task),
         }
@@ -130,7 +131,7 @@ def compare(original: dict[str, Any], rebuilt: dict[str, Any]) -> list[Differenc
             out.append(Difference(f"task:{task_id}", f"task {task_id!r} was added"))
             continue
         old, new = old_tasks[task_id], new_tasks[task_id]
-        for field in ("upstream", "trigger_rule", "retries", "pool", "mapped", "group"):
+        for field in ("upstream", "trigger_rule", "retries", "mapped", "group"):
             if old[field] != new[field]:
                 out.append(Difference(f"task:{task_id}:{field}",
                                       f"task {task_id!r} {field} {old[field]!r} became "

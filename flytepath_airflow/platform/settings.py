@@ -18,6 +18,8 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from flytepath_airflow.config import SECTION
+from flytepath_airflow.errors import FlytePathUserError
+from flytepath_airflow.utils.limits import MAX_COLUMN_INT
 
 DEFAULT_POOL = "default_pool"
 """Airflow's built-in pool; used for tenants when pool_template is empty."""
@@ -49,6 +51,10 @@ class AirflowBackendSettings(BaseModel):
     :param pool_slots_from_cpu: a task takes ceil(its CPU request) slots of its pool (at least
         one), so a tenant's pool size reads as "cores"; False gives every task one slot.
     :param max_pool_slots: upper bound on the slots of a single task.
+    :param max_priority_weight: the largest priority weight (in absolute value) a spec's
+        node may ask for; Airflow orders every tenant's queued tasks by it.
+    :param tenant_queues: "project/domain" (or "project/*") -> the Airflow queues (Celery
+        worker queues) its nodes may name; Airflow's default queue is always allowed.
     :param default_retry_delay: seconds between retries when a task does not set retry_delay.
     :param owner: the Airflow owner of every task.
     :param extra_tags: tags added to every DAG.
@@ -65,6 +71,8 @@ class AirflowBackendSettings(BaseModel):
     default_pool_slots: int = Field(default=16, ge=1)
     pool_slots_from_cpu: bool = True
     max_pool_slots: int = Field(default=64, ge=1)
+    max_priority_weight: int = Field(default=100, ge=1, le=MAX_COLUMN_INT)
+    tenant_queues: dict[str, tuple[str, ...]] = {}
     default_retry_delay: float = Field(default=30.0, ge=0)
     owner: str = "flytepath"
     extra_tags: tuple[str, ...] = ()
@@ -80,6 +88,13 @@ class AirflowBackendSettings(BaseModel):
         name = self.pool_template.format(project=project, domain=domain)
         return TenantPoolSettings(pool=name, slots=self.default_pool_slots)
 
+    def queues_for(self, project: str, domain: str) -> tuple[str, ...]:
+        """The queues a tenant's nodes may name, beyond Airflow's default queue."""
+        for key in (f"{project}/{domain}", f"{project}/*"):
+            if key in self.tenant_queues:
+                return self.tenant_queues[key]
+        return ()
+
     @classmethod
     def from_airflow_config(cls) -> AirflowBackendSettings:
         """Read the `[flytepath]` section of Airflow's configuration (imports airflow)."""
@@ -93,7 +108,8 @@ class AirflowBackendSettings(BaseModel):
         for key in ("runner", "store_root", "pool_template", "owner"):
             if (value := get(key)) is not None:
                 values[key] = value
-        for key in ("max_active_runs", "default_pool_slots", "max_pool_slots"):
+        for key in ("max_active_runs", "default_pool_slots", "max_pool_slots",
+                    "max_priority_weight"):
             if (value := get(key)) is not None:
                 values[key] = int(value)
         if (value := get("default_retry_delay")) is not None:
@@ -102,6 +118,8 @@ class AirflowBackendSettings(BaseModel):
             values["pool_slots_from_cpu"] = value.strip().lower() in ("1", "true", "yes", "on")
         if (value := get("tenant_pools")) is not None:
             values["tenant_pools"] = parse_tenant_pools(value)
+        if (value := get("tenant_queues")) is not None:
+            values["tenant_queues"] = parse_tenant_queues(value)
         # pool_template may be set to "" on purpose (use default_pool for every tenant).
         if conf.has_option(SECTION, "pool_template"):
             values["pool_template"] = conf.get(SECTION, "pool_template")
@@ -125,3 +143,75 @@ def parse_tenant_pools(text: str) -> dict[str, TenantPoolSettings]:
             pool=pool.strip(), **({"slots": int(slots)} if slots else {})
         )
     return pools
+
+
+def parse_tenant_queues(text: str) -> dict[str, tuple[str, ...]]:
+    """Parse `project/domain=queue1|queue2, project/*=queue` into the queues per tenant."""
+    queues: dict[str, tuple[str, ...]] = {}
+    for raw in text.replace("\n", ",").split(","):
+        item = raw.strip()
+        if not item:
+            continue
+        tenant, sep, names = item.partition("=")
+        listed = tuple(q.strip() for q in names.split("|") if q.strip())
+        if not sep or "/" not in tenant or not listed:
+            raise ValueError(
+                f"[flytepath] tenant_queues entry {item!r} is not "
+                "'project/domain=queue[|queue...]'."
+            )
+        queues[tenant.strip()] = listed
+    return queues
+
+
+class TenantPolicyError(FlytePathUserError):
+    """A spec asks for an Airflow setting that only the platform's tenant policy decides."""
+
+
+DEFAULT_QUEUE = "default"
+"""Airflow's default `[operators] default_queue`, which every tenant may name."""
+
+
+def check_node_options(settings: AirflowBackendSettings, project: str, domain: str,
+                       workflow: str, node_id: str, options: Any, tenant_pool: str) -> None:
+    """Refuse a node's kept Airflow options that would change what its tenant gets.
+
+    A converted DAG keeps some BaseOperator settings in `nodes[].airflow`. Pool, slots,
+    priority and queue decide how one tenant's tasks compete with another's, so the spec
+    cannot set them beyond the tenant policy (ADR 0009, ADR 0037): the tenant's own pool,
+    at most `max_pool_slots` slots, a priority weight within `max_priority_weight`, and
+    a queue listed for the tenant in `tenant_queues` (or Airflow's default queue).
+    """
+    if options is None:
+        return
+    where = f"node '{node_id}' of workflow '{workflow}' (tenant {project}/{domain})"
+    if options.pool is not None and options.pool != tenant_pool:
+        raise TenantPolicyError(
+            f"{where} sets Airflow pool {options.pool!r}, but pools are decided by the "
+            f"platform's tenant policy, not by the spec; this tenant's pool is "
+            f"{tenant_pool!r}. Remove `airflow.pool` from the node, or have the platform "
+            f"map the tenant to that pool ([flytepath] tenant_pools)."
+        )
+    if options.pool_slots is not None and options.pool_slots > settings.max_pool_slots:
+        raise TenantPolicyError(
+            f"{where} asks for {options.pool_slots} pool slots; the platform allows at most "
+            f"{settings.max_pool_slots} per task ([flytepath] max_pool_slots). Lower "
+            "`airflow.pool_slots`."
+        )
+    weight = options.priority_weight
+    if weight is not None and abs(weight) > settings.max_priority_weight:
+        raise TenantPolicyError(
+            f"{where} asks for priority weight {weight}; the platform allows -"
+            f"{settings.max_priority_weight}..{settings.max_priority_weight} "
+            "([flytepath] max_priority_weight), so that no tenant's tasks jump every other "
+            "tenant's queue. Lower `airflow.priority_weight`."
+        )
+    allowed = settings.queues_for(project, domain)
+    if options.queue is not None and options.queue != DEFAULT_QUEUE \
+            and options.queue not in allowed:
+        listed = ", ".join(allowed) if allowed else "none"
+        raise TenantPolicyError(
+            f"{where} names Airflow queue {options.queue!r}; queues a tenant may use are "
+            f"listed by the platform ([flytepath] tenant_queues; for this tenant: "
+            f"{listed}). Remove `airflow.queue`, or have the platform list it for "
+            f"{project}/{domain}."
+        )

@@ -4,6 +4,8 @@ The key of a cached task execution is the sha256 of:
 tenant (project, domain; "*" with global scope) + task name + cache_version + the hash of
 the task's interface + the hashes of its input values (ignored inputs left out; an input
 annotated `Annotated[T, HashMethod(fn)]` hashes `fn(value)`; blobs count by content).
+A global-scope key also holds the task's content digest (`content_digest`), and global
+scope is honoured only where there is one and the platform allows it (`global_cache`).
 
 A hit is used only after every value it holds is checked: an inline value against the
 sha256 stored beside it, a blob by reading it back against its recorded sha256, and the
@@ -27,6 +29,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from flytepath_airflow.config import load_settings
 from flytepath_airflow.errors import LiteralValueError
 from flytepath_airflow.ir.models import (
     BlobType,
@@ -91,16 +94,52 @@ def compute_key(
     `value_hashes` holds precomputed hashes for inputs with a HashMethod.
     """
     assert task.cache is not None
-    if task.cache.scope == "global":
+    content = content_digest(task) if task.cache.scope == "global" else None
+    if content is not None and global_cache_allowed():
+        # Shared across tenants only when the key pins what the task computes: the same
+        # task name in another tenant with other code gets another key (ADR 0037).
         project = domain = "*"
+        fields = {"content": content}
     else:
+        if task.cache.scope == "global":
+            logger.info("cache scope 'global' of task %s is kept in tenant %s/%s: %s",
+                        task.name, spec.tenant.project, spec.tenant.domain,
+                        "global caching is off on this platform" if content is not None
+                        else "its code cannot be pinned (a container task needs an image "
+                             "pinned by @sha256 digest; a Python task its code digest)")
         project, domain = spec.tenant.project, spec.tenant.domain
+        fields = {}
     iface = interface_hash(task)
     inputs = inputs_hash(task, literals, value_hashes)
     key = _sha({"project": project, "domain": domain, "task": task.name,
                 "cache_version": task.cache.version, "interface": iface,
-                "inputs": inputs})
+                "inputs": inputs, **fields})
     return CacheKey(key, project, domain, task.name, task.cache.version, iface, inputs)
+
+
+def content_digest(task: TaskSpec) -> str | None:
+    """What a task computes, pinned: the key part that makes a global cache entry safe to
+    share across tenants, or None when nothing pins it.
+
+    A Python task is pinned by its code digest, a shell task by its script, image and
+    environment, a container task only by an image pinned to a `@sha256:` digest (a tag
+    can move) with its command and environment.
+    """
+    if task.kind in ("python", "dynamic"):
+        return task.code_digest
+    if task.kind == "shell" and task.script is not None:
+        return _sha({"script": task.script, "image": task.image, "env": task.env})
+    if task.kind == "container" and task.container is not None:
+        image = task.container.image or task.image
+        if image and "@sha256:" in image:
+            return _sha({"image": image, "command": list(task.container.command),
+                         "args": list(task.container.args), "env": task.env})
+    return None
+
+
+def global_cache_allowed() -> bool:
+    """The platform's switch for cross-tenant cache entries (`global_cache`, default on)."""
+    return load_settings().global_cache
 
 
 def inputs_hash(task: TaskSpec, literals: dict[str, Any],

@@ -30,6 +30,8 @@ class ExecutionContext:
     working_dir: str
     blobs: Any = field(repr=False, default=None)
     """The node attempt's BlobContext (for advanced use: publishing extra files)."""
+    decks: list[Any] = field(repr=False, default_factory=list)
+    """The report pages (runtime/decks.py `Deck`) this attempt attached so far."""
 
     @property
     def logging(self) -> logging.Logger:

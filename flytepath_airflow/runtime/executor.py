@@ -40,6 +40,7 @@ from flytepath_airflow.runtime.control import (
     item_node_id,
     start_dynamic_child,
 )
+from flytepath_airflow.runtime.decks import DeckError, publish_decks
 from flytepath_airflow.runtime.liveness import scratch_suffix
 from flytepath_airflow.runtime.metadata import metadata_store
 from flytepath_airflow.runtime.process_task import run_process_task
@@ -521,9 +522,32 @@ class _NodeRun:
     def run_task(self, literals: dict[str, Any], ctx: ExecutionContext,
                  prepared: PreparedCall | None) -> dict[str, Any]:
         self.events.flush()
-        if prepared is None:
-            return run_process_task(self.task, self.node_id, literals, ctx, self.fail)
-        return _call_python(self, prepared, ctx)
+        try:
+            if prepared is None:
+                result = run_process_task(self.task, self.node_id, literals, ctx, self.fail)
+            else:
+                result = _call_python(self, prepared, ctx)
+        except BaseException:
+            # A failed attempt's report (a validation that failed) is kept too.
+            self.publish_decks(ctx, failing=True)
+            raise
+        self.publish_decks(ctx, failing=False)
+        return result
+
+    def publish_decks(self, ctx: ExecutionContext, *, failing: bool) -> None:
+        """Store the pages the task attached (runtime/decks.py); a deck that cannot be
+        stored fails a succeeding attempt, and never hides why a failing one failed."""
+        try:
+            stored = publish_decks(self.store, self.run_id, self.node_id, self.attempt,
+                                   ctx.decks)
+        except (DeckError, OSError) as exc:
+            if failing:
+                logger.warning("could not store the decks of %s: %s", self.node_id, exc)
+                return
+            kind = "user" if isinstance(exc, DeckError) else "system"
+            raise self.fail(kind, exc, f"storing decks: {exc}") from exc
+        if stored:
+            self.events.emit("decks_published", {"decks": [d.name for d in stored]})
 
 
 def _failure(

@@ -5,6 +5,7 @@ Must not import: airflow, kubernetes.
 """
 
 from flytepath_airflow.runtime.context import ExecutionContext, current_context
+from flytepath_airflow.runtime.decks import Deck
 from flytepath_airflow.sdk.conditional import conditional
 from flytepath_airflow.sdk.dynamic import DynamicTask, dynamic
 from flytepath_airflow.sdk.launch_plan import CronSchedule, FixedRate, LaunchPlan
@@ -14,6 +15,7 @@ from flytepath_airflow.sdk.workflow import FailureInfo, PythonWorkflow, workflow
 
 __all__ = [
     "CronSchedule",
+    "Deck",
     "DynamicTask",
     "ExecutionContext",
     "FailureInfo",

@@ -60,7 +60,10 @@ def test_taskflow_tasks_become_typed_tasks_with_bindings_groups_and_a_map(
     scale = spec.node("scale")
     assert scale.kind == "map" and scale.map is not None and scale.map.mapped == ("value",)
     assert scale.inputs["value"].node == "numbers"  # type: ignore[union-attr]
-    assert scale.airflow is not None and scale.airflow.pool == "heavy"
+    # The pool is the platform's to decide (ADR 0037): not kept, and said so.
+    assert scale.airflow is not None and scale.airflow.pool is None
+    scale_entry = _task(_dag(_report(out), "typed_pipeline"), "scale")
+    assert any("pool 'heavy' is not kept" in note for note in scale_entry["notes"])
     assert scale.airflow.priority_weight == 7 and scale.airflow.owner == "data-team"
     assert spec.tasks["scale"].retries == 4 and spec.tasks["numbers"].retries == 2
     numbers = spec.tasks["numbers"]
@@ -239,3 +242,32 @@ def test_a_converted_taskflow_dag_runs_and_computes_what_the_original_did(
     # numbers() -> [0, 1, 2, 3], scaled x3 -> 18 in total, rendered and printed by publish.
     assert "18 items" in proc.stdout.splitlines()
     assert "[ok] report.publish" in proc.stderr
+
+
+QUEUED_DAG = '''
+from datetime import datetime
+
+from airflow.providers.standard.operators.bash import BashOperator
+from airflow.sdk import DAG
+
+with DAG("queued", schedule=None, start_date=datetime(2024, 1, 1)):
+    BashOperator(task_id="render", bash_command="echo hi", queue="gpu", pool="render_pool")
+'''
+
+
+def test_a_queue_or_pool_the_tenant_policy_decides_is_said_in_the_report(
+        flytepath, tmp_path: Path) -> None:
+    # ADR 0037: the pool is dropped (the tenant's pool applies); the queue is kept, and
+    # the built DAG is refused until the platform lists the queue for the tenant.
+    dag_file = tmp_path / "dags" / "queued.py"
+    dag_file.parent.mkdir()
+    dag_file.write_text(QUEUED_DAG)
+    out = tmp_path / "specs"
+    result = flytepath("convert", str(dag_file.parent), "-o", str(out), "--check")
+    assert result.code == 1
+    dag = _dag(_report(out), "queued")
+    notes = " ".join(_task(dag, "render")["notes"])
+    assert "pool 'render_pool' is not kept" in notes
+    assert "queue 'gpu' is kept" in notes and "tenant_queues" in notes
+    assert dag["check"]["status"] == "failed"
+    assert "names Airflow queue 'gpu'" in dag["check"]["error"]

@@ -129,3 +129,74 @@ def test_overwrite_cache_recomputes_and_replaces(calls: Path, tmp_path: Path) ->
     assert again.node_states == {"square": "succeeded"} and ran(calls, "square") == 2
     entry = MetadataStore().list_cache_entries(task="cached_flows.square")[0]
     assert entry.run_id == again.run_id
+
+
+SQUARE_YAML = """
+name: squares
+project: {project}
+domain: development
+inputs:
+  n: int
+outputs:
+  out: ${{{{ nodes.square.outputs.out }}}}
+tasks:
+  square:
+    cache: {{version: "1", scope: global}}
+    inputs:
+      n: int
+    outputs:
+      out: int
+    script: |
+      {body} > "$FLYTEPATH_OUTPUT_DIR/out"
+nodes:
+  - id: square
+    inputs:
+      n: ${{{{ inputs.n }}}}
+"""
+
+
+def _square_flow(tmp_path: Path, project: str, body: str) -> WorkflowSpec:
+    path = tmp_path / f"{project}.yaml"
+    path.write_text(SQUARE_YAML.format(project=project, body=body))
+    return load_target(str(path))
+
+
+def test_global_scope_never_serves_another_tenants_different_code(tmp_path: Path) -> None:
+    # An outside review: with scope global, tenant B's different script under the same
+    # task name got tenant A's value (666 instead of 49); the key had no code digest.
+    root = str(tmp_path / "store")
+    evil = _square_flow(tmp_path, "team-a", 'echo 666')
+    honest = _square_flow(tmp_path, "team-b", 'echo $(( FLYTEPATH_INPUT_N * FLYTEPATH_INPUT_N ))')
+    assert run_local(evil, {"n": 7}, root=root).outputs == {"out": 666}
+    result = run_local(honest, {"n": 7}, root=root)
+    assert result.outputs == {"out": 49} and result.node_states == {"square": "succeeded"}
+    # The same code in a third tenant is still shared: that is what global scope is for.
+    again = _square_flow(tmp_path, "team-c", 'echo $(( FLYTEPATH_INPUT_N * FLYTEPATH_INPUT_N ))')
+    assert run_local(again, {"n": 7}, root=root).node_states == {"square": "cached"}
+
+
+def test_the_platform_can_turn_global_caching_off(
+    calls: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FLYTEPATH_GLOBAL_CACHE", "false")
+    root = str(tmp_path / "store")
+    for project in ("team-a", "team-b"):
+        shared = with_cache(spec("squares", project=project), ".square", scope="global")
+        run_local(shared, {"n": 4}, root=root)
+    assert ran(calls, "square") == 2
+    entries = MetadataStore().list_cache_entries(task="cached_flows.square")
+    assert sorted(e.project for e in entries) == ["team-a", "team-b"]
+
+
+def test_a_container_task_shares_globally_only_with_a_pinned_image() -> None:
+    from flytepath_airflow.ir.models import ContainerSpec, TaskSpec
+    from flytepath_airflow.runtime.cache import content_digest
+
+    def container(image: str) -> TaskSpec:
+        return TaskSpec(name="t", kind="container", container=ContainerSpec(
+            image=image, command=("run",)))
+
+    assert content_digest(container("registry.example/train:latest")) is None
+    pinned = content_digest(container("registry.example/train@sha256:" + "a" * 64))
+    other = content_digest(container("registry.example/train@sha256:" + "b" * 64))
+    assert pinned is not None and other is not None and pinned != other

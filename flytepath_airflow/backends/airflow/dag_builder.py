@@ -39,7 +39,7 @@ from flytepath_airflow.platform.naming import (
     pool_slots_for,
     task_id_for,
 )
-from flytepath_airflow.platform.settings import AirflowBackendSettings
+from flytepath_airflow.platform.settings import AirflowBackendSettings, check_node_options
 
 if TYPE_CHECKING:
     from airflow.sdk import DAG
@@ -334,6 +334,9 @@ class _GraphBuilder:
             )
         options = node.airflow
         if options is not None:
+            tenant = self.spec.tenant
+            check_node_options(settings, tenant.project, tenant.domain, self.spec.name,
+                               node.id, options, self.pool)
             for field in ("trigger_rule", "pool", "pool_slots", "priority_weight",
                           "weight_rule", "queue", "owner", "task_display_name"):
                 value = getattr(options, field)

@@ -67,6 +67,7 @@ EVENT_KINDS = (
     "failed",
     "retried",
     "checkpoint_written",
+    "decks_published",
 )
 """The event kinds the runtime appends. Others are accepted (lower_snake_case) so the log
 can grow without a migration."""

@@ -15,12 +15,20 @@ from flytepath_airflow.backends.airflow.dag_builder import (
     UnsupportedSpecError,
     build_dag,
 )
-from flytepath_airflow.ir.models import NodeSpec, ResourceList, ResourcesSpec, TenantSpec
+from flytepath_airflow.ir.models import (
+    AirflowNodeOptions,
+    NodeSpec,
+    ResourceList,
+    ResourcesSpec,
+    TenantSpec,
+)
 from flytepath_airflow.ir.spec_io import dump_spec, with_version
 from flytepath_airflow.platform.settings import (
     AirflowBackendSettings,
+    TenantPolicyError,
     TenantPoolSettings,
     parse_tenant_pools,
+    parse_tenant_queues,
 )
 
 pytestmark = pytest.mark.airflow
@@ -219,3 +227,50 @@ def test_check_spec_refuses_an_input_named_like_the_version_param(spec):
 def test_unknown_runner_names_the_setting(spec):
     with pytest.raises(ValueError, match=r"\[flytepath\] runner"):
         build_dag(spec, AirflowBackendSettings(runner="teleport"))
+
+
+def _with_options(spec, **options):  # type: ignore[no-untyped-def]
+    """The spec with Airflow options kept on its `start` node, as a converted DAG has."""
+    nodes = tuple(n.model_copy(update={"airflow": AirflowNodeOptions(**options)})
+                  if n.id == "start" else n for n in spec.nodes)
+    return with_version(spec.model_copy(update={"nodes": nodes}))
+
+
+@pytest.mark.parametrize(("options", "refusal"), [
+    ({"pool": "flytepath_finance_production"}, "pools are decided by the platform"),
+    ({"pool_slots": 1000}, "at most 4 per task"),
+    ({"priority_weight": 1_000_000}, "max_priority_weight"),
+    ({"priority_weight": -1_000_000}, "max_priority_weight"),
+    ({"queue": "gpu-workers-with-finance-credentials"}, "tenant_queues"),
+])
+def test_a_spec_cannot_take_another_tenants_pool_slots_priority_or_queue(
+    spec, options, refusal
+):  # type: ignore[no-untyped-def]
+    # An outside review set these through `nodes[].airflow` of a compiled spec and got
+    # another tenant's pool, 1,000 slots despite max_pool_slots=4, and priority 1e6.
+    settings = AirflowBackendSettings(max_pool_slots=4)
+    with pytest.raises(TenantPolicyError, match=refusal) as caught:
+        build_dag(_with_options(spec, **options), settings)
+    assert "node 'start' of workflow 'diamond' (tenant ml/development)" in str(caught.value)
+
+
+def test_kept_options_within_the_tenant_policy_are_honoured(spec):  # type: ignore[no-untyped-def]
+    settings = AirflowBackendSettings(
+        max_pool_slots=4, tenant_queues=parse_tenant_queues("ml/*=gpu|cpu, other/x=io"))
+    dag = build_dag(_with_options(spec, pool="flytepath_ml_development", pool_slots=4,
+                                  priority_weight=-100, queue="gpu"), settings)
+    start = dag.task_dict["start"]
+    assert (start.pool, start.pool_slots, start.priority_weight, start.queue) == \
+        ("flytepath_ml_development", 4, -100, "gpu")
+    assert build_dag(_with_options(spec, queue="default"), settings).task_dict[
+        "start"].queue == "default"
+    with pytest.raises(TenantPolicyError, match="for this tenant: gpu, cpu"):
+        build_dag(_with_options(spec, queue="io"), settings)
+
+
+def test_tenant_queues_are_parsed_strictly():
+    assert parse_tenant_queues("ml/prod=a|b,\nml/*=c") == {"ml/prod": ("a", "b"),
+                                                          "ml/*": ("c",)}
+    for bad in ("ml=a", "ml/prod", "ml/prod="):
+        with pytest.raises(ValueError, match="tenant_queues entry"):
+            parse_tenant_queues(bad)
