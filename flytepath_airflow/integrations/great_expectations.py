@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
 from flytepath_airflow.errors import CompileError, FlytePathUserError, LiteralValueError, require
+from flytepath_airflow.integrations._decks import STYLE, attach_deck, table
 from flytepath_airflow.ir.models import BlobType, DataFrameType, LiteralType, ValidationRef
 from flytepath_airflow.sdk.task import PythonTask
 from flytepath_airflow.types import File, TypeEngine, TypeTransformer, UnsupportedTypeError
@@ -68,6 +69,7 @@ EXTRA = "great-expectations"
 _PURPOSE = "Validating data with Great Expectations"
 _FILE_READERS = {".csv": "read_csv", ".parquet": "read_parquet", ".json": "read_json"}
 _SHOWN_EXAMPLES = 5
+_LOADED = "the value as loaded"  # the input side: the executor adds which input of which task
 _gx_lock = threading.Lock()  # GX contexts are not safe to use from several threads at once
 _ephemeral: Any = None
 _suites: dict[tuple[Any, ...], tuple[Any, Any]] = {}  # marker key -> (source, loaded suite)
@@ -428,6 +430,9 @@ def _check_at_boundary(value: Any, marker: GXValidate, what: str) -> None:
     if not marker.at_boundary:
         return
     result = _validate(value, marker, what)
+    side = "input" if what == _LOADED else what
+    attach_deck(f"Great Expectations {result.suite} ({side})",
+                lambda: render_gx_result_html(result))
     if result.success:
         logger.info("%s passes Great Expectations suite %s", what, result.suite)
         return
@@ -504,7 +509,7 @@ class GXValidateTransformer(TypeTransformer[Any]):
         assert marker is not None
         transformer, matched = engine.get_transformer(_inner_type(py_type))
         value = transformer.to_python(literal, matched, engine, ctx)
-        _check_at_boundary(value, marker, "the value as loaded")
+        _check_at_boundary(value, marker, _LOADED)
         return value
 
 
@@ -583,6 +588,7 @@ def gx_task(
 
     def validate(dataset: Any) -> GXResult:
         result = _validate(dataset, marker, "input 'dataset'")
+        attach_deck(f"Great Expectations {result.suite}", lambda: render_gx_result_html(result))
         if on_failure == "fail" and not result.success:
             raise FlytePathUserError(
                 f"dataset does not pass Great Expectations suite {result.suite!r} "
@@ -608,23 +614,20 @@ def render_gx_result_html(result: GXResult) -> str:
     GX's own Data Docs pages load Bootstrap, jQuery and Vega from CDNs, so they show blank
     offline and in a locked-down UI; this renders the same facts without them.
     """
-    esc = html.escape
     status = "passed" if result.success else "failed"
-    rows = "".join(
-        f"<tr class='{'ok' if r.success else 'bad'}'><td>{'✓' if r.success else '✗'}</td>"
-        f"<td>{esc(r.expectation)}</td><td>{esc(r.column)}</td><td><code>{esc(r.arguments)}"
-        f"</code></td><td>{r.unexpected_count}</td><td>{esc(', '.join(r.examples))}</td></tr>"
-        for r in result.results
+    rows = table(
+        ["", "expectation", "column", "arguments", "unexpected", "examples"],
+        (
+            ("ok" if r.success else "bad",
+             ["✓" if r.success else "✗", r.expectation, r.column, r.arguments,
+              str(r.unexpected_count), ", ".join(r.examples)])
+            for r in result.results
+        ),
     )
     s = result.statistics
     return (
-        "<section class='flytepath-gx'><style>.flytepath-gx table{border-collapse:collapse}"
-        ".flytepath-gx td,.flytepath-gx th{border:1px solid #ccc;padding:4px 8px;"
-        "text-align:left}.flytepath-gx .bad{background:#fde8e8}.flytepath-gx .ok"
-        "{background:#eaf7ea}</style>"
-        f"<h3>Great Expectations suite {esc(result.suite)}: {status}</h3>"
+        f"<section class='flytepath-report'>{STYLE}"
+        f"<h3>Great Expectations suite {html.escape(result.suite)}: {status}</h3>"
         f"<p>{s.successful} of {s.evaluated} expectations met ({s.success_percent:.1f}%)</p>"
-        "<table><thead><tr><th></th><th>expectation</th><th>column</th><th>arguments</th>"
-        f"<th>unexpected</th><th>examples</th></tr></thead><tbody>{rows}</tbody></table>"
-        "</section>"
+        f"{rows}</section>"
     )

@@ -18,12 +18,14 @@ Must not import at module level: pandas, pandera (nor airflow, kubernetes, store
 from __future__ import annotations
 
 import hashlib
+import html
 import inspect
 import json
 import typing
 from typing import Any
 
 from flytepath_airflow.errors import LiteralValueError, require
+from flytepath_airflow.integrations._decks import STYLE, attach_deck, table
 from flytepath_airflow.ir.models import DataFrameType, LiteralType, ValidationRef
 from flytepath_airflow.types import TypeEngine, TypeTransformer, UnsupportedTypeError
 from flytepath_airflow.types._make import dataframe_type
@@ -38,6 +40,7 @@ __all__ = [
     "PanderaDataFrameTransformer",
     "pandera_model",
     "register",
+    "render_pandera_report_html",
     "schema_digest",
     "schema_ref",
     "validate_frame",
@@ -50,6 +53,7 @@ _PURPOSE = "Validating DataFrames with pandera"
 _SHOWN_CHECKS = 10
 _SHOWN_VALUES = 5
 _SHOWN_ROWS = 3
+_LOADED = "as loaded"  # the input side: the executor adds which input of which task
 
 
 def pandera_model(py_type: Any) -> type | None:
@@ -171,15 +175,78 @@ def validate_frame(frame: Any, model: Any, where: str) -> Any:
         check, a few failing values with their rows, and the first failing rows.
     """
     pa = _pandera()
+    title = f"pandera {model.__name__} ({'input' if where == _LOADED else where})"
     try:
-        return model.validate(frame, lazy=True)
+        checked = model.validate(frame, lazy=True)
     except pa.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+        attach_deck(title, lambda: render_pandera_report_html(model, frame, cases))
         raise LiteralValueError(_failure_message(exc, frame, model, where)) from None
     except pa.errors.SchemaError as exc:  # raised for problems lazy mode cannot collect
+        text = str(exc)
+        attach_deck(title, lambda: render_pandera_report_html(model, frame, None, text))
         raise LiteralValueError(
             f"{where}: the DataFrame does not pass pandera schema {type_path(model)}: "
             f"{exc}. Fix the data, or relax the schema."
         ) from None
+    attach_deck(title, lambda: render_pandera_report_html(model, checked, None))
+    return checked
+
+
+_SHOWN_CASES = 200
+
+
+def render_pandera_report_html(
+    model: Any, frame: Any, failure_cases: Any, error: str = ""
+) -> str:
+    """A report page: the schema's columns and checks, then the validation result.
+
+    :param model: the pandera DataFrameModel.
+    :param frame: the frame that was validated.
+    :param failure_cases: pandera's failure cases (a DataFrame), or None when it passed.
+    :param error: a non-lazy error's text, when there are no failure cases.
+    """
+    schema = _check_model(model)
+    columns = table(
+        ["column", "dtype", "nullable", "unique", "checks"],
+        (
+            ("", [str(name), str(col.dtype), str(bool(col.nullable)), str(bool(col.unique)),
+                  ", ".join(_check_text(c) for c in col.checks) or "-"])
+            for name, col in schema.columns.items()
+        ),
+    )
+    frame_checks = ", ".join(_check_text(c) for c in schema.checks or ()) or "none"
+    shape = f"{len(frame)} rows x {len(frame.columns)} columns"
+    if failure_cases is None and not error:
+        result = f"<p class='ok'>passed: {html.escape(shape)}</p>"
+    elif failure_cases is None:
+        result = f"<p class='bad'>failed: {html.escape(error)}</p>"
+    else:
+        shown = failure_cases.head(_SHOWN_CASES)
+        cut = f" (first {_SHOWN_CASES} shown)" if len(failure_cases) > _SHOWN_CASES else ""
+        result = (
+            f"<p class='bad'>failed: {len(failure_cases)} failure(s) in {html.escape(shape)}"
+            f"{cut}</p>" + table(
+                ["column", "check", "failure case", "row"],
+                (
+                    ("bad", [str(row["column"]), str(row["check"]), repr(row["failure_case"]),
+                             str(row["index"])])
+                    for _, row in shown.iterrows()
+                ),
+            )
+        )
+    return (
+        f"<section class='flytepath-report'>{STYLE}"
+        f"<h3>pandera schema {html.escape(type_path(model))}</h3>{columns}"
+        f"<p>frame-level checks: {html.escape(frame_checks)}</p>"
+        f"<h3>result</h3>{result}</section>"
+    )
+
+
+def _check_text(check: Any) -> str:
+    described = _describe_check(check)
+    stats = ", ".join(f"{k}={v!r}" for k, v in described["statistics"].items())
+    return f"{described['name']}({stats})" if stats else str(described["name"])
 
 
 def _failure_message(exc: Any, frame: Any, model: type, where: str) -> str:
@@ -255,7 +322,7 @@ class PanderaDataFrameTransformer(TypeTransformer[Any]):
         model = pandera_model(py_type)
         assert model is not None
         frame = self._frames.to_python(literal, pd.DataFrame, engine, ctx)  # type: ignore[attr-defined]
-        return validate_frame(frame, model, "as loaded")
+        return validate_frame(frame, model, _LOADED)
 
 
 def register(engine: TypeEngine) -> None:
