@@ -53,6 +53,8 @@ _PURPOSE = "Validating DataFrames with pandera"
 _SHOWN_CHECKS = 10
 _SHOWN_VALUES = 5
 _SHOWN_ROWS = 3
+_SHOWN_COLUMNS = 12  # a message, not a dump: wide frames show their first and last columns
+_SHOWN_CHARS = 80
 _LOADED = "as loaded"  # the input side: the executor adds which input of which task
 
 
@@ -229,7 +231,8 @@ def render_pandera_report_html(
             f"{cut}</p>" + table(
                 ["column", "check", "failure case", "row"],
                 (
-                    ("bad", [str(row["column"]), str(row["check"]), repr(row["failure_case"]),
+                    ("bad", [str(row["column"]), str(row["check"]),
+                             repr(row["failure_case"])[:_SHOWN_CHARS],
                              str(row["index"])])
                     for _, row in shown.iterrows()
                 ),
@@ -258,7 +261,7 @@ def _failure_message(exc: Any, frame: Any, model: type, where: str) -> str:
         for _, row in group.head(_SHOWN_VALUES).iterrows():
             index = row.get("index")
             at = "" if index is None or index != index else f"row {index}: "
-            shown.append(f"{at}{row['failure_case']!r}")
+            shown.append(f"{at}{repr(row['failure_case'])[:_SHOWN_CHARS]}")
         more = f" (+{len(group) - _SHOWN_VALUES} more)" if len(group) > _SHOWN_VALUES else ""
         target = "the frame" if column is None or column != column else f"column {column!r}"
         lines.append(
@@ -270,7 +273,8 @@ def _failure_message(exc: Any, frame: Any, model: type, where: str) -> str:
     indexes = [i for i in cases["index"].dropna().unique()[:_SHOWN_ROWS]]
     if indexes:
         try:
-            rows = "\nFirst failing rows:\n" + frame.loc[indexes].to_string(max_colwidth=40)
+            rows = "\nFirst failing rows:\n" + frame.loc[indexes].to_string(
+                max_cols=_SHOWN_COLUMNS, max_colwidth=_SHOWN_CHARS)
         except (KeyError, TypeError, ValueError):  # an index pandera reports but loc refuses
             rows = ""
     return (
