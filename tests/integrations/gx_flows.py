@@ -70,3 +70,6 @@ def gx_report_only(amounts: list[float]) -> int:
 @workflow
 def gx_as_task(amounts: list[float]) -> GXResult:
     return check_amounts(dataset=raw_orders(amounts=amounts))
+
+
+check_csv = gx_task(name="check_csv", suite=amounts_suite, data="file", on_failure="fail")

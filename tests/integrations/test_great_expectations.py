@@ -178,3 +178,21 @@ def test_workflow_runs_pass_fail_report_and_return_the_result() -> None:
     result = flows.gx_as_task(amounts=[1.0, 500.0])
     assert isinstance(result, GXResult) and not result.success
     assert result.statistics.unsuccessful == 1
+
+
+@pytest.mark.usefixtures("flows_on_path")
+def test_a_gx_task_on_a_file_returns_the_result_or_fails_by_option(tmp_path: Path) -> None:
+    import gx_flows as flows
+
+    spec = flows.check_csv.to_spec()
+    (dataset,) = spec.interface.inputs
+    assert isinstance(dataset.type, BlobType) and dataset.type.validation[0].name == "amounts"
+    good = tmp_path / "orders.csv"
+    good.write_text("order_id,amount\n1,5\n2,50\n")
+    result = flows.check_csv(dataset=File(str(good)))
+    assert result.success and result.statistics.evaluated == 2
+    bad = tmp_path / "bad.csv"
+    bad.write_text("order_id,amount\n1,500\n")
+    with pytest.raises(TaskExecutionError, match="dataset does not pass Great Expectations "
+                                                 "suite 'amounts'"):
+        flows.check_csv(dataset=File(str(bad)))
