@@ -3,7 +3,7 @@
     report = NotebookTask(name="report", notebook_path="notebooks/report.ipynb",
                           inputs=kwtypes(n=int), outputs=kwtypes(total=int))
 
-How one runs (docs/integrations-notebooks.md):
+How one runs (docs/integrations.md, "Notebooks and decks"):
 
 1. The task's inputs are written into the notebook by papermill, as a cell right after
    the cell tagged `parameters` (File and Directory inputs arrive as local paths).

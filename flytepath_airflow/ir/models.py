@@ -166,21 +166,40 @@ class UnionType(_Kinded):
     variants: tuple[LiteralType, ...]
 
 
+class ValidationRef(SpecModel):
+    """A validation that a value of this type passes at every task boundary.
+
+    The spec holds only the validator's identity, never the validator: `name` is a
+    pandera model's import path ("pkg.mod:Orders") or a Great Expectations suite's name,
+    `digest` the sha256 of its definition, so changing a check changes the spec's version.
+    `bases` are the import paths of the schemas it extends, which lets the compiler accept
+    a subclass where its parent is expected without importing user code.
+    """
+
+    library: str = Field(min_length=1, max_length=64, pattern=r"^[a-z][a-z0-9_]*$")
+    name: str = Field(min_length=1, max_length=512)
+    digest: str = Field(pattern=r"^[0-9a-f]{64}$")
+    bases: tuple[str, ...] = ()
+
+
 class BlobType(_Kinded):
     """A file or a directory held in the blob store (a `File` or `Directory` handle)."""
 
     kind: Literal["blob"] = "blob"
     dimensionality: Literal["file", "directory"] = "file"
     format: str = ""
+    validation: tuple[ValidationRef, ...] = ()
 
 
 class DataFrameType(_Kinded):
-    """A table stored in the blob store (Parquet by default), optionally with typed columns."""
+    """A table stored in the blob store (Parquet by default), optionally with typed columns
+    and the validations (a pandera schema, a GX suite) its values pass."""
 
     kind: Literal["dataframe"] = "dataframe"
     format: str = "parquet"
     columns: tuple[FieldSpec, ...] | None = None
     python_type: str | None = None
+    validation: tuple[ValidationRef, ...] = ()
 
 
 class PickledType(_Kinded):

@@ -18,6 +18,7 @@ import shutil
 import tempfile
 import time
 import traceback
+from contextlib import nullcontext
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -361,8 +362,8 @@ class _NodeRun:
                 "Airflow task, not through flytepath-execute."
             )
             raise self.fail("user", refused, str(refused))
-        prepared = self.prepare_python(literals) if task.kind in ("python", "dynamic") \
-            else None
+        prepared = self.prepare_python(literals, ctx) \
+            if task.kind in ("python", "dynamic") else None
         if task.kind == "dynamic":
             assert prepared is not None
             return self.run_dynamic_body(prepared)
@@ -553,7 +554,8 @@ class _NodeRun:
         self.events.emit("succeeded", self.lineage(pointer, literals, None))
         return pointer
 
-    def prepare_python(self, literals: dict[str, Any]) -> PreparedCall:
+    def prepare_python(self, literals: dict[str, Any],
+                       ctx: ExecutionContext | None = None) -> PreparedCall:
         engine = default_engine()
         assert self.task.fn is not None
         try:
@@ -580,12 +582,23 @@ class _NodeRun:
                     "code is stored with it."
                 )
             py = python_interface(fn)
-            values = {
-                name: engine.to_python(lit, py.inputs[name], self.blobs)
-                for name, lit in literals.items()
-                if name in py.inputs
-            }
+            values = {}
+            # Inside the task's context, so checks that run on load can attach reports.
+            with execution_context(ctx) if ctx is not None else nullcontext():
+                for name, lit in literals.items():
+                    if name not in py.inputs:
+                        continue
+                    try:
+                        values[name] = engine.to_python(lit, py.inputs[name], self.blobs)
+                    except LiteralValueError as exc:
+                        # Input checks that run on load (a pandera schema, a GX suite) say
+                        # what failed; this says which input of which task.
+                        raise LiteralValueError(
+                            f"input {name!r} of task '{self.task.name}': {exc}"
+                        ) from exc
         except FlytePathUserError as exc:
+            if ctx is not None:
+                self.publish_decks(ctx, failing=True)  # the failed check's report
             raise self.fail("user", exc, str(exc)) from exc
         except BlobIntegrityError as exc:
             raise self.fail("system", exc, str(exc)) from exc
@@ -664,10 +677,12 @@ def _call_python(run: _NodeRun, prepared: PreparedCall,
         if task.enable_deck:
             ctx.decks.append(Deck("Outputs", summary_html("Outputs", raw, py.outputs),
                                   auto_add=False))
-        return {
-            name: engine.to_literal(raw[name], py.outputs[name], ctx.blobs, name)
-            for name in py.outputs
-        }
+        # Inside the task's context, so checks on outputs can attach reports.
+        with execution_context(ctx):
+            return {
+                name: engine.to_literal(raw[name], py.outputs[name], ctx.blobs, name)
+                for name in py.outputs
+            }
     except (FlytePathUserError, TypeError, ValueError) as exc:
         message = f"task '{task.name}' returned a value that does not match its outputs: {exc}"
         raise run.fail("user", exc, message) from exc

@@ -42,8 +42,9 @@ def castability_error(src: LiteralType, dst: LiteralType) -> str | None:
     the same class, or when every target field is present in the source with a castable
     type (required target fields must be present); an enum into one holding all its
     values; data frames when either side's columns are untyped or every target column is
-    in the source with a castable type; pickles of the same class; blobs of the same
-    dimensionality.
+    in the source with a castable type (and, when both sides name a pandera schema,
+    the target's schema or a subclass of it on the source side); pickles of the same
+    class; blobs of the same dimensionality.
 
     :param src: the type of the value (a node output, a workflow input, a constant).
     :param dst: the type of the input it is bound to.
@@ -156,9 +157,28 @@ def _cast_blob(src: Any, dst: Any) -> str | None:
 def _cast_dataframe(src: Any, dst: Any) -> str | None:
     if src.format != dst.format:
         return f"a {src.format} data frame cannot be used as a {dst.format} data frame"
+    err = _schema_error(src, dst)
+    if err is not None:
+        return err
     if src.columns is None or dst.columns is None:
         return None
     return _fields_error(src.columns, dst.columns, render_type(src), render_type(dst), "column")
+
+
+def _schema_error(src: Any, dst: Any) -> str | None:
+    # Only schemas on both sides can be compared: a frame without one is validated when
+    # the input is loaded, which is how raw data enters a schema-typed pipeline.
+    have = [v for v in src.validation if v.library == "pandera"]
+    if not have:
+        return None
+    for want in (v for v in dst.validation if v.library == "pandera"):
+        if not any(want.name == v.name or want.name in v.bases for v in have):
+            shown = " and ".join(v.name for v in have)
+            return (
+                f"pandera schema {shown} is neither {want.name} nor a subclass of it, so "
+                f"frames that pass it may fail {want.name}"
+            )
+    return None
 
 
 def _cast_pickled(src: Any, dst: Any) -> str | None:

@@ -186,11 +186,54 @@ class PluginEntryPoint(Protocol):
         ...
 
 
+BUNDLED_PLUGINS: dict[str, str] = {
+    "pandera": "flytepath_airflow.integrations.pandera:register",
+    "great_expectations": "flytepath_airflow.integrations.great_expectations:register",
+}
+"""Plugins that ship inside this package, by entry point name -> "module:register".
+
+pyproject declares them in the entry point group as well; listing them here too means they
+load from a source checkout or an install whose metadata predates them. They are named,
+not imported, so the type layer stays below the integrations (ADR "integrations are type
+plugins"), and their modules import their libraries only when a value needs them.
+"""
+
+
+class _BundledEntryPoint:
+    """A bundled plugin presented like an installed entry point."""
+
+    def __init__(self, name: str, value: str) -> None:
+        self._name = name
+        self._value = value
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @property
+    def value(self) -> str:
+        return self._value
+
+    def load(self) -> Any:
+        import importlib
+
+        module, _, attr = self._value.partition(":")
+        return getattr(importlib.import_module(module), attr)
+
+
 def plugin_entry_points() -> Iterable[PluginEntryPoint]:
-    """The installed entry points in the `flytepath.plugins` group."""
+    """The installed entry points in the `flytepath.plugins` group, then the bundled
+    plugins that are not among them."""
     from importlib.metadata import entry_points
 
-    return list(entry_points(group=PLUGIN_GROUP))
+    installed: list[PluginEntryPoint] = list(entry_points(group=PLUGIN_GROUP))
+    seen = {ep.value for ep in installed}
+    bundled = [
+        _BundledEntryPoint(name, value)
+        for name, value in BUNDLED_PLUGINS.items()
+        if value not in seen
+    ]
+    return [*installed, *bundled]
 
 
 class TypeEngine:

@@ -88,6 +88,9 @@ def render_type(lt: LiteralType) -> str:
         base = "File" if lt.dimensionality == "file" else "Directory"
         return f"{base}[{lt.format}]" if lt.format else base
     if isinstance(lt, DataFrameType):
+        schemas = [v.name for v in lt.validation if v.library == "pandera"]
+        if schemas:
+            return f"DataFrame[{', '.join(schemas)}]"
         if lt.columns is None:
             return "DataFrame"
         cols = ", ".join(f"{c.name}: {render_type(c.type)}" for c in lt.columns)
