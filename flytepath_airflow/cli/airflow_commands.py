@@ -53,6 +53,7 @@ from flytepath_airflow.runtime.run import (
 from flytepath_airflow.stores.blob import BlobStore, default_home, default_root
 from flytepath_airflow.stores.metadata import default_metadata_url
 from flytepath_airflow.utils.atomic import write_if_changed
+from flytepath_airflow.utils.process_tree import stop_tree
 
 if TYPE_CHECKING:
     from flytepath_airflow.ir.models import LaunchPlanSpec, WorkflowSpec
@@ -476,31 +477,25 @@ def _wait_healthy(base: str, proc: subprocess.Popen[bytes], timeout: float) -> b
     return False
 
 
-def stop_process_group(proc: subprocess.Popen[bytes], grace: float = 30.0) -> None:
-    """Stop a process started in its own session and everything it started.
+def stop_airflow(proc: subprocess.Popen[bytes], grace: float = 30.0) -> None:
+    """Stop `airflow standalone` and every process it started.
 
-    `airflow standalone` leaves its scheduler's LocalExecutor workers and log servers
-    behind when only it is stopped, so the whole process group gets SIGTERM, then SIGKILL
-    after `grace` seconds.
+    Its scheduler's LocalExecutor workers and its task runners (which sit in process groups
+    of their own) outlive it when only it, or only its group, is stopped, so its whole
+    process tree gets SIGTERM, then SIGKILL after `grace` seconds (`utils/process_tree.py`).
+    A second Ctrl+C while it waits skips to SIGKILL.
 
-    :param proc: a process started with `start_new_session=True`.
+    :param proc: `airflow standalone`, started with `start_new_session=True`.
     :param grace: seconds to wait after SIGTERM.
     """
-    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 10.0)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            break
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:
-            try:
-                os.killpg(proc.pid, 0)
-            except ProcessLookupError:
-                proc.poll()
-                return
-            proc.poll()
-            time.sleep(0.5)
-    proc.poll()
+    try:
+        left = stop_tree(proc.pid, grace=grace, reap=proc.poll)
+    except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a third Ctrl+C must not stop this
+        left = stop_tree(proc.pid, grace=0.0, reap=proc.poll)
+    if left:
+        typer.echo(f"could not stop processes {sorted(left)} that Airflow started; stop them "
+                   "with `kill -9`.", err=True)
 
 
 def up(port: int, specs: list[str]) -> None:
@@ -545,5 +540,5 @@ def up(port: int, specs: list[str]) -> None:
         typer.echo("stopping Airflow ...")
         code = 0
     finally:
-        stop_process_group(proc)
+        stop_airflow(proc)
     raise typer.Exit(code)
