@@ -68,6 +68,10 @@ class _Map:
     skipped: int = 0
     running: dict[int, _Running] = field(default_factory=dict)
 
+    def finished(self) -> bool:
+        ended = self.done + self.cached + self.failed + self.skipped
+        return not self.running and ended > 0 and self.total in (None, ended)
+
     def counts(self) -> str:
         finished = self.done + self.cached + self.failed + self.skipped
         of = f"{finished}/{self.total}" if self.total is not None else f"{finished}"
@@ -128,22 +132,25 @@ class ProgressDisplay:
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        self.close()
+        self.close(end_maps=exc_type is None)  # an interrupted map did not succeed
 
     def _ticker(self) -> None:
         while not self._stop.wait(REDRAW_SECONDS):
             self.tick()
 
-    def close(self) -> None:
-        """Stop ticking, end maps still open (a mapped Airflow operator has no end event)
-        with their counts, and clear the status line."""
+    def close(self, end_maps: bool = True) -> None:
+        """Stop ticking and clear the status line.
+
+        :param end_maps: end, with their counts, the maps still open whose elements all
+            ended (a mapped operator kept from a converted DAG has no end event of its own).
+        """
         self._stop.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join()
         with self._lock:
-            for node in list(self._maps):
-                state = "failed" if self._maps[node].failed else "succeeded"
-                self._end_map(node, state, "")
+            for node, entry in list(self._maps.items()):
+                if end_maps and entry.finished():
+                    self._end_map(node, "failed" if entry.failed else "succeeded", "")
             self._clear_status()
 
     # -- input --------------------------------------------------------------------------

@@ -187,6 +187,15 @@ def test_airflow_start_up_stages_show_as_they_happen_with_elapsed_time() -> None
     ]
 
 
+def test_an_interrupted_map_is_not_reported_as_succeeded() -> None:
+    show, out, _ = display()
+    show(NodeEvent("score", "running", size=3))
+    show(NodeEvent("score", "succeeded", element=0))
+    show(NodeEvent("score", "running", element=1, attempt=1, attempts=1))
+    show.close()  # the run ended (Ctrl+C, Airflow died) before the map did
+    assert lines(out) == ["[..] score running map of 3 elements"]
+
+
 def test_a_map_left_open_is_closed_with_its_counts() -> None:
     # A mapped operator kept from a converted DAG reports elements but no end of its own.
     show, out, _ = display()
