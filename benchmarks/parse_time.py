@@ -93,10 +93,12 @@ def hand_written(spec: WorkflowSpec, spec_uri: str) -> Callable[[], Any]:
             doc_md=doc,
             params={
                 "x": Param(description="int", type="integer", title="x"),
-                "flytepath_version": Param(version, type="string", const=version,
+                "flytepath_version": Param(version, type="string",
+                                           pattern="^[0-9a-f]{16}$",
                                            title="FlytePath spec version",
-                                           description="FlytePath spec version this DAG was "
-                                                       "built from (read-only)."),
+                                           description="Registered FlytePath version to run; "
+                                                       "defaults to the one this DAG was "
+                                                       "built from."),
             },
         )
         ops: dict[str, Any] = {}

@@ -23,6 +23,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,11 +39,13 @@ from flytepath_airflow.operators.node import OPTIONS_CONF_KEY, RUN_ID_CONF_KEY
 from flytepath_airflow.platform.naming import dag_id_for, task_id_for
 from flytepath_airflow.platform.settings import AirflowBackendSettings
 from flytepath_airflow.runtime.closing import close_run, run_failure
+from flytepath_airflow.runtime.progress import NodeEvent, Progress
 from flytepath_airflow.runtime.registry import register_launch_plan, register_spec
 from flytepath_airflow.runtime.run import (
     RunResult,
     collect_outputs,
     new_run_id,
+    node_key,
     read_node_error,
     read_pointer,
     validate_inputs,
@@ -50,12 +53,22 @@ from flytepath_airflow.runtime.run import (
 from flytepath_airflow.stores.blob import BlobStore, default_home, default_root
 from flytepath_airflow.stores.metadata import default_metadata_url
 from flytepath_airflow.utils.atomic import write_if_changed
+from flytepath_airflow.utils.process_tree import stop_tree
 
 if TYPE_CHECKING:
     from flytepath_airflow.ir.models import LaunchPlanSpec, WorkflowSpec
 
-ProgressFn = Callable[[str, str, str], None]
-"""progress(node, state, detail); state is running, succeeded, failed or retrying."""
+StageFn = Callable[[str | None], None]
+"""stage(text): the embedded Airflow's start-up stage as it begins; None when it is over."""
+
+STAGE_TEXT = {
+    "process": "starting Airflow: process (imports)",
+    "database": "starting Airflow: database",
+    "parse": "starting Airflow: parsing the DAG",
+    "run": "starting Airflow: running the DAG",
+}
+"""What the user reads for each start-up stage the embedded Airflow reports."""
+
 
 class EmbeddedAirflow:
     """The folders and environment of the Airflow that FlytePath runs on one machine.
@@ -137,7 +150,8 @@ def run_with_airflow(
     *,
     root: str,
     home: str,
-    progress: ProgressFn | None = None,
+    progress: Progress | None = None,
+    stage: StageFn | None = None,
     run_id: str | None = None,
     options: dict[str, Any] | None = None,
     launch_plan: LaunchPlanSpec | None = None,
@@ -151,7 +165,9 @@ def run_with_airflow(
     :param inputs: workflow input values (validated before Airflow starts).
     :param root: the store root URI.
     :param home: FLYTEPATH_HOME; Airflow's files go to its `airflow` subfolder.
-    :param progress: called as progress(node, state, detail) while tasks run.
+    :param progress: called with each node's events while tasks run (the same events the
+        local runner reports, so one display shows both).
+    :param stage: called as Airflow starts (database, parsing, running), before any task.
     :param run_id: FlytePath run id to use (a new one when None).
     :param options: run options (overwrite_cache, code_bundle) recorded with the run.
     :param code_root: the folder the spec's Python tasks are imported from, stored with the
@@ -184,6 +200,9 @@ def run_with_airflow(
         "--pool", pool.pool, "--pool-slots", str(pool.slots),
     ]
     events: list[dict[str, Any]] = []
+    translate = _EventTranslator(spec, root, run_id)
+    if stage is not None:
+        stage(STAGE_TEXT["process"])  # importing Airflow takes seconds before the child speaks
     with open(log_path, "w", encoding="utf-8") as log_file:
         child = subprocess.Popen(
             cmd, env=embedded.env(), stdout=log_file, stderr=subprocess.STDOUT,
@@ -197,10 +216,14 @@ def run_with_airflow(
                 except json.JSONDecodeError:
                     continue
                 events.append(event)
+                if event.get("event") == "stage" and stage is not None:
+                    stage(STAGE_TEXT.get(str(event.get("stage")), str(event.get("stage"))))
                 if event.get("event") == "task" and progress is not None:
-                    progress(_shown_task(event), event["state"],
-                             _detail(event, root, run_id))
+                    for node_event in translate(event):
+                        progress(node_event)
         child.wait()
+    if stage is not None:
+        stage(None)
 
     done = next((e for e in reversed(events) if e.get("event") == "done"), None)
     states = {tid: st for tid, st in (done or {}).get("task_states", {}).items()}
@@ -210,7 +233,9 @@ def run_with_airflow(
                  if e.get("event") == "task" and e.get("state") == "skipped"}
         for task_id, state in sorted(states.items()):
             if state == "skipped" and task_id not in shown:
-                progress(task_id, "skipped", "upstream skipped")
+                for skipped in translate({"task_id": task_id, "state": "skipped",
+                                          "map_index": -1}):
+                    progress(replace(skipped, message="upstream skipped"))
     node_states = {node.id: states.get(_exit_task_id(node), "not run") for node in spec.nodes}
     if done is not None and done.get("state") == "success":
         result = RunResult(run_id=run_id, succeeded=True,
@@ -239,11 +264,6 @@ def _exit_task_id(node: Any) -> str:
     return task_id_for(node.id)
 
 
-def _shown_task(event: dict[str, Any]) -> str:
-    index = event.get("map_index", -1)
-    return event["task_id"] if index is None or index < 0 else f"{event['task_id']}[{index}]"
-
-
 def _record_of(event: dict[str, Any]) -> str:
     """The FlytePath record id an Airflow task event is about (a map element: `m[i]`)."""
     task_id = str(event["task_id"])
@@ -257,21 +277,88 @@ def _record_of(event: dict[str, Any]) -> str:
     return task_id
 
 
-def _detail(event: dict[str, Any], root: str, run_id: str) -> str:
-    state = event.get("state")
-    attempt = event.get("attempt")
-    if state in ("failed", "retrying"):
-        error = _node_error(root, run_id, _record_of(event), attempt)
-        text = error["message"] if error else event.get("error", "")
-        return f"attempt {attempt}: {text}".strip()
-    if state == "succeeded":
-        cache = _node_cache(root, run_id, _record_of(event))
-        if cache.get("status") == "hit":
-            return f"cache hit (key {str(cache.get('key'))[:12]}, from run " \
-                   f"{cache.get('source_run_id')})"
-        if cache.get("status") == "recovered":
-            return f"recovered from {cache.get('source_run_id')}"
-    return f"attempt {attempt}" if state == "running" and attempt and attempt > 1 else ""
+class _EventTranslator:
+    """Turns the embedded Airflow's task events into the runtime's `NodeEvent`s.
+
+    Airflow runs a map node as `fanout`, mapped `items` and `collect` tasks and a dynamic
+    node as `build`, per level `plan_k` and mapped `run_k`, and `collect`; the user knows
+    only the node. So the map's start (with its size, read from what `fanout` recorded),
+    its elements and its end are reported under the node's id, a generated node as
+    `parent/child` (the id the grid shows as the mapped instance's label), as the local
+    runner reports them; an internal step is shown only when it fails or retries. A cache
+    hit, which Airflow sees as a success, is reported as `cached`.
+
+    :param spec: the workflow that runs.
+    :param root: the store root the tasks write to.
+    :param run_id: the FlytePath run id.
+    """
+
+    def __init__(self, spec: WorkflowSpec, root: str, run_id: str) -> None:
+        self.root, self.run_id = root, run_id
+        nodes = [*spec.nodes, *([spec.on_failure] if spec.on_failure is not None else [])]
+        self.by_task = {task_id_for(node.id): node for node in nodes}
+        self.attempts = {node.id: spec.task_of(node).retries + 1 for node in nodes
+                         if node.task is not None}
+
+    def __call__(self, event: dict[str, Any]) -> list[NodeEvent]:
+        task_id = str(event["task_id"])
+        index = event.get("map_index", -1)
+        element = None if index is None or int(index) < 0 else int(index)
+        node = self.by_task.get(task_id)
+        if node is not None:  # a task node, a conditional's step, a mapped Airflow operator
+            return [self._event(node.id, event, element, record=_record_of(event)
+                                if element is None else f"{node.id}[{element}]")]
+        base, _, step = task_id.rpartition(".")
+        node = self.by_task.get(base)
+        internal = step in ("fanout", "items", "collect", "build") or \
+            step.startswith(("plan_", "run_"))
+        if node is None or not internal:
+            shown = task_id if element is None else f"{task_id}[{element}]"
+            return [self._event(shown, event, None, record=shown)]
+        state = str(event["state"])
+        if step == "items" and element is not None:
+            return [self._event(node.id, event, element, record=f"{node.id}[{element}]")]
+        if step == "fanout" and state == "succeeded":
+            return [NodeEvent(node.id, "running", size=self._map_size(node.id))]
+        if step == "build":
+            return [self._event(node.id, event, None, record=node.id)]
+        if step.startswith("run_") and element is not None:
+            label = event.get("label") or f"{step}[{element}]"
+            # The generated node records under the graph's own run: Airflow's error says why.
+            return [self._event(f"{node.id}/{label}", event, None, record=None,
+                                attempts=self.attempts.get(node.id))]
+        if step == "collect" and state in ("succeeded", "skipped"):
+            return [NodeEvent(node.id, state)]
+        if state in ("failed", "retrying"):  # fanout, plan_k, collect: only when they fail
+            return [self._event(node.id, event, None, record=node.id, attempts=1)]
+        return []
+
+    def _event(self, node: str, event: dict[str, Any], element: int | None, *,
+               record: str | None, attempts: int | None = None) -> NodeEvent:
+        state = str(event["state"])
+        attempt = event.get("attempt")
+        attempt = int(attempt) if isinstance(attempt, int) and attempt > 0 else None
+        attempts = attempts or self.attempts.get(node)
+        message = ""
+        cached_from = None
+        if state in ("failed", "retrying"):
+            error = _node_error(self.root, self.run_id, record, attempt) if record else None
+            message = str(error["message"]) if error else str(event.get("error") or "")
+        elif state == "succeeded" and record is not None:
+            cache = _node_cache(self.root, self.run_id, record)
+            if cache.get("status") == "hit":
+                state, cached_from = "cached", cache.get("source_run_id")
+            elif cache.get("status") == "recovered":
+                state, cached_from = "recovered", cache.get("source_run_id")
+        return NodeEvent(node, state, element=element, attempt=attempt, attempts=attempts,
+                         message=message, cached_from=cached_from)
+
+    def _map_size(self, node_id: str) -> int | None:
+        try:
+            return int(BlobStore(self.root).read_json(
+                f"{node_key(self.run_id, node_id)}/fanout.json")["size"])
+        except Exception:  # progress is best effort; the map still runs and ends
+            return None
 
 
 def _node_cache(root: str, run_id: str, node: str) -> dict[str, Any]:
@@ -392,31 +479,25 @@ def _wait_healthy(base: str, proc: subprocess.Popen[bytes], timeout: float) -> b
     return False
 
 
-def stop_process_group(proc: subprocess.Popen[bytes], grace: float = 30.0) -> None:
-    """Stop a process started in its own session and everything it started.
+def stop_airflow(proc: subprocess.Popen[bytes], grace: float = 30.0) -> None:
+    """Stop `airflow standalone` and every process it started.
 
-    `airflow standalone` leaves its scheduler's LocalExecutor workers and log servers
-    behind when only it is stopped, so the whole process group gets SIGTERM, then SIGKILL
-    after `grace` seconds.
+    Its scheduler's LocalExecutor workers and its task runners (which sit in process groups
+    of their own) outlive it when only it, or only its group, is stopped, so its whole
+    process tree gets SIGTERM, then SIGKILL after `grace` seconds (`utils/process_tree.py`).
+    A second Ctrl+C while it waits skips to SIGKILL.
 
-    :param proc: a process started with `start_new_session=True`.
+    :param proc: `airflow standalone`, started with `start_new_session=True`.
     :param grace: seconds to wait after SIGTERM.
     """
-    for sig, wait in ((signal.SIGTERM, grace), (signal.SIGKILL, 10.0)):
-        try:
-            os.killpg(proc.pid, sig)
-        except ProcessLookupError:
-            break
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:
-            try:
-                os.killpg(proc.pid, 0)
-            except ProcessLookupError:
-                proc.poll()
-                return
-            proc.poll()
-            time.sleep(0.5)
-    proc.poll()
+    try:
+        left = stop_tree(proc.pid, grace=grace, reap=proc.poll)
+    except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a third Ctrl+C must not stop this
+        left = stop_tree(proc.pid, grace=0.0, reap=proc.poll)
+    if left:
+        typer.echo(f"could not stop processes {sorted(left)} that Airflow started; stop them "
+                   "with `kill -9`.", err=True)
 
 
 def up(port: int, specs: list[str]) -> None:
@@ -461,5 +542,5 @@ def up(port: int, specs: list[str]) -> None:
         typer.echo("stopping Airflow ...")
         code = 0
     finally:
-        stop_process_group(proc)
+        stop_airflow(proc)
     raise typer.Exit(code)

@@ -24,6 +24,7 @@ from typing import Any
 import typer
 
 from flytepath_airflow.cli.name_options import check_name_options
+from flytepath_airflow.cli.progress import ProgressDisplay
 from flytepath_airflow.errors import FlytePathError, FlytePathUserError
 from flytepath_airflow.ir.models import LaunchPlanSpec
 from flytepath_airflow.ir.names import check_name
@@ -95,12 +96,6 @@ def parse_inputs(spec: Any, pairs: list[str]) -> dict[str, Any]:
     return values
 
 
-def _progress(node: str, state: str, detail: str) -> None:
-    marks = {"running": "..", "succeeded": "ok", "failed": "!!", "retrying": "~~",
-             "skipped": "--", "cached": "==", "recovered": "<<"}
-    _err(f"  [{marks.get(state, '  ')}] {node:<28} {state:<10} {detail}".rstrip())
-
-
 def launch_plan_inputs(plan: Any, given: dict[str, Any]) -> dict[str, Any]:
     """A launch plan's inputs for one run: defaults, then `given`, then the fixed inputs.
 
@@ -156,23 +151,9 @@ def execute_run(spec: Any, values: dict[str, Any], *, local: bool, run_id: str |
     # tasks run in child processes, which print their own failure (`runtime.entrypoint`).
     isolate = local and code_bundle is not None
     started = time.monotonic()
-    if local:
-        result = run_local(spec, values, root=root, run_id=run_id, progress=_progress,
-                           options=options or None, isolate=isolate)
-    else:
-        try:
-            # Lazy: only a run through Airflow needs the embedded Airflow (operators, DAG
-            # builder), and a broken [airflow] extra must read as a user error.
-            from flytepath_airflow.cli.airflow_commands import run_with_airflow
-        except ImportError as exc:
-            raise FlytePathUserError(
-                f"running through Airflow needs the [airflow] extra ({exc}). Install it with "
-                "pip install 'airflow-provider-flytepath[airflow]', or pass --local."
-            ) from None
-        result = run_with_airflow(spec, values, root=root, home=str(default_home()),
-                                  run_id=run_id, progress=_progress,
-                                  options=options or None, launch_plan=launch_plan,
-                                  code_root=code_root_of(spec))
+    with ProgressDisplay() as display:
+        result = _run_on(spec, values, display, local=local, root=root, run_id=run_id,
+                         options=options or None, isolate=isolate, launch_plan=launch_plan)
     duration = time.monotonic() - started
     failure = None if result.succeeded else _failure_of(spec, result, root)
     if as_json:
@@ -187,6 +168,28 @@ def execute_run(spec: Any, values: dict[str, Any], *, local: bool, run_id: str |
     if not as_json:
         for name, value in result.outputs.items():
             typer.echo(f"{name} = {json.dumps(value, sort_keys=True)}")
+
+
+def _run_on(spec: Any, values: dict[str, Any], display: ProgressDisplay, *, local: bool,
+            root: str, run_id: str | None, options: dict[str, Any] | None, isolate: bool,
+            launch_plan: Any) -> RunResult:
+    """Run on the chosen backend, both feeding the same progress display."""
+    if local:
+        return run_local(spec, values, root=root, run_id=run_id, progress=display,
+                         options=options, isolate=isolate)
+    try:
+        # Lazy: only a run through Airflow needs the embedded Airflow (operators, DAG
+        # builder), and a broken [airflow] extra must read as a user error.
+        from flytepath_airflow.cli.airflow_commands import run_with_airflow
+    except ImportError as exc:
+        raise FlytePathUserError(
+            f"running through Airflow needs the [airflow] extra ({exc}). Install it with "
+            "pip install 'airflow-provider-flytepath[airflow]', or pass --local."
+        ) from None
+    return run_with_airflow(spec, values, root=root, home=str(default_home()),
+                            run_id=run_id, progress=display, stage=display.stage,
+                            options=options, launch_plan=launch_plan,
+                            code_root=code_root_of(spec))
 
 
 @dataclass(frozen=True)

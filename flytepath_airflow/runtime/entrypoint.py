@@ -31,6 +31,7 @@ from flytepath_airflow.errors import (
 from flytepath_airflow.ir.spec_io import load_spec
 from flytepath_airflow.runtime.control import guarded_out
 from flytepath_airflow.runtime.executor import _failure, execute_node, user_traceback
+from flytepath_airflow.runtime.progress import NodeEvent
 from flytepath_airflow.runtime.run import attempt_key, prepare_run, read_pointer
 from flytepath_airflow.stores.blob import BlobStore, default_root
 
@@ -76,15 +77,20 @@ def _run(spec: Any, args: argparse.Namespace, root: str) -> tuple[bool, dict[str
     # Function-level: node_runner imports this module's exit codes (a cycle in the runtime).
     from flytepath_airflow.runtime.node_runner import NodeRunner
 
-    runner = NodeRunner(spec, args.run_id, root, False,
-                        lambda n, state, detail: print(f"{n}: {state} {detail}",
-                                                       file=sys.stderr))
+    runner = NodeRunner(spec, args.run_id, root, False, _log_event)
     failure = runner.run(node)
     if failure is not None:
         kind, message = failure[0], failure[1] or "failed"
         raise _failure(BlobStore(root), attempt_key(args.run_id, args.node, args.attempt),
                        args.node, kind, RuntimeError(message), message)
     return False, read_pointer(BlobStore(root), args.run_id, args.node)
+
+
+def _log_event(event: NodeEvent) -> None:
+    """A node this process runs whole reports its elements and steps in the task's log."""
+    shown = event.node if event.element is None else f"{event.node}[{event.element}]"
+    attempt = f" attempt {event.attempt}/{event.attempts}" if event.attempt else ""
+    print(f"{shown}: {event.state}{attempt} {event.message}".rstrip(), file=sys.stderr)
 
 
 def _report_failure(exc: TaskExecutionError, args: argparse.Namespace, root: str) -> None:

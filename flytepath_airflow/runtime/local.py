@@ -19,13 +19,14 @@ from flytepath_airflow.errors import FlytePathUserError
 from flytepath_airflow.ir.models import WorkflowSpec
 from flytepath_airflow.runtime.closing import output_entries
 from flytepath_airflow.runtime.liveness import close_dead_runs
-from flytepath_airflow.runtime.node_runner import Progress, run_nodes
+from flytepath_airflow.runtime.node_runner import run_nodes
+from flytepath_airflow.runtime.progress import NodeEvent, Progress
 from flytepath_airflow.runtime.run import RunResult, finish_run, prepare_run
 from flytepath_airflow.stores.blob import default_root
 from flytepath_airflow.stores.metadata import MetadataStore
 from flytepath_airflow.utils.processes import owner_id
 
-__all__ = ["Progress", "run_local"]
+__all__ = ["NodeEvent", "Progress", "run_local"]
 
 
 def run_local(

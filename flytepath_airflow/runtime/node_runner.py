@@ -15,8 +15,7 @@ import logging
 import os
 import subprocess
 import sys
-import time
-from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from flytepath_airflow.errors import FlytePathUserError, TaskExecutionError
@@ -36,6 +35,7 @@ from flytepath_airflow.runtime.control import (
 )
 from flytepath_airflow.runtime.entrypoint import EXIT_OK, EXIT_SYSTEM_ERROR
 from flytepath_airflow.runtime.executor import execute_node
+from flytepath_airflow.runtime.progress import NodeEvent, Progress
 from flytepath_airflow.runtime.run import (
     RunResult,
     collect_outputs,
@@ -50,9 +50,6 @@ from flytepath_airflow.utils.processes import guarded_argv, kill_group
 
 logger = logging.getLogger(__name__)
 
-Progress = Callable[[str, str, str], None]
-"""progress(node_id, state, detail): running, succeeded, cached, recovered, retrying,
-failed, skipped."""
 
 
 def _attempt_subprocess(spec_uri: str, node_id: str, run_id: str, attempt: int, root: str,
@@ -79,15 +76,15 @@ def _attempt_subprocess(spec_uri: str, node_id: str, run_id: str, attempt: int, 
 def run_nodes(spec: WorkflowSpec, run_id: str, root: str, isolate: bool,
                progress: Progress | None) -> RunResult:
     """Run every node of a prepared run in topological order; returns how it ended."""
-    notify = progress or (lambda node, state, detail: None)
+    notify = progress or (lambda event: None)
     result = RunResult(run_id=run_id, succeeded=False)
     runner = NodeRunner(spec, run_id, root, isolate, notify)
     order = topological_order(spec)
     for index, node_id in enumerate(order):
         node = spec.node(node_id)
         if guarded_out(spec, node, run_id, root) or _skipped_upstream(result, node):
-            notify(node_id, "skipped", "conditional case not taken" if node.guard is not None
-                   else "upstream skipped")
+            notify(NodeEvent(node_id, "skipped", message="conditional case not taken"
+                             if node.guard is not None else "upstream skipped"))
             result.node_states[node_id] = "skipped"
             continue
         failure = runner.run(node)
@@ -95,12 +92,12 @@ def run_nodes(spec: WorkflowSpec, run_id: str, root: str, isolate: bool,
             result.node_states[node_id] = runner.last_state
             continue
         kind, message = failure
-        notify(node_id, "failed", message or "")
+        notify(NodeEvent(node_id, "failed", message=message or ""))
         result.node_states[node_id] = "failed"
         result.failed_node, result.error, result.error_kind = node_id, message, kind
         for later in order[index + 1:]:
             result.node_states[later] = "upstream_failed"
-            notify(later, "skipped", "upstream failed")
+            notify(NodeEvent(later, "skipped", message="upstream failed"))
         if spec.on_failure is not None:
             record_failure(BlobStore(root), run_id, node_id, message or "", kind)
             handled = runner.run(spec.on_failure)
@@ -147,11 +144,11 @@ class NodeRunner:
         try:
             if node.kind == "branch":
                 case = decide_branch(self.spec, node.id, self.run_id, self.root)
-                self._done(node.id, "succeeded", f"took case {case}")
+                self._done(NodeEvent(node.id, "succeeded", message=f"took case {case}"))
                 return None
             if node.kind == "merge":
                 merge_outputs(self.spec, node.id, self.run_id, self.root)
-                self._done(node.id, "succeeded", "")
+                self._done(NodeEvent(node.id, "succeeded"))
                 return None
             if node.kind == "map":
                 return self.run_map(node)
@@ -161,46 +158,51 @@ class NodeRunner:
             return "user", str(exc)
         return self.run_task(node.id, None)
 
-    def _done(self, node_id: str, state: str, detail: str) -> None:
-        self.last_state = state
-        self.notify(node_id, state, detail)
+    def _done(self, event: NodeEvent) -> None:
+        self.last_state = event.state
+        self.notify(event)
 
     def run_task(self, node_id: str, item: int | None) -> tuple[str, str | None] | None:
         task = self.spec.task_of(self.spec.node(node_id))
         shown = item_node_id(node_id, item) if item is not None else node_id
         attempts = task.retries + 1
         for attempt in range(1, attempts + 1):
-            self.notify(shown, "running", f"attempt {attempt}/{attempts}")
-            started = time.perf_counter()
+            self.notify(NodeEvent(node_id, "running", element=item, attempt=attempt,
+                                  attempts=attempts))
             kind, message = _attempt(self.spec, self.spec_uri, node_id, self.run_id, attempt,
                                      self.root, self.isolate, task.timeout, item)
             if kind is None:
-                elapsed = time.perf_counter() - started
                 cache = {} if self.spec.node(node_id).kind == "dynamic" else \
                     read_pointer(self.store, self.run_id, shown).get("cache") or {}
                 if cache.get("status") == "hit":
-                    self._done(shown, "cached", f"{elapsed:.2f}s cache hit, from run "
-                               f"{cache.get('source_run_id')}")
+                    self._done(NodeEvent(node_id, "cached", element=item, attempt=attempt,
+                                         attempts=attempts,
+                                         cached_from=cache.get("source_run_id")))
                 elif cache.get("status") == "recovered":
-                    self._done(shown, "recovered",
-                               f"recovered from {cache.get('source_run_id')}")
+                    self._done(NodeEvent(node_id, "recovered", element=item, attempt=attempt,
+                                         attempts=attempts,
+                                         cached_from=cache.get("source_run_id")))
                 else:
-                    self._done(shown, "succeeded", f"{elapsed:.2f}s")
+                    self._done(NodeEvent(node_id, "succeeded", element=item, attempt=attempt,
+                                         attempts=attempts))
                 return None
             if kind == "system" and attempt < attempts:
-                self.notify(shown, "retrying", message or "")
+                self.notify(NodeEvent(node_id, "retrying", element=item, attempt=attempt,
+                                      attempts=attempts, message=message or ""))
                 continue
             return kind, message
         raise AssertionError("unreachable")
 
     def run_map(self, node: Any) -> tuple[str, str | None] | None:
         size = fan_out_map(self.spec, node.id, self.run_id, self.root)
+        self.notify(NodeEvent(node.id, "running", size=size))
         for item in range(size):
             failure = self.run_task(node.id, item)
             if failure is not None:
-                self.notify(item_node_id(node.id, item), "failed", failure[1] or "")
+                self.notify(NodeEvent(node.id, "failed", element=item,
+                                      message=failure[1] or ""))
         collect_map(self.spec, node.id, self.run_id, self.root, size)
-        self._done(node.id, "succeeded", f"{size} elements")
+        self._done(NodeEvent(node.id, "succeeded"))
         return None
 
     def run_dynamic(self, node: Any) -> tuple[str, str | None] | None:
@@ -211,12 +213,13 @@ class NodeRunner:
         child_id = plan["child_run_id"]
         child = load_run_spec(child_id, self.root)
         sub = run_nodes(child, child_id, self.root, self.isolate,
-                         lambda n, state, detail: self.notify(f"{node.id}/{n}", state, detail))
+                        lambda event: self.notify(replace(event, node=f"{node.id}/{event.node}")))
         if not sub.succeeded:
             return sub.error_kind or "user", \
                 f"node '{sub.failed_node}' of the graph it built failed: {sub.error}"
         collect_dynamic(self.spec, node.id, self.run_id, self.root)
-        self._done(node.id, "succeeded", f"{len(child.nodes)} generated nodes")
+        self._done(NodeEvent(node.id, "succeeded",
+                             message=f"{len(child.nodes)} generated nodes"))
         return None
 
 

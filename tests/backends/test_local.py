@@ -23,7 +23,7 @@ def test_recoverable_error_is_retried_and_succeeds(
 ) -> None:
     events: list[tuple[str, str]] = []
     result = run_local(_spec("recovering"), {"n": 5}, root=str(tmp_path), isolate=isolate,
-                       progress=lambda node, state, detail: events.append((node, state)))
+                       progress=lambda event: events.append((event.node, event.state)))
     assert result.succeeded and result.outputs == {"o0": 5}
     assert events == [("flaky", "running"), ("flaky", "retrying"), ("flaky", "running"),
                       ("flaky", "succeeded")]

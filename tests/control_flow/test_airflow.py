@@ -1,9 +1,10 @@
 """The control-flow fixtures through `flytepath run --json` on a real Airflow (dag.test()).
 
 Outputs and failure messages must be the ones the local backend gives (the shared table in
-control_flow_cases.py), and the progress a user watches must show each construct as Airflow
-ran it: map elements as `<map>.items[i]`, untaken cases skipped, a dynamic node's generated
-nodes as mapped task instances, the failure node running in a failed run.
+control_flow_cases.py), and the progress a user watches must show each construct by its
+node, as a local run does: a map as one line with its counts (a failed element on its own
+line), untaken cases skipped, a dynamic node's generated nodes as `parent/child`, the
+failure node running in a failed run.
 
 Each run takes 10-40 s, so there is one test per construct, each workflow runs with one or
 two of its documented inputs (the rest run locally), and one embedded Airflow (its SQLite
@@ -71,21 +72,21 @@ def fails_like_local(home: Path, name: str, inputs: tuple[str, ...],
 
 def test_map_tasks_on_airflow(home: Path) -> None:
     shown = succeeds_like_local(home, "map_squares", ("xs=[1, 2, 3]",))
-    assert {("map_square.items[0]", "succeeded"), ("map_square.items[1]", "succeeded"),
-            ("map_square.items[2]", "succeeded"), ("map_square.collect", "succeeded"),
+    assert {("map_square", "running"), ("map_square", "succeeded"),
             ("total", "succeeded")} <= set(shown)
+    assert not any(node.startswith(("map_square[", "map_square.")) for node, _ in shown)
 
     shown = succeeds_like_local(home, "map_partial_success", ("xs=[1, -2, 3]",))
-    assert ("map_fragile_square.items[1]", "failed") in shown
-    assert ("map_fragile_square.collect", "succeeded") in shown
+    assert ("map_fragile_square[1]", "failed") in shown
+    assert ("map_fragile_square", "succeeded") in shown
     succeeds_like_local(home, "map_with_partial", ("xs=[1, 2]", "factor=10"))
     succeeds_like_local(home, "map_multi", ("a=[1, 2]", "b=[10, 20]"))
 
     shown = fails_like_local(home, "map_multi", ("a=[1]", "b=[1, 2]"))
-    assert ("map_add.fanout", "failed") in shown
-    assert not any(node.startswith("map_add.items") for node, _ in shown)
+    assert ("map_add", "failed") in shown
+    assert not any(node.startswith("map_add[") for node, _ in shown)
     shown = fails_like_local(home, "map_partial_success", ("xs=[-1, -2, 3]",))
-    assert ("map_fragile_square.collect", "failed") in shown
+    assert ("map_fragile_square", "failed") in shown
 
 
 def test_conditionals_on_airflow(home: Path) -> None:
@@ -114,13 +115,16 @@ def test_nested_subworkflows_on_airflow(home: Path) -> None:
 
 def test_dynamic_workflow_on_airflow(home: Path) -> None:
     shown = succeeds_like_local(home, "dynamic_fan_out", ("n=3",))
-    generated = [node for node, state in shown
-                 if state == "succeeded" and node.startswith("fan_out.run_")]
+    generated = {node for node, state in shown
+                 if state == "succeeded" and node.startswith("fan_out/")}
     # The 10 nodes the body built (square and add of 3 inner calls, map_square, two totals,
-    # add), each a mapped task instance fan_out.run_<level>[<i>].
-    assert len(generated) == 10 and all(node.endswith("]") for node in generated)
-    assert ("fan_out.build", "succeeded") in shown
-    assert ("fan_out.collect", "succeeded") in shown
+    # add), each a mapped task instance of fan_out.run_<level>, shown by its node id.
+    assert generated == {"fan_out/inner.square", "fan_out/inner.add", "fan_out/inner_2.square",
+                         "fan_out/inner_2.add", "fan_out/inner_3.square", "fan_out/inner_3.add",
+                         "fan_out/map_square", "fan_out/total", "fan_out/total_2",
+                         "fan_out/add"}
+    # The body, then the collected graph, as locally.
+    assert shown.count(("fan_out", "succeeded")) == 2
 
     succeeds_like_local(home, "dynamic_fan_out", ("n=0",))  # an empty generated graph
 

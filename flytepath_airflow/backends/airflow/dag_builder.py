@@ -8,7 +8,8 @@ version (tested through Airflow's own serializer).
 One Airflow task per task node (map, dynamic and conditional nodes: see _GraphBuilder);
 edges come from the nodes' bindings; the DAG id is
 `project.domain.workflow` and stays the same across spec versions, which go into the tags,
-the docs and a read-only param, so Airflow's DAG versioning keeps one history per workflow.
+the docs and the `flytepath_version` param (which a trigger may set to another registered
+version), so Airflow's DAG versioning keeps one history per workflow.
 Workflow inputs become `Param`s whose JSON Schema comes from the type engine, so the trigger
 form is typed and rejects a wrong value before a run starts.
 
@@ -47,7 +48,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 VERSION_PARAM = "flytepath_version"
-"""Read-only param holding the spec version a DAG was built from."""
+"""Param holding the spec version a run runs: the DAG's own by default; the trigger form
+lets the user pick another registered version with the same graph (docs/airflow.md)."""
 
 FLYTEPATH_TAG = "flytepath"
 

@@ -83,17 +83,17 @@ def _listener(progress: _ProgressWriter) -> Any:
         @hookimpl
         def on_task_instance_running(self, previous_state: Any, task_instance: Any) -> None:
             progress.emit(event="task", task_id=task_instance.task_id, state="running",
-                          attempt=task_instance.try_number, map_index=_map_index(task_instance))
+                          attempt=task_instance.try_number, **_where(task_instance))
 
         @hookimpl
         def on_task_instance_success(self, previous_state: Any, task_instance: Any) -> None:
             progress.emit(event="task", task_id=task_instance.task_id, state="succeeded",
-                          attempt=task_instance.try_number, map_index=_map_index(task_instance))
+                          attempt=task_instance.try_number, **_where(task_instance))
 
         @hookimpl
         def on_task_instance_skipped(self, previous_state: Any, task_instance: Any) -> None:
             progress.emit(event="task", task_id=task_instance.task_id, state="skipped",
-                          attempt=task_instance.try_number, map_index=_map_index(task_instance))
+                          attempt=task_instance.try_number, **_where(task_instance))
 
         @hookimpl
         def on_task_instance_failed(
@@ -104,14 +104,18 @@ def _listener(progress: _ProgressWriter) -> Any:
             progress.emit(event="task", task_id=task_instance.task_id,
                           state="failed" if final else "retrying",
                           attempt=task_instance.try_number, error=str(error or ""),
-                          map_index=_map_index(task_instance))
+                          **_where(task_instance))
 
     return ProgressListener()
 
 
-def _map_index(task_instance: Any) -> int:
+def _where(task_instance: Any) -> dict[str, Any]:
+    """The mapped instance's index and label (a dynamic node's run_k labels each instance
+    with the id of the node it runs), so the CLI can show the node, not the index."""
     index = getattr(task_instance, "map_index", -1)
-    return -1 if index is None else int(index)
+    label = getattr(task_instance, "rendered_map_index", None)
+    return {"map_index": -1 if index is None else int(index),
+            "label": str(label) if label else None}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -99,6 +99,21 @@ def test_trigger_params_reject_a_wrong_typed_value(spec):
         params.validate()
 
 
+def test_the_trigger_form_can_change_the_version_to_another_version_hash(spec):
+    # docs/airflow.md: the form lets you pick another registered version; not read-only.
+    from airflow.sdk.definitions.param import ParamsDict
+    from airflow.sdk.exceptions import ParamValidationError
+
+    dag = build_dag(spec)
+    params = ParamsDict({k: dag.params.get_param(k) for k in dag.params})
+    params["x"] = 5
+    params[VERSION_PARAM] = "0123456789abcdef"
+    assert params.validate()[VERSION_PARAM] == "0123456789abcdef"
+    with pytest.raises(ParamValidationError):
+        params[VERSION_PARAM] = "latest"
+        params.validate()
+
+
 def test_task_retries_delay_and_timeout_come_from_the_task_spec(make_spec):
     dag = build_dag(make_spec(retries=3, retry_delay=12.5, timeout=90))
     task = dag.task_dict["left"]

@@ -31,7 +31,7 @@ def _run(name: str, inputs: dict, home: str, root: Path, **spec_changes):  # typ
         spec = with_version(spec.model_copy(update={"tasks": tasks}))
     events: list[tuple[str, str, str]] = []
     result = run_with_airflow(spec, inputs, root=str(root), home=home,
-                              progress=lambda *e: events.append(e))
+                              progress=lambda e: events.append((e.node, e.state, e.message)))
     return spec, result, events
 
 
