@@ -40,6 +40,10 @@ SECTION = "flytepath"
 NAMES = ("home", "store_root", "metadata_url", "specs_dir", "global_cache")
 """The settings this module resolves."""
 
+OPTIONS = ("checkpoint_retention",)
+"""Other `[flytepath]` options read through `flytepath_option` by the command that needs
+them (the same precedence, without Airflow)."""
+
 
 class SettingsError(FlytePathUserError):
     """A settings source cannot be read."""
@@ -212,6 +216,7 @@ def settings_env(settings: FlytePathSettings) -> dict[str, str]:
 
 __all__ = [
     "NAMES",
+    "OPTIONS",
     "SECTION",
     "FlytePathSettings",
     "SettingsError",

@@ -151,14 +151,16 @@ def test_every_declared_option_has_a_row_in_an_options_table_of_the_docs():
 
 def test_the_declared_options_are_exactly_the_ones_flytepath_reads(monkeypatch):
     from flytepath_airflow.config import NAMES
+    from flytepath_airflow.config import OPTIONS as FILE_OPTIONS
     from flytepath_airflow.platform.pods.settings import load_kubernetes_settings
     from flytepath_airflow.platform.settings import AirflowBackendSettings
 
     conf = _install_conf(monkeypatch, {})
     AirflowBackendSettings.from_airflow_config()
     load_kubernetes_settings()
-    # config.py reads its NAMES from the airflow.cfg file itself, without Airflow's conf.
-    asked = conf.asked | set(NAMES)
+    # config.py reads its NAMES and OPTIONS from the airflow.cfg file itself, without
+    # Airflow's conf.
+    asked = conf.asked | set(NAMES) | set(FILE_OPTIONS)
     assert sorted(asked - set(OPTIONS)) == [], "read but not declared to Airflow"
     assert sorted(set(OPTIONS) - asked) == [], "declared to Airflow but never read"
 
