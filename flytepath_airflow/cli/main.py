@@ -22,7 +22,7 @@ from pathlib import Path
 import typer
 
 from flytepath_airflow import __version__
-from flytepath_airflow.cli import dags_file_commands, data_commands
+from flytepath_airflow.cli import dags_file_commands, data_commands, fairshare_commands
 from flytepath_airflow.cli.help_format import ConventionalGroup
 from flytepath_airflow.errors import FlytePathError, FlytePathUserError, TaskExecutionError
 
@@ -179,6 +179,7 @@ def up(
 # After render and up, before convert: `flytepath --help` lists commands in this order.
 data_commands.register(app)
 dags_file_commands.register(app)
+fairshare_commands.register(app)
 
 
 @app.command()
