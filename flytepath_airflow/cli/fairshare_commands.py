@@ -38,11 +38,12 @@ API_URL_HELP = ("base URL of Airflow's API server (default: FLYTEPATH_AIRFLOW_AP
                 "base_url in the api section of airflow.cfg)")
 CAPACITY_HELP = ("slots the tenant pools share (default: the fair_share_capacity setting, "
                  "else Airflow's parallelism)")
+TIMEOUT_HELP = "seconds each request to the API server may take"
 TOKEN_FILE_HELP = ("file holding an API token (default: FLYTEPATH_AIRFLOW_TOKEN_FILE; "
                    "else FLYTEPATH_AIRFLOW_USERNAME and _PASSWORD log in)")
 
 
-def _connect(api_url: str | None, token_file: Path | None,
+def _connect(api_url: str | None, token_file: Path | None, timeout: float,
              ) -> tuple[AirflowRestClient, AirflowBackendSettings]:
     """The API client and the platform's settings, both from Airflow's configuration."""
     # Lazy: Airflow's configuration and pydantic are loaded only when a command runs.
@@ -65,7 +66,8 @@ def _connect(api_url: str | None, token_file: Path | None,
         raise FlytePathUserError(
             "the API server's address is not known: pass --api-url URL, set "
             f"{API_URL_ENV}, or set [api] base_url in airflow.cfg.")
-    client = AirflowRestClient(url, AirflowCredentials.from_env(token_file=token_file))
+    client = AirflowRestClient(url, AirflowCredentials.from_env(token_file=token_file),
+                               timeout=timeout)
     return client, settings
 
 
@@ -88,6 +90,8 @@ def fairshare(
     api_url: str | None = typer.Option(None, "--api-url", metavar="URL", help=API_URL_HELP),
     token_file: Path | None = typer.Option(None, "--token-file", metavar="FILE",
                                            help=TOKEN_FILE_HELP),
+    timeout: float = typer.Option(10.0, "--timeout", metavar="SECONDS", min=1.0, max=300.0,
+                                  help=TIMEOUT_HELP),
     dry_run: bool = typer.Option(False, "--dry-run",
                                  help="print the pool sizes it would set; change nothing"),
     as_json: bool = typer.Option(False, "--json",
@@ -98,7 +102,7 @@ def fairshare(
 
     _setup_logging()
     log = logging.getLogger("flytepath.fairshare")
-    client, settings = _connect(api_url, token_file)
+    client, settings = _connect(api_url, token_file, timeout)
 
     def report(result: PeriodResult) -> None:
         if as_json:
@@ -131,12 +135,14 @@ def tenants(
     api_url: str | None = typer.Option(None, "--api-url", metavar="URL", help=API_URL_HELP),
     token_file: Path | None = typer.Option(None, "--token-file", metavar="FILE",
                                            help=TOKEN_FILE_HELP),
+    timeout: float = typer.Option(10.0, "--timeout", metavar="SECONDS", min=1.0, max=300.0,
+                                  help=TIMEOUT_HELP),
     as_json: bool = typer.Option(False, "--json", help="print JSON instead of a table"),
 ) -> None:
     """Show each tenant's weight, fair share, slots, running and queued, borrowed or lent."""
     from flytepath_airflow.backends.airflow import fair_share  # Lazy: see the docstring.
 
-    client, settings = _connect(api_url, token_file)
+    client, settings = _connect(api_url, token_file, timeout)
     known = fair_share.resolve_capacity(client, settings, capacity)
     plans = fair_share.plan_period(settings, known, client.pools())
     if as_json:

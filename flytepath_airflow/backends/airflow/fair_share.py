@@ -80,6 +80,7 @@ class PoolPlan:
     :param static_share: what a static weighted split of C would give it.
     :param slots: its size in Airflow now.
     :param new_slots: its size for the next period (target plus headroom).
+    :param include_deferred: whether the pool counts deferred tasks (kept as it is).
     """
 
     pool: str
@@ -93,6 +94,7 @@ class PoolPlan:
     static_share: int
     slots: int
     new_slots: int
+    include_deferred: bool = False
 
     @property
     def changed(self) -> bool:
@@ -207,7 +209,8 @@ def plan_period(settings: AirflowBackendSettings, capacity: int,
         PoolPlan(pool=name, tenant=tenants[name].tenant, weight=tenants[name].weight,
                  minimum=tenants[name].minimum, demand=demands[name].demand,
                  running=readings[name][0], queued=readings[name][1], target=targets[name],
-                 static_share=static[name], slots=readings[name][2], new_slots=sizes[name])
+                 static_share=static[name], slots=readings[name][2], new_slots=sizes[name],
+                 include_deferred=bool(by_name[name].get("include_deferred")))
         for name in sorted(tenants)
     ]
 
@@ -216,7 +219,7 @@ def apply_plan(client: AirflowRestClient, plans: Iterable[PoolPlan]) -> list[Poo
     """Patch the pools whose size changes, shrinking ones first; returns those patched."""
     changed = sorted((p for p in plans if p.changed), key=lambda p: p.new_slots - p.slots)
     for plan in changed:
-        client.set_pool_slots(plan.pool, plan.new_slots)
+        client.set_pool_slots(plan.pool, plan.new_slots, plan.include_deferred)
     return changed
 
 

@@ -140,10 +140,16 @@ class AirflowRestClient:
                 raise AirflowApiError(f"Airflow lists {total} pools; FlytePath reads at most "
                                       f"{MAX_POOLS}.")
 
-    def set_pool_slots(self, name: str, slots: int) -> None:
-        """`PATCH /api/v2/pools/{name}` with only its slots (the mask keeps the rest)."""
+    def set_pool_slots(self, name: str, slots: int, include_deferred: bool) -> None:
+        """`PATCH /api/v2/pools/{name}?update_mask=slots`: change its size and nothing else.
+
+        Airflow validates a patch of a pool as a whole pool (name and include_deferred
+        required, 422 without them) and then writes only the masked fields, so the body
+        repeats the pool's current name and include_deferred.
+        """
         self._api("PATCH", f"/pools/{urllib.parse.quote(name, safe='')}",
-                  query={"update_mask": "slots"}, body={"slots": slots})
+                  query={"update_mask": "slots"},
+                  body={"pool": name, "slots": slots, "include_deferred": include_deferred})
 
     def config_value(self, section: str, option: str) -> str | None:
         """One option of Airflow's configuration, or None when the API does not expose it.
