@@ -2,7 +2,7 @@
 
 The period logic is pure: it takes the API's answer as data, so these tests feed it pool
 lists shaped exactly like Airflow 3.3's `PoolCollectionResponse` and check the sizes it
-would set. The controller against a real scheduler is tests/deployment/test_fair_share.py.
+would set. The controller against a real scheduler is tests/deployment/test_fair_share_controller.py.
 """
 
 from __future__ import annotations
