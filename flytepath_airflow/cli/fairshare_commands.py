@@ -149,20 +149,26 @@ def tenants(
         typer.echo(json.dumps({"capacity": known, "tenants": [_tenant_row(p) for p in plans]},
                               indent=2, sort_keys=True))
         return
+    for line in tenants_table(plans, known):
+        typer.echo(line)
+
+
+def tenants_table(plans: list[PoolPlan], capacity: int) -> list[str]:
+    """The lines `flytepath tenants` prints: one row per tenant pool, then the capacity."""
     if not plans:
-        typer.echo("no tenant pools in Airflow ([flytepath] tenant_pools, pool_template)")
-        return
+        return ["no tenant pools in Airflow (see tenant_pools and pool_template in the "
+                "flytepath section of airflow.cfg)"]
     header = ("TENANT", "POOL", "WEIGHT", "MIN", "SHARE", "SLOTS", "RUNNING", "QUEUED",
               "BORROWED")
     rows = [header] + [
         (p.tenant, p.pool, f"{p.weight:g}", str(p.minimum), str(p.target), str(p.slots),
          str(p.running), str(p.queued), f"{p.borrowed:+d}") for p in plans]
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    for row in rows:
-        typer.echo("  ".join(cell.ljust(w) if i < 2 else cell.rjust(w)
-                             for i, (cell, w) in enumerate(zip(row, widths, strict=True)))
-                   .rstrip())
-    typer.echo(f"capacity {known} slots; BORROWED is SLOTS minus the static weighted split")
+    lines = ["  ".join(cell.ljust(w) if i < 2 else cell.rjust(w)
+                       for i, (cell, w) in enumerate(zip(row, widths, strict=True))).rstrip()
+             for row in rows]
+    return [*lines, f"capacity {capacity} slots; SHARE is the weighted fair share now, "
+                    "BORROWED the slots over (+) or under (-) a static weighted split"]
 
 
 def _tenant_row(plan: PoolPlan) -> dict[str, Any]:
@@ -178,4 +184,4 @@ def register(app: typer.Typer) -> None:
     app.command("tenants")(tenants)
 
 
-__all__ = ["fairshare", "register", "tenants"]
+__all__ = ["fairshare", "register", "tenants", "tenants_table"]

@@ -2,7 +2,8 @@
 
 The period logic is pure: it takes the API's answer as data, so these tests feed it pool
 lists shaped exactly like Airflow 3.3's `PoolCollectionResponse` and check the sizes it
-would set. The controller against a real scheduler is tests/deployment/test_fair_share_controller.py.
+would set. The controller against a real scheduler is in
+tests/deployment/test_fair_share_controller.py.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from flytepath_airflow.backends.airflow.rest import (
     AirflowRestClient,
     normalise_api_url,
 )
+from flytepath_airflow.cli.fairshare_commands import tenants_table
 from flytepath_airflow.errors import FlytePathUserError
 from flytepath_airflow.platform.settings import (
     AirflowBackendSettings,
@@ -202,6 +204,18 @@ def test_capacity_from_the_option_or_the_settings_needs_no_api_call() -> None:
     client = AirflowRestClient("http://127.0.0.1:9", AirflowCredentials("u", "p"), timeout=1)
     assert resolve_capacity(client, AirflowBackendSettings(fair_share_capacity=8), 5) == 5
     assert resolve_capacity(client, AirflowBackendSettings(fair_share_capacity=8), None) == 8
+
+
+def test_the_tenants_table_shows_share_slots_and_who_borrows() -> None:
+    lines = tenants_table(plan_period(SETTINGS, 10, BACKLOGGED["pools"]), 10)
+    assert lines[0].split() == ["TENANT", "POOL", "WEIGHT", "MIN", "SHARE", "SLOTS",
+                                "RUNNING", "QUEUED", "BORROWED"]
+    rows = {line.split()[0]: line.split()[2:] for line in lines[1:4]}
+    # ml/production holds 4 slots of a static 6 (lends 2); web holds 3 of 2 (borrows 1).
+    assert rows["ml/production"] == ["3", "0", "6", "4", "4", "20", "-2"]
+    assert rows["web/development"] == ["1", "0", "2", "3", "3", "13", "+1"]
+    assert lines[-1].startswith("capacity 10 slots")
+    assert tenants_table([], 10)[0].startswith("no tenant pools")
 
 
 # -- the API client's inputs ---------------------------------------------------------------
