@@ -4,7 +4,8 @@ This module declares the commands (their options and help) and imports only type
 light modules of ours, so `flytepath --help` and `flytepath CMD --help` stay fast. Each
 command imports the one module that does its work when it runs: `cli/compile_commands.py`,
 `cli/workflow_commands.py`, `cli/airflow_commands.py`, `cli/convert_commands.py`;
-`cli/data_commands.py` declares the metadata store's commands the same way, and
+`cli/data_commands.py` declares the metadata store's commands the same way,
+`cli/fairshare_commands.py` those of the fair-share controller (`fairshare`, `tenants`), and
 `cli/help_format.py` makes every command's help read by command-line conventions.
 
 Exit codes: 0 success, 2 user error (one message on stderr, no traceback), 1 a task failed
