@@ -85,6 +85,20 @@ def _load_deployment_script() -> ModuleType:
     return module
 
 
+def api(deployment: Any, *args: Any, **kwargs: Any) -> Any:
+    """`deployment.api` for idempotent calls, asked again (five tries) when the API server,
+    sharing the machine with the scheduler and the tasks, times out."""
+    import httpx
+
+    for attempt in range(5):
+        try:
+            return deployment.api(*args, **kwargs)
+        except httpx.TimeoutException:
+            if attempt == 4:
+                raise
+    return None
+
+
 def pool_of(policy: str, tenant: str) -> str:
     return FLAT_POOL if policy == "flat" else f"flytepath_{tenant}_development"
 
@@ -116,7 +130,7 @@ def run_policy(deployment: Any, poll: Any, scenario: Scenario, policy: str, peri
     """Run the scenario under one policy; per tenant, (submitted, started, ended) per task."""
     static = weighted_split(scenario.capacity, scenario.weights)
     for tenant in scenario.weights:
-        deployment.api("PATCH", f"/pools/{pool_of('static', tenant)}?update_mask=slots",
+        api(deployment, "PATCH", f"/pools/{pool_of('static', tenant)}?update_mask=slots",
                        {"pool": pool_of("static", tenant), "slots": static[tenant],
                         "include_deferred": False})
     controller = None
@@ -135,7 +149,7 @@ def run_policy(deployment: Any, poll: Any, scenario: Scenario, policy: str, peri
             runs[tenant] = (run["dag_run_id"], time.time())
         for tenant, (run_id, _) in runs.items():
             for _ in poll(1800.0, 3.0):
-                state = deployment.api("GET", f"/dags/fsb_{policy}_{tenant}/dagRuns/{run_id}")
+                state = api(deployment, "GET", f"/dags/fsb_{policy}_{tenant}/dagRuns/{run_id}")
                 if state["state"] in ("success", "failed"):
                     break
     finally:
@@ -144,8 +158,8 @@ def run_policy(deployment: Any, poll: Any, scenario: Scenario, policy: str, peri
             controller.wait(timeout=120)
     tasks: dict[str, list[tuple[float, float, float]]] = {}
     for tenant, (run_id, submitted) in runs.items():
-        answer = deployment.api(
-            "GET", f"/dags/fsb_{policy}_{tenant}/dagRuns/{run_id}/taskInstances?limit=100")
+        answer = api(deployment,
+                     "GET", f"/dags/fsb_{policy}_{tenant}/dagRuns/{run_id}/taskInstances?limit=100")
         tasks[tenant] = [(submitted, _when(ti["start_date"]) or submitted,
                           _when(ti["end_date"]) or submitted)
                          for ti in answer["task_instances"]]
@@ -222,7 +236,7 @@ def main() -> None:
             dag_file(scenario, args.duration))
         wanted = {f"fsb_{p}_{t}" for p in POLICIES for t in scenario.weights}
         for _ in script._poll(300.0, 3.0):
-            listed = deployment.api("GET", "/dags?limit=100&dag_id_pattern=fsb_")
+            listed = api(deployment, "GET", "/dags?limit=100&dag_id_pattern=fsb_")
             if wanted <= {d["dag_id"] for d in listed["dags"]}:
                 break
         for policy in POLICIES:
