@@ -110,7 +110,12 @@ def fairshare(
 
     if once:
         known = fair_share.resolve_capacity(client, settings, capacity)
-        report(fair_share.run_period(client, settings, known, dry_run=dry_run))
+        result = fair_share.run_period(client, settings, known, dry_run=dry_run)
+        report(result)
+        if not any(plan.changed for plan in result.plans):
+            # A cron job's log should say the period ran even when it changed nothing.
+            log.info("no pool changes: %d tenant pools share %d slots", len(result.plans),
+                     known)
         return
     stop = threading.Event()
 
