@@ -213,8 +213,14 @@ def main() -> None:
     args = parser.parse_args()
     scenario = SCENARIOS[args.scenario]
     script = _load_deployment_script()
+    with tempfile.TemporaryDirectory(prefix="fair-share-airflow-") as folder:
+        run(scenario, args, script, Path(folder))
+
+
+def run(scenario: Scenario, args: argparse.Namespace, script: ModuleType,
+        workdir: Path) -> None:
+    """Start a deployment in `workdir`, run every policy, print and record the figures."""
     weights = ", ".join(f"{t}/*={w:g}" for t, w in scenario.weights.items())
-    workdir = Path(tempfile.mkdtemp(prefix="fair-share-airflow-"))
     settings = script.DeploymentSettings(
         workdir=workdir, executor="local", parallelism=scenario.capacity,
         postgres_url=os.environ.get("FLYTEPATH_TEST_POSTGRES_URL",
