@@ -32,8 +32,8 @@ Figures, per scenario and policy:
 - p95 wait: the 95th percentile of queue waits, per tenant, in seconds.
 Targets (issue 14): jain >= 0.99, util >= 0.97, alone >= 0.95, regain <= 2 durations.
 
-The simulation checks the arithmetic and the policy, not Airflow: the same scenarios on a
-real scheduler are the second layer of this benchmark, still to come (docs/tenancy.md).
+The simulation checks the arithmetic and the policy, not Airflow: the same policies on a
+real scheduler, scaled down, are benchmarks/fair_share_airflow.py (docs/tenancy.md).
 """
 
 from __future__ import annotations

@@ -147,6 +147,18 @@ def get_provider_info() -> dict[str, Any]:
                         "runs keep theirs until cleared, for `flytepath recover`.",
                         "7d", "1d",
                     ),
+                    "tenant_weights": _option(
+                        "Fair share of the tenant pools (flytepath fairshare): comma-separated "
+                        "project/domain=weight[:minimum] entries; '*' matches any project or "
+                        "domain; an unlisted tenant weighs 1 with no minimum slots.",
+                        "", "ml/production=3:4, */production=2, ml/*=1",
+                    ),
+                    "fair_share_capacity": _option(
+                        "Slots the tenant pools share (C) when flytepath fairshare resizes "
+                        "them; empty means Airflow's [core] parallelism, read from the REST "
+                        "API when [api] expose_config allows it.",
+                        "", "32", kind="integer",
+                    ),
                     "kubernetes_settings_file": _option(
                         "YAML file of the Kubernetes runner's settings (images, tenants, "
                         "accelerators, spot, pod overrides; docs/kubernetes.md). "

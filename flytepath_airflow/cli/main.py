@@ -4,7 +4,8 @@ This module declares the commands (their options and help) and imports only type
 light modules of ours, so `flytepath --help` and `flytepath CMD --help` stay fast. Each
 command imports the one module that does its work when it runs: `cli/compile_commands.py`,
 `cli/workflow_commands.py`, `cli/airflow_commands.py`, `cli/convert_commands.py`;
-`cli/data_commands.py` and `cli/recover_commands.py` declare their commands the same way, and
+`cli/data_commands.py`, `cli/recover_commands.py` and `cli/fairshare_commands.py`
+(`fairshare`, `tenants`) declare their commands the same way, and
 `cli/help_format.py` makes every command's help read by command-line conventions.
 
 Exit codes: 0 success, 2 user error (one message on stderr, no traceback), 1 a task failed
@@ -27,6 +28,7 @@ from flytepath_airflow.cli import (
     dags_file_commands,
     data_commands,
     deck_commands,
+    fairshare_commands,
     recover_commands,
 )
 from flytepath_airflow.cli.help_format import ConventionalGroup
@@ -190,6 +192,7 @@ data_commands.register(app)
 deck_commands.register(app)
 checkpoint_commands.register(app)
 dags_file_commands.register(app)
+fairshare_commands.register(app)
 
 
 @app.command()

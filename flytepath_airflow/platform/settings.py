@@ -13,6 +13,8 @@ Must not import airflow at module level (the CLI imports this to render specs).
 
 from __future__ import annotations
 
+import math
+import re
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -35,6 +37,19 @@ class TenantPoolSettings(BaseModel):
     slots: int = Field(default=16, ge=1)
 
 
+class TenantWeightSettings(BaseModel):
+    """A tenant's part in fair share (ADR 0038): its weight and its guaranteed slots.
+
+    :param weight: its share of the capacity relative to the other tenants' weights (> 0).
+    :param minimum: slots it is given first whenever it asks for them.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    weight: float = Field(default=1.0, gt=0, le=1_000_000, allow_inf_nan=False)
+    minimum: int = Field(default=0, ge=0, le=MAX_COLUMN_INT)
+
+
 class AirflowBackendSettings(BaseModel):
     """How specs become DAGs on this Airflow installation.
 
@@ -55,6 +70,10 @@ class AirflowBackendSettings(BaseModel):
         node may ask for; Airflow orders every tenant's queued tasks by it.
     :param tenant_queues: "project/domain" (or "project/*") -> the Airflow queues (Celery
         worker queues) its nodes may name; Airflow's default queue is always allowed.
+    :param tenant_weights: "project/domain" -> weight and minimum in fair share; "project/*",
+        "*/domain" and "*/*" match more tenants (`weight_for` says which entry wins).
+    :param fair_share_capacity: the slots the tenant pools share (C); None lets
+        `flytepath fairshare` use Airflow's `[core] parallelism`.
     :param default_retry_delay: seconds between retries when a task does not set retry_delay.
     :param owner: the Airflow owner of every task.
     :param extra_tags: tags added to every DAG.
@@ -73,6 +92,8 @@ class AirflowBackendSettings(BaseModel):
     max_pool_slots: int = Field(default=64, ge=1)
     max_priority_weight: int = Field(default=100, ge=1, le=MAX_COLUMN_INT)
     tenant_queues: dict[str, tuple[str, ...]] = {}
+    tenant_weights: dict[str, TenantWeightSettings] = {}
+    fair_share_capacity: int | None = Field(default=None, ge=1, le=MAX_COLUMN_INT)
     default_retry_delay: float = Field(default=30.0, ge=0)
     owner: str = "flytepath"
     extra_tags: tuple[str, ...] = ()
@@ -95,6 +116,19 @@ class AirflowBackendSettings(BaseModel):
                 return self.tenant_queues[key]
         return ()
 
+    def weight_for(self, project: str, domain: str) -> TenantWeightSettings:
+        """A tenant's weight and minimum: the most specific matching `tenant_weights` entry.
+
+        The project is more specific than the domain (`ml/*` before `*/production`), since
+        a project is one team and a domain a stage every team has. A tenant no entry
+        matches weighs 1 with no minimum. `domain` may be "*" for a pool listed in
+        `tenant_pools` under "project/*".
+        """
+        for key in (f"{project}/{domain}", f"{project}/*", f"*/{domain}", "*/*"):
+            if key in self.tenant_weights:
+                return self.tenant_weights[key]
+        return TenantWeightSettings()
+
     @classmethod
     def from_airflow_config(cls) -> AirflowBackendSettings:
         """Read the `[flytepath]` section of Airflow's configuration (imports airflow)."""
@@ -109,7 +143,7 @@ class AirflowBackendSettings(BaseModel):
             if (value := get(key)) is not None:
                 values[key] = value
         for key in ("max_active_runs", "default_pool_slots", "max_pool_slots",
-                    "max_priority_weight"):
+                    "max_priority_weight", "fair_share_capacity"):
             if (value := get(key)) is not None:
                 values[key] = int(value)
         if (value := get("default_retry_delay")) is not None:
@@ -120,6 +154,8 @@ class AirflowBackendSettings(BaseModel):
             values["tenant_pools"] = parse_tenant_pools(value)
         if (value := get("tenant_queues")) is not None:
             values["tenant_queues"] = parse_tenant_queues(value)
+        if (value := get("tenant_weights")) is not None:
+            values["tenant_weights"] = parse_tenant_weights(value)
         # pool_template may be set to "" on purpose (use default_pool for every tenant).
         if conf.has_option(SECTION, "pool_template"):
             values["pool_template"] = conf.get(SECTION, "pool_template")
@@ -161,6 +197,49 @@ def parse_tenant_queues(text: str) -> dict[str, tuple[str, ...]]:
             )
         queues[tenant.strip()] = listed
     return queues
+
+
+_WEIGHT_KEY_PART = re.compile(r"\*|[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\Z")
+"""A project or domain in a `tenant_weights` key: a tenant name (DNS label) or `*`."""
+
+
+def parse_tenant_weights(text: str) -> dict[str, TenantWeightSettings]:
+    """Parse `project/domain=weight[:minimum]` entries (`*` for any project or domain).
+
+    `ml/production=3:4, ml/*=1, */production=2` gives ml/production weight 3 and 4
+    guaranteed slots, ml's other domains weight 1, and other teams' production weight 2.
+    Every mistake is refused, naming the entry: a typo in a weight would otherwise
+    quietly hand a tenant's share to the others.
+    """
+    weights: dict[str, TenantWeightSettings] = {}
+    for raw in text.replace("\n", ",").split(","):
+        item = raw.strip()
+        if not item:
+            continue
+        form = ("is not 'project/domain=weight[:minimum]' (project and domain are tenant "
+                "names or '*'; weight a positive number; minimum a whole number of slots)")
+        tenant, sep, value = (part.strip() for part in item.partition("="))
+        project, slash, domain = tenant.partition("/")
+        weight_text, _, minimum_text = value.partition(":")
+        if not (sep and slash and _WEIGHT_KEY_PART.match(project)
+                and _WEIGHT_KEY_PART.match(domain)):
+            raise ValueError(f"[flytepath] tenant_weights entry {item!r} {form}.")
+        try:
+            weight = float(weight_text)
+            minimum = int(minimum_text.strip()) if minimum_text.strip() else 0
+        except ValueError:
+            raise ValueError(f"[flytepath] tenant_weights entry {item!r} {form}.") from None
+        if not (math.isfinite(weight) and 0 < weight <= 1_000_000) \
+                or not 0 <= minimum <= MAX_COLUMN_INT:
+            raise ValueError(
+                f"[flytepath] tenant_weights entry {item!r} has weight {weight_text.strip()!r} "
+                f"and minimum {minimum}; a weight is a number above 0 (at most 1000000) and "
+                "a minimum a slot count of 0 or more.")
+        if tenant in weights:
+            raise ValueError(
+                f"[flytepath] tenant_weights lists {tenant!r} twice; keep one entry for it.")
+        weights[tenant] = TenantWeightSettings(weight=weight, minimum=minimum)
+    return weights
 
 
 class TenantPolicyError(FlytePathUserError):

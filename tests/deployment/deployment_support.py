@@ -68,12 +68,15 @@ def _service_missing(name: str, host: str, port: int) -> None:
         pytest.skip(message)
 
 
-def start_deployment(executor: str, tmp_path_factory: pytest.TempPathFactory,
+def start_deployment(executor: str, tmp_path_factory: pytest.TempPathFactory, *,
+                     parallelism: int = 8, extra_env: dict[str, str] | None = None,
                      ) -> Iterator[Any]:
     """Start a deployment; stop it (and drop its databases) when the generator closes.
 
     :param executor: "local" or "celery".
     :param tmp_path_factory: pytest's factory; the deployment's folder is a new one of it.
+    :param parallelism: the executor's task slots (`[core] parallelism`).
+    :param extra_env: more environment for every component and `flytepath` command.
     """
     _service_missing("PostgreSQL", "127.0.0.1", 5432)
     if executor == "celery":
@@ -86,7 +89,8 @@ def start_deployment(executor: str, tmp_path_factory: pytest.TempPathFactory,
                                     "postgresql://postgres@127.0.0.1:5432/postgres"),
         # Nothing of the user's on the workers' PYTHONPATH: tasks import their code from the
         # bundle `flytepath register` stored with the version.
-        extra_env={"FLYTEPATH_TEST_CALLS": str(workdir / "calls.txt")},
+        extra_env={"FLYTEPATH_TEST_CALLS": str(workdir / "calls.txt"), **(extra_env or {})},
+        parallelism=parallelism,
     )
     deployment = airflow_deployment.AirflowDeployment(settings)
     with deployment:
