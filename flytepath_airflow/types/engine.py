@@ -222,18 +222,25 @@ class _BundledEntryPoint:
 
 
 def plugin_entry_points() -> Iterable[PluginEntryPoint]:
-    """The installed entry points in the `flytepath.plugins` group, then the bundled
-    plugins that are not among them."""
+    """The plugins of the `flytepath.plugins` group, each once: the bundled ones first, in
+    `BUNDLED_PLUGINS` order (the installed entry point where there is one), then any other
+    installed plugin.
+
+    The order is part of the behaviour, because later transformers are asked first:
+    Great Expectations must be asked before pandera about `Annotated[DataFrame[Model],
+    GXValidate(...)]`. Installed metadata lists entry points in no promised order, so the
+    bundled order decides, whether or not the install's metadata lists them.
+    """
     from importlib.metadata import entry_points
 
-    installed: list[PluginEntryPoint] = list(entry_points(group=PLUGIN_GROUP))
-    seen = {ep.value for ep in installed}
-    bundled = [
-        _BundledEntryPoint(name, value)
+    by_value: dict[str, PluginEntryPoint] = {}
+    for ep in entry_points(group=PLUGIN_GROUP):
+        by_value.setdefault(ep.value, ep)  # two dist-infos of one package load it once
+    ours: list[PluginEntryPoint] = [
+        by_value.pop(value, None) or _BundledEntryPoint(name, value)
         for name, value in BUNDLED_PLUGINS.items()
-        if value not in seen
     ]
-    return [*installed, *bundled]
+    return [*ours, *by_value.values()]
 
 
 class TypeEngine:

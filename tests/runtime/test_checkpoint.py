@@ -78,7 +78,7 @@ def test_a_killed_attempt_process_is_retried_and_resumes(tmp_path, fixtures_on_p
     states: list[tuple[str, str]] = []
     result = run_local(spec, {"kill_at": 25, "fail_at": -1, "work_log": str(log)},
                        root=str(tmp_path / "store"), isolate=True,
-                       progress=lambda node, state, detail: states.append((node, state)))
+                       progress=lambda event: states.append((event.node, event.state)))
     assert result.succeeded, result.error
     assert result.outputs["o0"] == {"total": sum(range(60)), "resumed_from": 25, "attempt": 2}
     assert ("count_up", "retrying") in states

@@ -25,7 +25,7 @@ def test_a_recoverable_error_mid_loop_resumes_on_the_airflow_retry(tmp_path, fix
     events: list[tuple[str, str, str]] = []
     result = run_with_airflow(spec, {"work_log": str(log)}, root=str(tmp_path / "store"),
                               home=str(tmp_path / "airflow"),
-                              progress=lambda *e: events.append(e))
+                              progress=lambda e: events.append((e.node, e.state, e.message)))
     assert result.succeeded, result.error
     assert result.outputs == {"o0": {"total": sum(range(60)), "resumed_from": 30,
                                      "attempt": 2}}
