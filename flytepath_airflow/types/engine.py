@@ -233,14 +233,14 @@ def plugin_entry_points() -> Iterable[PluginEntryPoint]:
     """
     from importlib.metadata import entry_points
 
-    by_value: dict[str, PluginEntryPoint] = {}
+    by_value: dict[str, PluginEntryPoint | None] = {}
     for ep in entry_points(group=PLUGIN_GROUP):
         by_value.setdefault(ep.value, ep)  # two dist-infos of one package load it once
     ours: list[PluginEntryPoint] = [
         by_value.pop(value, None) or _BundledEntryPoint(name, value)
         for name, value in BUNDLED_PLUGINS.items()
     ]
-    return [*ours, *by_value.values()]
+    return [*ours, *(ep for ep in by_value.values() if ep is not None)]
 
 
 class TypeEngine:
