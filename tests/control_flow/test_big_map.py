@@ -14,6 +14,9 @@ pytestmark = [pytest.mark.airflow, pytest.mark.slow]
 SIZE = 5000
 
 
+# A hang guard, not a speed target (benchmarks/map_scale.py measures the speed): the run
+# took close to the suite's default 600 s before, and went past it in this change's CI.
+@pytest.mark.timeout(1500)
 def test_a_map_of_5000_elements_runs_through_airflow() -> None:
     proc = flytepath("run", "tests/fixtures/big_map.py:big_map", "-i", f"n={SIZE}", "--json")
     assert outputs_of(proc) == {"o0": list(range(1, SIZE + 1))}
